@@ -1,0 +1,1 @@
+"""Benchmark and evaluation drivers behind `edgeagent bench …` and `edgeagent eval …`."""

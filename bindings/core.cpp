@@ -1,0 +1,170 @@
+// edgeagent._core: the pybind11 binding of the native core. Only type conversion,
+// GIL release around long calls, and the mapping of C++ errors to edgeagent.errors.
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "edgeagent/errors.h"
+#include "edgeagent/log.h"
+#include "edgeagent/model.h"
+#include "edgeagent/session.h"
+
+namespace py = pybind11;
+using namespace edgeagent;
+
+namespace {
+
+void register_errors(py::module_& m) {
+    // Resolved once, at import: the classes live in pure Python (edgeagent.errors).
+    // Deliberately leaked: a static py::object would be released after the interpreter
+    // has shut down.
+    static py::object& errors = *new py::object(py::module_::import("edgeagent.errors"));
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const InvalidArgument& e) {
+            PyErr_SetString(errors.attr("InvalidParameterError").ptr(), e.what());
+        } catch (const ModelFileError& e) {
+            PyErr_SetString(errors.attr("ModelFileError").ptr(), e.what());
+        } catch (const ContextOverflow& e) {
+            PyErr_SetString(errors.attr("ContextOverflowError").ptr(), e.what());
+        } catch (const DecodeFailure& e) {
+            PyErr_SetString(errors.attr("DecodeError").ptr(), e.what());
+        } catch (const Error& e) {
+            PyErr_SetString(errors.attr("EdgeAgentError").ptr(), e.what());
+        }
+    });
+    (void)m;
+}
+
+py::bytes to_bytes(const std::string& s) { return py::bytes(s.data(), s.size()); }
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "edgeagent native core (llama.cpp decode loop, sampler, prefix cache)";
+    register_errors(m);
+
+    m.def(
+        "set_log_sink",
+        [](py::object sink, int min_level) {
+            // The Python callable lives in a leaked slot (not in the C++ std::function,
+            // whose static destructor would run after the interpreter is gone).
+            static py::object& slot = *new py::object();
+            if (min_level < 0 || min_level > 3) throw InvalidArgument("min_level must be 0..3");
+            if (sink.is_none()) {
+                set_log_sink(nullptr);
+                slot = py::none();
+                return;
+            }
+            slot = sink;
+            set_log_sink(
+                [](LogLevel level, const std::string& text) {
+                    py::gil_scoped_acquire gil;
+                    slot(static_cast<int>(level), text);
+                },
+                static_cast<LogLevel>(min_level));
+        },
+        py::arg("sink"), py::arg("min_level") = 2,
+        "Route llama.cpp's log to sink(level, text); None restores quiet mode.");
+
+    py::class_<ModelParams>(m, "ModelParams")
+        .def(py::init<>())
+        .def_readwrite("n_gpu_layers", &ModelParams::n_gpu_layers)
+        .def_readwrite("use_mmap", &ModelParams::use_mmap);
+
+    py::class_<Model, std::shared_ptr<Model>>(m, "Model")
+        .def_static("load", &Model::load, py::arg("path"), py::arg("params") = ModelParams{},
+                    py::call_guard<py::gil_scoped_release>())
+        .def_property_readonly("path", &Model::path)
+        .def_property_readonly("n_vocab", &Model::n_vocab)
+        .def_property_readonly("n_ctx_train", &Model::n_ctx_train)
+        .def_property_readonly("n_params", &Model::n_params)
+        .def_property_readonly("size_bytes", &Model::size_bytes)
+        .def_property_readonly("description", &Model::description)
+        .def_property_readonly("bos", &Model::bos)
+        .def_property_readonly("eos", &Model::eos)
+        .def_property_readonly("adds_bos", &Model::adds_bos)
+        .def_property_readonly("chat_template", &Model::chat_template)
+        .def("tokenize", &Model::tokenize, py::arg("text"), py::arg("add_special") = true,
+             py::arg("parse_special") = false)
+        .def(
+            "detokenize",
+            [](const Model& self, const std::vector<Token>& tokens, bool special) {
+                return to_bytes(self.detokenize(tokens, special));
+            },
+            py::arg("tokens"), py::arg("special") = false)
+        .def("token_bytes", [](const Model& self, Token t) {
+            if (t < 0 || t >= self.n_vocab()) throw InvalidArgument("token id " + std::to_string(t) + " out of range");
+            return to_bytes(self.token_bytes(t));
+        })
+        .def("token_text", &Model::token_text)
+        .def("is_end_of_generation", &Model::is_end_of_generation)
+        .def("metadata", &Model::metadata);
+
+    py::class_<SessionParams>(m, "SessionParams")
+        .def(py::init<>())
+        .def_readwrite("n_ctx", &SessionParams::n_ctx)
+        .def_readwrite("n_threads", &SessionParams::n_threads)
+        .def_readwrite("n_threads_batch", &SessionParams::n_threads_batch)
+        .def_readwrite("n_batch", &SessionParams::n_batch);
+
+    py::class_<SamplingParams>(m, "SamplingParams")
+        .def(py::init<>())
+        .def_readwrite("temperature", &SamplingParams::temperature)
+        .def_readwrite("top_k", &SamplingParams::top_k)
+        .def_readwrite("top_p", &SamplingParams::top_p)
+        .def_readwrite("min_p", &SamplingParams::min_p)
+        .def_readwrite("repeat_penalty", &SamplingParams::repeat_penalty)
+        .def_readwrite("repeat_last_n", &SamplingParams::repeat_last_n)
+        .def_readwrite("seed", &SamplingParams::seed);
+
+    py::class_<GenerateParams>(m, "GenerateParams")
+        .def(py::init<>())
+        .def_readwrite("sampling", &GenerateParams::sampling)
+        .def_readwrite("max_tokens", &GenerateParams::max_tokens)
+        .def_readwrite("stop", &GenerateParams::stop)
+        .def_readwrite("ignore_eos", &GenerateParams::ignore_eos);
+
+    py::class_<Timings>(m, "Timings")
+        .def_readonly("prompt_tokens", &Timings::prompt_tokens)
+        .def_readonly("cached_tokens", &Timings::cached_tokens)
+        .def_readonly("generated_tokens", &Timings::generated_tokens)
+        .def_readonly("prefill_ms", &Timings::prefill_ms)
+        .def_readonly("ttft_ms", &Timings::ttft_ms)
+        .def_readonly("decode_ms", &Timings::decode_ms)
+        .def_readonly("total_ms", &Timings::total_ms)
+        .def_property_readonly("prefill_tok_s", &Timings::prefill_tok_s)
+        .def_property_readonly("decode_tok_s", &Timings::decode_tok_s);
+
+    py::class_<GenerateResult>(m, "GenerateResult")
+        .def_property_readonly("text", [](const GenerateResult& r) { return to_bytes(r.text); })
+        .def_readonly("tokens", &GenerateResult::tokens)
+        .def_readonly("finish_reason", &GenerateResult::finish_reason)
+        .def_readonly("stop_sequence", &GenerateResult::stop_sequence)
+        .def_readonly("timings", &GenerateResult::timings);
+
+    py::class_<Session>(m, "Session")
+        .def(py::init<std::shared_ptr<Model>, const SessionParams&>(), py::arg("model"), py::arg("params"),
+             py::call_guard<py::gil_scoped_release>())
+        .def(
+            "generate",
+            [](Session& self, const std::vector<Token>& prompt, const GenerateParams& params, py::object on_text) {
+                TokenCallback cb;
+                if (!on_text.is_none()) {
+                    // Called from the decode loop without the GIL: take it for the Python call.
+                    // A Python exception in the callback cancels generation and is re-raised.
+                    cb = [&on_text](const std::string& text) {
+                        py::gil_scoped_acquire gil;
+                        py::object r = on_text(py::bytes(text.data(), text.size()));
+                        return r.is_none() || r.cast<bool>();
+                    };
+                }
+                py::gil_scoped_release release;
+                return self.generate(prompt, params, cb);
+            },
+            py::arg("prompt"), py::arg("params"), py::arg("on_text") = py::none())
+        .def("reset", &Session::reset)
+        .def_property_readonly("cached_tokens", &Session::cached_tokens)
+        .def_property_readonly("n_ctx", &Session::n_ctx);
+}

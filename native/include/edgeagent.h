@@ -1,0 +1,134 @@
+/*
+ * edgeagent C API: embed the engine from C (or any language with a C FFI).
+ *
+ * Conventions (after llama.h):
+ *  - Opaque handles with explicit create/free pairs. Whoever creates a handle frees it.
+ *  - Functions that can fail return an edgeagent_status; on failure,
+ *    edgeagent_last_error() holds a message naming what was wrong (per thread, valid
+ *    until the next edgeagent call on that thread).
+ *  - *_default_params() structs carry a `size` field set to sizeof(struct): a caller
+ *    compiled against an older, smaller struct keeps working.
+ *  - No C++ exception crosses this boundary.
+ */
+#ifndef EDGEAGENT_H
+#define EDGEAGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define EDGEAGENT_API __declspec(dllexport)
+#else
+#define EDGEAGENT_API __attribute__((visibility("default")))
+#endif
+
+typedef enum edgeagent_status {
+    EDGEAGENT_OK = 0,
+    EDGEAGENT_ERR_INVALID_ARGUMENT = 1, /* a parameter out of range, a NULL handle */
+    EDGEAGENT_ERR_MODEL_FILE = 2,       /* missing, not GGUF, truncated, unloadable */
+    EDGEAGENT_ERR_CONTEXT_OVERFLOW = 3, /* the prompt does not fit in the context */
+    EDGEAGENT_ERR_DECODE = 4,           /* llama.cpp failed while decoding */
+    EDGEAGENT_ERR_INTERNAL = 5          /* anything else (out of memory, ...) */
+} edgeagent_status;
+
+typedef struct edgeagent_model edgeagent_model;     /* a loaded GGUF model */
+typedef struct edgeagent_session edgeagent_session; /* a context + KV prefix cache */
+
+/* Log levels for the callback; by default llama.cpp's log is kept quiet. */
+typedef enum edgeagent_log_level {
+    EDGEAGENT_LOG_DEBUG = 0,
+    EDGEAGENT_LOG_INFO = 1,
+    EDGEAGENT_LOG_WARN = 2,
+    EDGEAGENT_LOG_ERROR = 3
+} edgeagent_log_level;
+typedef void (*edgeagent_log_callback)(edgeagent_log_level level, const char* text, void* user_data);
+
+/* Installs `cb` for messages at `min_level` or above; NULL restores quiet mode. */
+EDGEAGENT_API void edgeagent_log_set(edgeagent_log_callback cb, edgeagent_log_level min_level, void* user_data);
+
+/* The message of the last failed call on this thread ("" if none). Owned by the library. */
+EDGEAGENT_API const char* edgeagent_last_error(void);
+
+/* ---- model ---- */
+typedef struct edgeagent_model_params {
+    size_t size; /* sizeof(edgeagent_model_params) */
+    int32_t n_gpu_layers;
+    bool use_mmap;
+} edgeagent_model_params;
+
+EDGEAGENT_API edgeagent_model_params edgeagent_model_default_params(void);
+
+/* Loads a GGUF file. On success *out owns the model: free it with edgeagent_model_free
+ * after every session created from it has been freed. params may be NULL (defaults). */
+EDGEAGENT_API edgeagent_status edgeagent_model_load(const char* path, const edgeagent_model_params* params,
+                                                    edgeagent_model** out);
+EDGEAGENT_API void edgeagent_model_free(edgeagent_model* model);
+
+EDGEAGENT_API int32_t edgeagent_model_n_vocab(const edgeagent_model* model);
+
+/* Tokenizes `text` into `tokens` (capacity `n_max`). Returns the number of tokens, or
+ * the negated number needed when `n_max` is too small, or INT32_MIN on error. */
+EDGEAGENT_API int32_t edgeagent_model_tokenize(const edgeagent_model* model, const char* text, bool add_special,
+                                               bool parse_special, int32_t* tokens, int32_t n_max);
+
+/* ---- session ---- */
+typedef struct edgeagent_session_params {
+    size_t size; /* sizeof(edgeagent_session_params) */
+    uint32_t n_ctx;
+    int32_t n_threads; /* 0: all hardware threads */
+    uint32_t n_batch;
+} edgeagent_session_params;
+
+EDGEAGENT_API edgeagent_session_params edgeagent_session_default_params(void);
+
+/* Creates a session over `model` (which must outlive it). Free with edgeagent_session_free. */
+EDGEAGENT_API edgeagent_status edgeagent_session_create(edgeagent_model* model, const edgeagent_session_params* params,
+                                                        edgeagent_session** out);
+EDGEAGENT_API void edgeagent_session_free(edgeagent_session* session);
+
+typedef struct edgeagent_generate_params {
+    size_t size; /* sizeof(edgeagent_generate_params) */
+    int32_t max_tokens;
+    float temperature; /* 0: greedy */
+    int32_t top_k;
+    float top_p;
+    float min_p;
+    uint64_t seed;
+    const char* const* stop; /* `n_stop` NUL-terminated stop strings (may be NULL) */
+    size_t n_stop;
+} edgeagent_generate_params;
+
+EDGEAGENT_API edgeagent_generate_params edgeagent_generate_default_params(void);
+
+/* Receives text as it becomes safe to show (UTF-8). Return false to stop generating. */
+typedef bool (*edgeagent_text_callback)(const char* text, size_t len, void* user_data);
+
+typedef struct edgeagent_result {
+    const char* text;          /* generated text, NUL-terminated; owned by the session,
+                                  valid until its next generate call or its free */
+    const char* finish_reason; /* "stop", "eos", "length", "context", "cancelled" (static) */
+    int32_t prompt_tokens;
+    int32_t cached_tokens;
+    int32_t generated_tokens;
+    double prefill_tok_s;
+    double decode_tok_s;
+    double ttft_ms;
+} edgeagent_result;
+
+/* Generates from a text prompt (tokenized with the model's special tokens parsed).
+ * `on_text` may be NULL. On success fills *out. */
+EDGEAGENT_API edgeagent_status edgeagent_session_generate(edgeagent_session* session, const char* prompt,
+                                                          const edgeagent_generate_params* params,
+                                                          edgeagent_text_callback on_text, void* user_data,
+                                                          edgeagent_result* out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EDGEAGENT_H */

@@ -1,0 +1,13 @@
+"""edgeagent: an on-device engine for small-model agents.
+
+    import edgeagent
+    engine = edgeagent.Engine()            # the default bundled model, pulled on first use
+    print(engine.generate("Write a haiku about CPUs.", max_tokens=40).text)
+"""
+
+from . import errors, models
+from .engine import Engine, Generation, GenerationOptions, Timings
+
+__version__ = "0.1.0"
+
+__all__ = ["Engine", "Generation", "GenerationOptions", "Timings", "errors", "models", "__version__"]

@@ -1,0 +1,83 @@
+"""Rendering a model's own chat template (the Jinja text stored in its GGUF).
+
+Templates come from model files, so they are untrusted: they run in jinja2's
+immutable sandbox, with the few helpers Hugging Face templates expect
+(`raise_exception`, `tojson`, `strftime_now`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from functools import lru_cache
+from typing import Any, Sequence
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from .errors import ChatTemplateError
+
+__all__ = ["render_chat"]
+
+
+def _raise_exception(message: str) -> None:
+    raise ChatTemplateError(f"the chat template refused these messages: {message}")
+
+
+def _tojson(value: Any, indent: int | None = None, separators=None, sort_keys: bool = False,
+            ensure_ascii: bool = False) -> str:
+    return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+
+@lru_cache(maxsize=8)
+def _compile(source: str) -> jinja2.Template:
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    env.filters["tojson"] = _tojson
+    env.globals["raise_exception"] = _raise_exception
+    env.globals["strftime_now"] = lambda fmt: _dt.datetime.now().strftime(fmt)
+    try:
+        return env.from_string(source)
+    except jinja2.TemplateSyntaxError as e:
+        raise ChatTemplateError(f"the model's chat template does not parse (line {e.lineno}): {e.message}") from None
+
+
+def _check_messages(messages: Sequence[dict]) -> list[dict]:
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+        raise ChatTemplateError("messages must be a list of {'role': ..., 'content': ...} dicts")
+    out = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            raise ChatTemplateError(f"message {i} is a {type(m).__name__}, expected a dict with 'role' and 'content'")
+        role = m.get("role")
+        if role not in ("system", "user", "assistant", "tool"):
+            raise ChatTemplateError(f"message {i} has role {role!r}; expected system, user, assistant or tool")
+        if "content" in m and m["content"] is not None and not isinstance(m["content"], str):
+            raise ChatTemplateError(f"message {i} content must be a string")
+        out.append(dict(m))
+    if not out:
+        raise ChatTemplateError("messages is empty")
+    return out
+
+
+def render_chat(template: str, messages: Sequence[dict], *, tools: Sequence[dict] | None = None,
+                add_generation_prompt: bool = True, bos_token: str = "", eos_token: str = "",
+                **extra: Any) -> str:
+    """Renders `messages` (and optional OpenAI-style `tools`) with the model's template."""
+    if not template:
+        raise ChatTemplateError("this model has no chat template; use generate() with a raw prompt")
+    compiled = _compile(template)
+    try:
+        return compiled.render(
+            messages=_check_messages(messages),
+            tools=list(tools) if tools else None,
+            add_generation_prompt=add_generation_prompt,
+            bos_token=bos_token,
+            eos_token=eos_token,
+            **extra,
+        )
+    except ChatTemplateError:
+        raise
+    except jinja2.exceptions.SecurityError as e:
+        raise ChatTemplateError(f"the chat template tried an unsafe operation: {e}") from None
+    except jinja2.TemplateError as e:
+        raise ChatTemplateError(f"the chat template failed to render: {e}") from None

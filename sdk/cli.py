@@ -1,0 +1,154 @@
+"""The `edgeagent` command line (typer). Each verb is a thin layer over the Python API.
+
+Exit codes: 0 success, 1 an engine failure, 2 bad user input (a missing model, a bad
+parameter, a prompt too long for the context...), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import models as model_registry
+from .errors import EdgeAgentError, UserInputError
+
+app = typer.Typer(help="edgeagent: an on-device engine for small-model agents.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+models_app = typer.Typer(help="List and pull the bundled models.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (JSON output with --json).", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(bench_app, name="bench")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def run(
+    args: List[str] = typer.Argument(..., metavar="[MODEL] PROMPT",
+                                     help="An optional model (bundled name or .gguf path), then the prompt."),
+    max_tokens: int = typer.Option(256, "--max-tokens", "-n", help="Most tokens to generate."),
+    temperature: float = typer.Option(0.0, help="0 decodes greedily."),
+    top_k: int = typer.Option(0, help="Keep the k most likely tokens (0: off)."),
+    top_p: float = typer.Option(1.0, help="Nucleus sampling mass (1: off)."),
+    min_p: float = typer.Option(0.0, help="Drop tokens below min_p × the best probability."),
+    seed: Optional[int] = typer.Option(None, help="Sampling seed (reproducible output)."),
+    stop: List[str] = typer.Option([], "--stop", help="Stop string (repeatable)."),
+    system: Optional[str] = typer.Option(None, help="System message (chat mode)."),
+    raw: bool = typer.Option(False, "--raw", help="Continue the prompt as raw text, without the chat template."),
+    n_ctx: int = typer.Option(4096, "--n-ctx", help="Context window in tokens."),
+    threads: Optional[int] = typer.Option(None, help="CPU threads (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole result with timings as JSON."),
+) -> None:
+    """Generate text from a prompt, streaming it to the terminal."""
+    from .engine import Engine
+
+    if len(args) > 2:
+        raise UserInputError("run takes at most two arguments: [MODEL] PROMPT (quote the prompt)")
+    model, prompt = (args[0], args[1]) if len(args) == 2 else (None, args[0])
+    engine = Engine(model, n_ctx=n_ctx, n_threads=threads)
+    options = dict(max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+                   seed=seed, stop=stop)
+    use_chat = not raw and bool(engine.chat_template)
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+    if as_json:
+        result = engine.chat(messages, **options) if use_chat else engine.generate(prompt, **options)
+        _print_json(result.to_dict() | {"mode": "chat" if use_chat else "raw"})
+        return
+    stream = engine.stream(messages=messages, **options) if use_chat else engine.stream(prompt, **options)
+    for piece in stream:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+    t = stream.result.timings
+    err.print(f"[dim]{t.prompt_tokens} prompt tokens ({t.cached_tokens} cached), {t.generated_tokens} generated; "
+              f"prefill {t.prefill_tok_s:.1f} tok/s, decode {t.decode_tok_s:.1f} tok/s, "
+              f"first token {t.ttft_ms:.0f} ms[/dim]", soft_wrap=True)
+
+
+@models_app.command("list")
+def models_list(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """Show the bundled models and whether each is installed and pulled."""
+    rows = model_registry.list_models()
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("name", "size", "packages", "pulled", "description")
+    for r in rows:
+        name = r["name"] + (" (default)" if r["default"] else "")
+        table.add_row(name, f"{r['size_bytes'] / 1e6:.0f} MB", "installed" if r["installed"] else "missing",
+                      "yes" if r["pulled"] else "no", r["description"])
+    out.print(table)
+    out.print(f"cache: {model_registry.models_dir()} (set EDGEAGENT_HOME to move it)")
+
+
+@models_app.command("pull")
+def models_pull(
+    name: str = typer.Argument(model_registry.DEFAULT_MODEL, help="A bundled model name."),
+    force: bool = typer.Option(False, help="Assemble again even if a verified copy exists."),
+) -> None:
+    """Assemble a bundled model into the cache and verify its sha256."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    spec = model_registry.REGISTRY.get(name)
+    if spec is None:
+        raise model_registry.ModelNotFoundError(
+            f"unknown model '{name}'; bundled models: {', '.join(model_registry.REGISTRY)}")
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=err, transient=True) as progress:
+        task = progress.add_task(f"assembling {name}", total=spec.size)
+        path = model_registry.pull(name, force=force, progress=lambda n: progress.advance(task, n))
+    out.print(f"{name}: {path} (sha256 verified)", soft_wrap=True)
+
+
+@bench_app.command("decode")
+def bench_decode(
+    model: List[str] = typer.Option([], "--model", "-m", help="Model to bench (repeatable; default: both bundled)."),
+    max_tokens: int = typer.Option(128, "--max-tokens", "-n"),
+    repeats: int = typer.Option(3, help="Timed runs per engine (after one warm-up)."),
+    threads: int = typer.Option(2, help="CPU threads for both engines."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Decode speed of the native loop vs llama-cpp-python, same model, same threads."""
+    from .bench.decode import run_decode_bench
+
+    if repeats < 1 or max_tokens < 2 or threads < 1:
+        raise UserInputError("--repeats and --threads must be >= 1 and --max-tokens >= 2")
+    names = model or list(model_registry.REGISTRY)
+    report = run_decode_bench(names, max_tokens=max_tokens, repeats=repeats, threads=threads,
+                              progress=lambda m: err.print(f"[dim]{m}[/dim]"))
+    if as_json:
+        _print_json(report)
+        return
+    table = Table("model", "edgeagent tok/s", "llama-cpp-python tok/s", "ratio")
+    for m in report["models"]:
+        table.add_row(m["model"], f"{m['edgeagent']['decode_tok_s']:.1f}",
+                      f"{m['llama_cpp_python']['decode_tok_s']:.1f}", f"{m['ratio']:.2f}")
+    out.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except UserInputError as e:
+        err.print(f"[bold red]error:[/bold red] {e}", highlight=False)
+        sys.exit(2)
+    except EdgeAgentError as e:
+        err.print(f"[bold red]error:[/bold red] {e}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

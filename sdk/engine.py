@@ -1,0 +1,268 @@
+"""`Engine`: a model loaded into the native decode loop, with a KV prefix cache.
+
+    engine = Engine()                       # the default bundled model
+    out = engine.generate("def fib(n):", max_tokens=64)
+    out = engine.chat([{"role": "user", "content": "hi"}])
+    for piece in engine.stream("Once upon a time"): print(piece, end="")
+
+Every result carries timings (prompt tokens, cached tokens, prefill and decode tok/s,
+time to first token). Requests that start like the previous one (same system prompt
+and tool block) reuse its KV entries instead of prefilling them again.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional, Sequence, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from . import _core
+from .chat_template import render_chat
+from .errors import InvalidParameterError
+from .models import resolve
+
+__all__ = ["Engine", "Generation", "Timings", "GenerationOptions"]
+
+
+class GenerationOptions(BaseModel):
+    """What a generate/chat/stream call accepts besides the prompt; unknown names are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_tokens: int = Field(256, ge=1)
+    stop: list[str] = Field(default_factory=list)
+    temperature: float = Field(0.0, ge=0.0, le=100.0)
+    top_k: int = Field(0, ge=0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    min_p: float = Field(0.0, ge=0.0, lt=1.0)
+    repeat_penalty: float = Field(1.0, ge=1.0)
+    repeat_last_n: int = Field(64, ge=0)
+    seed: Optional[int] = Field(None, ge=0, lt=2**64)
+    ignore_eos: bool = False
+
+    @classmethod
+    def parse(cls, options: dict[str, Any]) -> "GenerationOptions":
+        if isinstance(options.get("stop"), str):
+            options = {**options, "stop": [options["stop"]]}
+        try:
+            parsed = cls(**options)
+        except ValidationError as e:
+            problems = []
+            for err in e.errors():
+                name = ".".join(str(p) for p in err["loc"]) or "options"
+                if err["type"] == "extra_forbidden":
+                    problems.append(f"unknown parameter '{name}' (accepted: {', '.join(cls.model_fields)})")
+                else:
+                    problems.append(f"parameter '{name}': {err['msg']}")
+            raise InvalidParameterError("; ".join(problems)) from None
+        if any(s == "" for s in parsed.stop):
+            raise InvalidParameterError("parameter 'stop': stop strings must not be empty")
+        return parsed
+
+    def to_native(self) -> "_core.GenerateParams":
+        p = _core.GenerateParams()
+        p.max_tokens = self.max_tokens
+        p.stop = list(self.stop)
+        p.ignore_eos = self.ignore_eos
+        s = p.sampling
+        s.temperature = self.temperature
+        s.top_k = self.top_k
+        s.top_p = self.top_p
+        s.min_p = self.min_p
+        s.repeat_penalty = self.repeat_penalty
+        s.repeat_last_n = self.repeat_last_n
+        s.seed = self.seed if self.seed is not None else int.from_bytes(os.urandom(8), "little")
+        p.sampling = s
+        return p
+
+
+@dataclass(frozen=True)
+class Timings:
+    prompt_tokens: int
+    cached_tokens: int
+    generated_tokens: int
+    prefill_ms: float
+    ttft_ms: float
+    decode_ms: float
+    total_ms: float
+    prefill_tok_s: float
+    decode_tok_s: float
+
+    @classmethod
+    def from_native(cls, t: "_core.Timings") -> "Timings":
+        return cls(t.prompt_tokens, t.cached_tokens, t.generated_tokens, t.prefill_ms, t.ttft_ms,
+                   t.decode_ms, t.total_ms, t.prefill_tok_s, t.decode_tok_s)
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    tokens: list[int]
+    finish_reason: str  # "stop", "eos", "length", "context", "cancelled"
+    timings: Timings
+    stop_sequence: str = ""
+    model: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Pending:
+    """What `stream()` hands between the decode thread and the consumer."""
+
+    chunks: "queue.Queue[Optional[str]]" = field(default_factory=queue.Queue)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    result: Optional[Generation] = None
+    error: Optional[BaseException] = None
+
+
+class Engine:
+    """A GGUF model in the native decode loop. Thread-safe: requests run one at a time."""
+
+    def __init__(self, model: Union[str, os.PathLike[str], None] = None, *, n_ctx: int = 4096,
+                 n_threads: Optional[int] = None, n_batch: int = 512):
+        if not isinstance(n_ctx, int) or n_ctx < 16:
+            raise InvalidParameterError(f"n_ctx must be an integer >= 16, got {n_ctx!r}")
+        if n_threads is not None and (not isinstance(n_threads, int) or n_threads < 1):
+            raise InvalidParameterError(f"n_threads must be a positive integer, got {n_threads!r}")
+        if not isinstance(n_batch, int) or n_batch < 1:
+            raise InvalidParameterError(f"n_batch must be a positive integer, got {n_batch!r}")
+        self.model_path: Path = resolve(model)
+        self.model_name = os.fspath(model) if model is not None else self.model_path.stem
+        self._model = _core.Model.load(str(self.model_path))
+        train = self._model.n_ctx_train
+        params = _core.SessionParams()
+        params.n_ctx = min(n_ctx, train) if train > 0 else n_ctx
+        params.n_threads = n_threads or 0
+        params.n_batch = n_batch
+        self._session = _core.Session(self._model, params)
+        self._lock = threading.Lock()
+        self.chat_template: str = self._model.chat_template
+
+    # -- model facts ---------------------------------------------------------
+    @property
+    def n_ctx(self) -> int:
+        return self._session.n_ctx
+
+    @property
+    def n_vocab(self) -> int:
+        return self._model.n_vocab
+
+    @property
+    def native_model(self) -> "_core.Model":
+        return self._model
+
+    def describe(self) -> dict[str, Any]:
+        return {"model": self.model_name, "path": str(self.model_path), "description": self._model.description,
+                "n_params": self._model.n_params, "n_vocab": self.n_vocab, "n_ctx": self.n_ctx,
+                "n_ctx_train": self._model.n_ctx_train, "has_chat_template": bool(self.chat_template)}
+
+    # -- tokens --------------------------------------------------------------
+    def tokenize(self, text: str, *, add_special: bool = True, parse_special: bool = False) -> list[int]:
+        return self._model.tokenize(text, add_special, parse_special)
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return self._model.detokenize(list(tokens), False).decode("utf-8", errors="replace")
+
+    def _prompt_tokens(self, prompt: Union[str, Sequence[int]]) -> list[int]:
+        if isinstance(prompt, str):
+            if not prompt:
+                raise InvalidParameterError("the prompt is empty")
+            return self._model.tokenize(prompt, True, False)
+        tokens = list(prompt)
+        if not all(isinstance(t, int) for t in tokens):
+            raise InvalidParameterError("a token prompt must be a list of integers")
+        return tokens
+
+    def render_chat(self, messages: Sequence[dict], *, tools: Optional[Sequence[dict]] = None,
+                    add_generation_prompt: bool = True) -> str:
+        """The model's own chat template applied to `messages` (and tools)."""
+        m = self._model
+        return render_chat(self.chat_template, messages, tools=tools, add_generation_prompt=add_generation_prompt,
+                           bos_token=m.token_text(m.bos) if m.bos >= 0 else "",
+                           eos_token=m.token_text(m.eos) if m.eos >= 0 else "")
+
+    def _chat_tokens(self, messages: Sequence[dict], tools: Optional[Sequence[dict]]) -> list[int]:
+        text = self.render_chat(messages, tools=tools)
+        m = self._model
+        bos_text = m.token_text(m.bos) if m.bos >= 0 else ""
+        # Templates that write the BOS text themselves must not get a second one.
+        add_bos = m.adds_bos and not (bos_text and text.startswith(bos_text))
+        return m.tokenize(text, add_bos, True)
+
+    # -- generation ----------------------------------------------------------
+    def _run(self, tokens: list[int], options: GenerationOptions, on_text=None) -> Generation:
+        with self._lock:
+            r = self._session.generate(tokens, options.to_native(), on_text)
+        return Generation(text=r.text.decode("utf-8", errors="replace"), tokens=list(r.tokens),
+                          finish_reason=r.finish_reason, timings=Timings.from_native(r.timings),
+                          stop_sequence=r.stop_sequence, model=self.model_name)
+
+    def generate(self, prompt: Union[str, Sequence[int]], **options: Any) -> Generation:
+        """Continues a raw prompt (text or token ids). Options: see `GenerationOptions`."""
+        return self._run(self._prompt_tokens(prompt), GenerationOptions.parse(options))
+
+    def chat(self, messages: Sequence[dict], *, tools: Optional[Sequence[dict]] = None, **options: Any) -> Generation:
+        """Answers a conversation using the model's own chat template."""
+        return self._run(self._chat_tokens(messages, tools), GenerationOptions.parse(options))
+
+    def stream(self, prompt: Union[str, Sequence[int], None] = None, *, messages: Optional[Sequence[dict]] = None,
+               tools: Optional[Sequence[dict]] = None, **options: Any) -> "TextStream":
+        """Like generate (or chat, with `messages=`), yielding text pieces as they are decoded."""
+        if (prompt is None) == (messages is None):
+            raise InvalidParameterError("stream() takes either a prompt or messages=, not both")
+        tokens = self._chat_tokens(messages, tools) if messages is not None else self._prompt_tokens(prompt)
+        return TextStream(self, tokens, GenerationOptions.parse(options))
+
+    def reset(self) -> None:
+        """Forgets the prefix cache."""
+        with self._lock:
+            self._session.reset()
+
+
+class TextStream:
+    """Iterates over the text of a generation as it is decoded; `.result` once done."""
+
+    def __init__(self, engine: Engine, tokens: list[int], options: GenerationOptions):
+        self._pending = _Pending()
+        pending = self._pending
+
+        def on_text(piece: bytes) -> bool:
+            pending.chunks.put(piece.decode("utf-8", errors="replace"))
+            return not pending.cancel.is_set()
+
+        def work() -> None:
+            try:
+                pending.result = engine._run(tokens, options, on_text)
+            except BaseException as e:  # handed to the consumer, raised there
+                pending.error = e
+            finally:
+                pending.chunks.put(None)
+
+        self._thread = threading.Thread(target=work, name="edgeagent-decode", daemon=True)
+        self._thread.start()
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            while (piece := self._pending.chunks.get()) is not None:
+                yield piece
+        finally:
+            self._pending.cancel.set()  # a consumer that stops early cancels the decode
+            self._thread.join()
+        if self._pending.error is not None:
+            raise self._pending.error
+
+    @property
+    def result(self) -> Generation:
+        """The finished generation (waits for it)."""
+        self._thread.join()
+        if self._pending.error is not None:
+            raise self._pending.error
+        assert self._pending.result is not None
+        return self._pending.result

