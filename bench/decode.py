@@ -79,7 +79,7 @@ def run_decode_bench(models: Sequence[str], *, max_tokens: int = 128, repeats: i
             run()
         for i in range(repeats):
             for k, run in runners.items():
-                samples[k].append(_measure(run))
+                samples[k].append(_measure(run()))
                 if progress:
                     progress(f"{name} run {i + 1}/{repeats} {k}: {samples[k][-1]['decode_tok_s']:.1f} tok/s")
         entry: dict[str, Any] = {"model": name, "path": str(path)}

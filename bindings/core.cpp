@@ -107,7 +107,8 @@ PYBIND11_MODULE(_core, m) {
         .def_readwrite("n_ctx", &SessionParams::n_ctx)
         .def_readwrite("n_threads", &SessionParams::n_threads)
         .def_readwrite("n_threads_batch", &SessionParams::n_threads_batch)
-        .def_readwrite("n_batch", &SessionParams::n_batch);
+        .def_readwrite("n_batch", &SessionParams::n_batch)
+        .def_readwrite("flash_attn", &SessionParams::flash_attn);
 
     py::class_<SamplingParams>(m, "SamplingParams")
         .def(py::init<>())

@@ -126,7 +126,7 @@ class Engine:
     """A GGUF model in the native decode loop. Thread-safe: requests run one at a time."""
 
     def __init__(self, model: Union[str, os.PathLike[str], None] = None, *, n_ctx: int = 4096,
-                 n_threads: Optional[int] = None, n_batch: int = 512):
+                 n_threads: Optional[int] = None, n_batch: int = 512, flash_attn: bool = False):
         if not isinstance(n_ctx, int) or n_ctx < 16:
             raise InvalidParameterError(f"n_ctx must be an integer >= 16, got {n_ctx!r}")
         if n_threads is not None and (not isinstance(n_threads, int) or n_threads < 1):
@@ -141,6 +141,7 @@ class Engine:
         params.n_ctx = min(n_ctx, train) if train > 0 else n_ctx
         params.n_threads = n_threads or 0
         params.n_batch = n_batch
+        params.flash_attn = bool(flash_attn)
         self._session = _core.Session(self._model, params)
         self._lock = threading.Lock()
         self.chat_template: str = self._model.chat_template

@@ -158,6 +158,8 @@ def resolve(model: str | os.PathLike[str] | None, *, auto_pull: bool = True) -> 
     path = Path(text).expanduser()
     if path.is_file():
         return path
+    if path.is_dir():
+        raise ModelFileError(f"model path is a directory, not a GGUF file: {path}")
     if path.suffix == ".gguf" or os.sep in text:
         raise ModelNotFoundError(f"model file not found: {path}")
     raise ModelNotFoundError(f"unknown model '{text}': not a bundled model ({', '.join(REGISTRY)}) "

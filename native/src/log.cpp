@@ -43,8 +43,9 @@ void set_log_sink(LogSink sink, LogLevel min_level) {
 }
 
 void install_llama_log_hook() {
-    static std::once_flag once;
-    std::call_once(once, [] { llama_log_set(llama_log_hook, nullptr); });
+    // Set again on every load: another llama.cpp user in the process (llama-cpp-python)
+    // may have replaced the process-wide hook since.
+    llama_log_set(llama_log_hook, nullptr);
 }
 
 std::string take_recent_llama_errors() {

@@ -16,10 +16,7 @@ namespace {
 
 void init_backend_once() {
     static std::once_flag once;
-    std::call_once(once, [] {
-        install_llama_log_hook();
-        llama_backend_init();
-    });
+    std::call_once(once, [] { llama_backend_init(); });
 }
 
 // Checks what we can cheaply check before llama.cpp sees the file, so that common
@@ -51,6 +48,7 @@ void check_gguf_header(const std::string& path) {
 std::shared_ptr<Model> Model::load(const std::string& path, const ModelParams& params) {
     if (params.n_gpu_layers < 0) throw InvalidArgument("n_gpu_layers must be >= 0");
     init_backend_once();
+    install_llama_log_hook();
     check_gguf_header(path);
 
     llama_model_params mp = llama_model_default_params();

@@ -63,11 +63,16 @@ Session::Session(std::shared_ptr<Model> model, const SessionParams& params)
     // Sliding-window models (Gemma 3) keep the full cache so that the prefix cache can
     // cut it at any position.
     cp.swa_full = true;
+    cp.flash_attn_type = params_.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     take_recent_llama_errors();
     ctx_ = llama_init_from_model(model_->raw(), cp);
     if (ctx_ == nullptr) {
         throw ModelFileError("cannot create a context for " + model_->path() + ": " + take_recent_llama_errors());
     }
+    // llama.cpp may round the context up and clamp the batch to it: use what it chose,
+    // a bigger prefill chunk would trip its assertion.
+    params_.n_ctx = llama_n_ctx(ctx_);
+    params_.n_batch = std::min(params_.n_batch, llama_n_batch(ctx_));
 }
 
 Session::~Session() {

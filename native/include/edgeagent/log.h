@@ -14,7 +14,7 @@ using LogSink = std::function<void(LogLevel, const std::string&)>;
 // Installs `sink` for messages at `min_level` or above; an empty sink restores quiet mode.
 void set_log_sink(LogSink sink, LogLevel min_level = LogLevel::Warn);
 
-// Routes llama.cpp's log through edgeagent (idempotent; called by Model::load).
+// Routes llama.cpp's log through edgeagent (called by every Model::load).
 void install_llama_log_hook();
 
 // The warnings and errors llama.cpp logged on this thread since the last call (then cleared).

@@ -21,6 +21,9 @@ struct SessionParams {
     int32_t n_threads = 0;     // 0: all hardware threads
     int32_t n_threads_batch = 0;
     uint32_t n_batch = 512;    // prompt tokens per llama_decode call
+    // Off by default: on CPU, flash attention makes a prompt prefilled in two parts
+    // (prefix cache + tail) differ numerically from the same prompt prefilled at once.
+    bool flash_attn = false;
 };
 
 struct GenerateParams {

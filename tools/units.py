@@ -1,0 +1,75 @@
+"""Unit conversion with `pint` (lengths, masses, temperatures, speeds, data sizes...)."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable
+from pathlib import Path
+
+from edgeagent.errors import ToolArgumentError
+from edgeagent.tool import Tool, tool
+
+from ._dates import Clock
+
+__all__ = ["make_tools", "convert"]
+
+SIGNIFICANT_DIGITS = 12   # hides float noise such as 211.99999999999991
+
+
+def _arg_error(param: str, message: str) -> ToolArgumentError:
+    err = ToolArgumentError(f"argument {param!r}: {message}")
+    err.parameter = param  # type: ignore[attr-defined]
+    return err
+
+
+@functools.lru_cache(maxsize=1)
+def _registry():  # type: ignore[no-untyped-def]
+    # Building the registry takes about 0.25 s: once per process, on first use.
+    import pint
+    return pint.UnitRegistry()
+
+
+def _units(text: str, param: str):  # type: ignore[no-untyped-def]
+    if not isinstance(text, str) or not text.strip():
+        raise _arg_error(param, "must name a unit")
+    try:
+        return _registry().parse_units(text.strip())
+    except Exception:  # pint raises UndefinedUnitError, but also AssertionError etc. on junk
+        raise _arg_error(param, f"{text!r} is not a unit I know") from None
+
+
+def convert(value: float, from_unit: str, to_unit: str) -> float:
+    """`value` in `from_unit` expressed in `to_unit`; ToolArgumentError if impossible."""
+    import pint
+    src, dst = _units(from_unit, "from_unit"), _units(to_unit, "to_unit")
+    try:
+        result = _registry().Quantity(value, src).to(dst).magnitude
+    except pint.DimensionalityError:
+        raise _arg_error("to_unit", f"cannot convert {from_unit!r} ({src.dimensionality}) to "
+                                    f"{to_unit!r} ({dst.dimensionality}): they measure "
+                                    "different things") from None
+    result = float(result)
+    if not math.isfinite(result):
+        raise _arg_error("value", "the result is not a finite number")
+    return float(f"{result:.{SIGNIFICANT_DIGITS}g}")
+
+
+def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
+               clock: Clock | None = None) -> list[Tool]:
+    """The unit conversion tool (it needs no data)."""
+
+    @tool
+    def convert_units(value: float, from_unit: str, to_unit: str) -> dict:
+        """Convert a quantity between units, e.g. 5 miles to km, 70 degF to degC, 2 GiB to MB.
+
+        Args:
+            value: The number to convert.
+            from_unit: Unit of the value, e.g. "mile", "kg", "degF", "km/h", "cup".
+            to_unit: Unit wanted, of the same kind.
+        """
+        result = convert(value, from_unit, to_unit)
+        return {"value": result, "unit": to_unit,
+                "text": f"{value:g} {from_unit} = {result:g} {to_unit}"}
+
+    return [convert_units]
