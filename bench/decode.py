@@ -9,6 +9,7 @@ piece to the last, the prompt already in the KV cache (both engines keep a prefi
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from typing import Any, Callable, Sequence
@@ -61,24 +62,29 @@ def _theirs(llm: Any, prompt: str, max_tokens: int) -> Callable[[], list[float]]
 def run_decode_bench(models: Sequence[str], *, max_tokens: int = 128, repeats: int = 3, threads: int = 2,
                      n_ctx: int = 2048, prompt: str = DEFAULT_PROMPT,
                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    from llama_cpp import Llama  # the peer; a dependency of ours anyway
+    import llama_cpp  # the peer; a dependency of ours anyway
 
     report: dict[str, Any] = {"bench": "decode", "threads": threads, "max_tokens": max_tokens,
-                              "repeats": repeats, "prompt": prompt, "models": []}
+                              "repeats": repeats, "n_ctx": n_ctx, "flash_attn": False, "prompt": prompt,
+                              "llama_cpp_python": llama_cpp.__version__, "cpus": os.cpu_count(),
+                              "load_avg_before": os.getloadavg()[0], "models": []}
     for name in models:
         path = resolve(name)
         if progress:
             progress(f"loading {name}")
         ours_engine = Engine(path, n_ctx=n_ctx, n_threads=threads)
-        theirs_llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                           verbose=False)
+        theirs_llm = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
+                           flash_attn=False, verbose=False)
         runners = {"edgeagent": _ours(ours_engine, prompt, max_tokens),
                    "llama_cpp_python": _theirs(theirs_llm, prompt, max_tokens)}
         samples: dict[str, list[dict[str, float]]] = {k: [] for k in runners}
         for k, run in runners.items():  # warm-up: loads weights into cache, fills the prefix cache
             run()
         for i in range(repeats):
-            for k, run in runners.items():
+            order = list(runners.items())
+            if i % 2:
+                order.reverse()  # neither engine always runs right after the other's load
+            for k, run in order:
                 samples[k].append(_measure(run()))
                 if progress:
                     progress(f"{name} run {i + 1}/{repeats} {k}: {samples[k][-1]['decode_tok_s']:.1f} tok/s")
@@ -91,4 +97,5 @@ def run_decode_bench(models: Sequence[str], *, max_tokens: int = 128, repeats: i
         entry["ratio"] = entry["edgeagent"]["decode_tok_s"] / theirs if theirs > 0 else None
         report["models"].append(entry)
         del theirs_llm, ours_engine
+    report["load_avg_after"] = os.getloadavg()[0]
     return report

@@ -19,7 +19,7 @@ struct ModelParams {
 };
 
 // Token attributes we care about (a subset of llama_token_attr, stable for our callers).
-enum TokenKind : uint8_t {
+enum TokenAttr : uint8_t {
     TOKEN_NORMAL = 0,
     TOKEN_CONTROL = 1,  // special / control tokens: never part of plain text
     TOKEN_BYTE = 2,     // byte-fallback token (<0xNN>): its bytes hold the single raw byte
