@@ -93,8 +93,12 @@ def run_decode_bench(models: Sequence[str], *, max_tokens: int = 128, repeats: i
             entry[k] = {"decode_tok_s": statistics.median(x["decode_tok_s"] for x in s),
                         "runs": [round(x["decode_tok_s"], 2) for x in s],
                         "tokens": int(statistics.median(x["tokens"] for x in s))}
-        theirs = entry["llama_cpp_python"]["decode_tok_s"]
-        entry["ratio"] = entry["edgeagent"]["decode_tok_s"] / theirs if theirs > 0 else None
+        # Each repeat runs both engines back to back: the median of those paired ratios is
+        # less sensitive to the machine's load drifting than a ratio of medians.
+        pairs = [a["decode_tok_s"] / b["decode_tok_s"]
+                 for a, b in zip(samples["edgeagent"], samples["llama_cpp_python"]) if b["decode_tok_s"] > 0]
+        entry["ratio"] = statistics.median(pairs) if pairs else None
+        entry["paired_ratios"] = [round(r, 3) for r in pairs]
         report["models"].append(entry)
         del theirs_llm, ours_engine
     report["load_avg_after"] = os.getloadavg()[0]

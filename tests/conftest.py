@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,3 +36,14 @@ def qwen(qwen_path) -> Engine:
 @pytest.fixture(scope="session")
 def gemma(gemma_path) -> Engine:
     return Engine(gemma_path, n_ctx=1024, n_threads=2)
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Runs the `edgeagent` CLI in a subprocess, as a user would."""
+    return subprocess.run([sys.executable, "-m", "edgeagent.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+
+
+@pytest.fixture()
+def cli():
+    return run_cli

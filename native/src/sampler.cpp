@@ -45,7 +45,10 @@ int32_t Sampler::sample(float* logits, const int32_t* recent, size_t n_recent, c
         }
     }
 
-    if (params_.temperature <= 0.0f) {  // greedy
+    if (params_.temperature <= 0.0f && allowed == nullptr) {  // greedy, unconstrained: a plain scan
+        return static_cast<int32_t>(std::max_element(logits, logits + n_vocab_) - logits);
+    }
+    if (params_.temperature <= 0.0f) {  // greedy under a mask
         int32_t best = -1;
         float best_logit = -std::numeric_limits<float>::infinity();
         for (int32_t t = 0; t < n_vocab_; ++t) {

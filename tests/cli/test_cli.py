@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 
-def edgeagent(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edgeagent.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "COLUMNS": "200"})
-
-
-def test_help_lists_every_verb():
-    r = edgeagent("--help")
+def test_help_lists_every_verb(cli):
+    r = cli("--help")
     assert r.returncode == 0
     for verb in ("run", "models", "bench"):
         assert verb in r.stdout
 
 
-def test_run_json_has_text_and_timings(gemma_path):
-    r = edgeagent("run", "gemma-3-270m-q4_k_m", "The capital of France is", "-n", "8", "--json", "--n-ctx", "256")
+def test_run_json_has_text_and_timings(cli, gemma_path):
+    r = cli("run", "gemma-3-270m-q4_k_m", "The capital of France is", "-n", "8", "--json", "--n-ctx", "256")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert data["mode"] == "raw"  # a base model without a chat template
@@ -31,15 +23,15 @@ def test_run_json_has_text_and_timings(gemma_path):
     assert data["timings"]["decode_tok_s"] > 0
 
 
-def test_run_streams_text(qwen_path):
-    r = edgeagent("run", "Say the word 'banana' and nothing else.", "-n", "10", "--n-ctx", "512")
+def test_run_streams_text(cli, qwen_path):
+    r = cli("run", "Say the word 'banana' and nothing else.", "-n", "10", "--n-ctx", "512")
     assert r.returncode == 0, r.stderr
     assert "banana" in r.stdout.lower()
     assert "decode" in r.stderr and "tok/s" in r.stderr
 
 
-def test_models_list_json(qwen_path, gemma_path):
-    r = edgeagent("models", "list", "--json")
+def test_models_list_json(cli, qwen_path, gemma_path):
+    r = cli("models", "list", "--json")
     assert r.returncode == 0
     names = {m["name"]: m for m in json.loads(r.stdout)}
     assert names["qwen2.5-coder-0.5b-instruct-q4_k_m"]["pulled"]
@@ -54,20 +46,20 @@ def test_models_list_json(qwen_path, gemma_path):
     (["models", "pull", "no-such-model"], "unknown model"),
     (["run", "a", "b", "c"], "at most two arguments"),
 ])
-def test_bad_input_exits_2_with_a_clear_message(args, message, gemma_path):
-    r = edgeagent(*args)
+def test_bad_input_exits_2_with_a_clear_message(cli, args, message, gemma_path):
+    r = cli(*args)
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert message in r.stderr
     assert "Traceback" not in r.stderr
 
 
-def test_unknown_option_exits_2():
-    r = edgeagent("run", "hi", "--temprature", "0.5")
+def test_unknown_option_exits_2(cli):
+    r = cli("run", "hi", "--temprature", "0.5")
     assert r.returncode == 2 and "No such option" in r.stderr
 
 
-def test_corrupt_model_file_exits_2(tmp_path, gemma_path):
+def test_corrupt_model_file_exits_2(cli, tmp_path, gemma_path):
     bad = tmp_path / "cut.gguf"
     bad.write_bytes(gemma_path.read_bytes()[: 2 << 20])
-    r = edgeagent("run", str(bad), "hi")
+    r = cli("run", str(bad), "hi")
     assert r.returncode == 2 and "cut.gguf" in r.stderr and "Traceback" not in r.stderr
