@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include "edgeagent/errors.h"
+#include "edgeagent/grammar.h"
 #include "edgeagent/log.h"
 #include "edgeagent/model.h"
 #include "edgeagent/session.h"
@@ -32,12 +33,41 @@ void register_errors(py::module_& m) {
             PyErr_SetString(errors.attr("DecodeError").ptr(), e.what());
         } catch (const Error& e) {
             PyErr_SetString(errors.attr("EdgeAgentError").ptr(), e.what());
+        } catch (const GrammarError& e) {
+            PyErr_SetString(errors.attr("GrammarError").ptr(), e.what());
         }
     });
     (void)m;
 }
 
 py::bytes to_bytes(const std::string& s) { return py::bytes(s.data(), s.size()); }
+
+// Python-side handles for the grammar engine's shared, immutable objects.
+struct PyGrammar {
+    std::shared_ptr<const Grammar> grammar;
+    std::vector<std::string> warnings;
+};
+struct PyCompiledGrammar {
+    std::shared_ptr<const CompiledGrammar> compiled;
+};
+struct PyMatcher {
+    std::shared_ptr<const CompiledGrammar> compiled;  // keeps the vocabulary alive
+    GrammarMatcher matcher;
+};
+
+ToolChoice parse_choice(const std::string& mode) {
+    if (mode == "auto") return ToolChoice::Auto;
+    if (mode == "required") return ToolChoice::Required;
+    if (mode == "none") return ToolChoice::None;
+    if (mode == "named") return ToolChoice::Named;
+    throw InvalidArgument("tool choice must be auto, required, none or named, got '" + mode + "'");
+}
+
+ToolFormat parse_format(const std::string& format) {
+    if (format == "hermes") return ToolFormat::Hermes;
+    if (format == "json") return ToolFormat::JsonArray;
+    throw InvalidArgument("tool-call format must be 'hermes' or 'json', got '" + format + "'");
+}
 
 }  // namespace
 
@@ -125,12 +155,14 @@ PYBIND11_MODULE(_core, m) {
         .def_readwrite("sampling", &GenerateParams::sampling)
         .def_readwrite("max_tokens", &GenerateParams::max_tokens)
         .def_readwrite("stop", &GenerateParams::stop)
-        .def_readwrite("ignore_eos", &GenerateParams::ignore_eos);
+        .def_readwrite("ignore_eos", &GenerateParams::ignore_eos)
+        .def_readwrite("jump_forward", &GenerateParams::jump_forward);
 
     py::class_<Timings>(m, "Timings")
         .def_readonly("prompt_tokens", &Timings::prompt_tokens)
         .def_readonly("cached_tokens", &Timings::cached_tokens)
         .def_readonly("generated_tokens", &Timings::generated_tokens)
+        .def_readonly("forced_tokens", &Timings::forced_tokens)
         .def_readonly("prefill_ms", &Timings::prefill_ms)
         .def_readonly("ttft_ms", &Timings::ttft_ms)
         .def_readonly("decode_ms", &Timings::decode_ms)
@@ -145,12 +177,85 @@ PYBIND11_MODULE(_core, m) {
         .def_readonly("stop_sequence", &GenerateResult::stop_sequence)
         .def_readonly("timings", &GenerateResult::timings);
 
+    py::class_<PyGrammar>(m, "Grammar")
+        .def_readonly("warnings", &PyGrammar::warnings)
+        .def_property_readonly("tool_names", [](const PyGrammar& g) { return g.grammar->tool_names(); })
+        .def_property_readonly("num_nodes", [](const PyGrammar& g) { return g.grammar->num_nodes(); });
+
+    m.def(
+        "grammar_from_json_schema",
+        [](const std::string& schema, bool lenient, bool validation, bool additional_properties_default) {
+            JsonSchemaOptions o = validation ? JsonSchemaOptions::validation() : JsonSchemaOptions{};
+            if (!validation) o.additional_properties_default = additional_properties_default;
+            o.lenient = lenient;
+            PyGrammar g;
+            g.grammar = Grammar::from_json_schema(schema, o, &g.warnings);
+            return g;
+        },
+        py::arg("schema"), py::arg("lenient") = false, py::arg("validation") = false,
+        py::arg("additional_properties_default") = false, py::call_guard<py::gil_scoped_release>());
+    m.def(
+        "grammar_from_ebnf",
+        [](const std::string& text, const std::string& root) { return PyGrammar{Grammar::from_ebnf(text, root), {}}; },
+        py::arg("text"), py::arg("root") = "root", py::call_guard<py::gil_scoped_release>());
+    m.def(
+        "grammar_from_regex", [](const std::string& pattern) { return PyGrammar{Grammar::from_regex(pattern), {}}; },
+        py::arg("pattern"), py::call_guard<py::gil_scoped_release>());
+    m.def(
+        "grammar_from_tools",
+        [](const std::vector<std::pair<std::string, std::string>>& tools, const std::string& mode,
+           const std::string& tool_name, int max_parallel_calls, const std::string& format) {
+            std::vector<ToolSpec> specs;
+            for (const auto& [name, schema] : tools) specs.push_back(ToolSpec{name, parse_json(schema)});
+            ToolCallOptions o;
+            o.choice = parse_choice(mode);
+            o.tool_name = tool_name;
+            o.max_parallel_calls = max_parallel_calls;
+            o.format = parse_format(format);
+            PyGrammar g;
+            g.grammar = Grammar::from_tools(specs, o, &g.warnings);
+            return g;
+        },
+        py::arg("tools"), py::arg("mode") = "auto", py::arg("tool_name") = "", py::arg("max_parallel_calls") = 1,
+        py::arg("format") = "hermes", py::call_guard<py::gil_scoped_release>());
+
+    py::class_<PyCompiledGrammar>(m, "CompiledGrammar");
+    m.def(
+        "compile_grammar",
+        [](const std::shared_ptr<Model>& model, const PyGrammar& g) {
+            return PyCompiledGrammar{std::make_shared<const CompiledGrammar>(g.grammar, model->grammar_vocabulary())};
+        },
+        py::arg("model"), py::arg("grammar"), py::call_guard<py::gil_scoped_release>());
+
+    py::class_<PyMatcher>(m, "GrammarMatcher")
+        .def(py::init([](const PyCompiledGrammar& c) { return new PyMatcher{c.compiled, GrammarMatcher(c.compiled)}; }))
+        .def("fill_next_token_bitmask",
+             [](PyMatcher& self) {
+                 std::vector<uint32_t> words(self.compiled->vocab()->mask_words());
+                 self.matcher.fill_next_token_bitmask(words.data(), words.size());
+                 return words;
+             })
+        .def("accept_token", [](PyMatcher& self, int32_t t) { return self.matcher.accept_token(t); })
+        .def("accept_bytes", [](PyMatcher& self, const py::bytes& b) { return self.matcher.accept_bytes(std::string(b)); })
+        .def("rollback", [](PyMatcher& self, size_t n) { self.matcher.rollback(n); })
+        .def("is_terminated", [](const PyMatcher& self) { return self.matcher.is_terminated(); })
+        .def("can_terminate", [](const PyMatcher& self) { return self.matcher.can_terminate(); })
+        .def("find_jump_forward_bytes",
+             [](const PyMatcher& self) { return to_bytes(self.matcher.find_jump_forward_bytes()); })
+        .def("set_tool_enabled",
+             [](PyMatcher& self, const std::string& name, bool on) { self.matcher.set_tool_enabled(name, on); })
+        .def("reset", [](PyMatcher& self) { self.matcher.reset(); });
+
     py::class_<Session>(m, "Session")
         .def(py::init<std::shared_ptr<Model>, const SessionParams&>(), py::arg("model"), py::arg("params"),
              py::call_guard<py::gil_scoped_release>())
         .def(
             "generate",
-            [](Session& self, const std::vector<Token>& prompt, const GenerateParams& params, py::object on_text) {
+            [](Session& self, const std::vector<Token>& prompt, const GenerateParams& params, py::object on_text,
+               PyMatcher* grammar) {
+                if (grammar != nullptr && grammar->compiled->vocab() != self.model()->grammar_vocabulary()) {
+                    throw InvalidArgument("this grammar was compiled for another model's vocabulary");
+                }
                 TokenCallback cb;
                 if (!on_text.is_none()) {
                     // Called from the decode loop without the GIL: take it for the Python call.
@@ -162,9 +267,9 @@ PYBIND11_MODULE(_core, m) {
                     };
                 }
                 py::gil_scoped_release release;
-                return self.generate(prompt, params, cb);
+                return self.generate(prompt, params, cb, grammar ? &grammar->matcher : nullptr);
             },
-            py::arg("prompt"), py::arg("params"), py::arg("on_text") = py::none())
+            py::arg("prompt"), py::arg("params"), py::arg("on_text") = py::none(), py::arg("grammar") = nullptr)
         .def("reset", &Session::reset)
         .def_property_readonly("cached_tokens", &Session::cached_tokens)
         .def_property_readonly("n_ctx", &Session::n_ctx);

@@ -7,7 +7,8 @@
 
 from . import errors, models
 from .engine import Engine, Generation, GenerationOptions, Timings
+from .grammar import Grammar
 
 __version__ = "0.1.0"
 
-__all__ = ["Engine", "Generation", "GenerationOptions", "Timings", "errors", "models", "__version__"]
+__all__ = ["Engine", "Generation", "GenerationOptions", "Grammar", "Timings", "errors", "models", "__version__"]

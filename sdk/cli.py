@@ -7,6 +7,7 @@ parameter, a prompt too long for the context...), 130 interrupted.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import List, Optional
 
@@ -23,6 +24,8 @@ models_app = typer.Typer(help="List and pull the bundled models.", no_args_is_he
 bench_app = typer.Typer(help="Benchmarks (JSON output with --json).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
+eval_app = typer.Typer(help="Accuracy evaluations (JSON output with --json).", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
 
 out = Console()
 err = Console(stderr=True)
@@ -134,6 +137,65 @@ def bench_decode(
         table.add_row(m["model"], f"{m['edgeagent']['decode_tok_s']:.1f}",
                       f"{m['llama_cpp_python']['decode_tok_s']:.1f}", f"{m['ratio']:.2f}")
     out.print(table)
+
+
+@eval_app.command("bfcl")
+def eval_bfcl(
+    data: str = typer.Option(..., "--data", help="Directory of BFCL files <category>.jsonl."),
+    category: List[str] = typer.Option(..., "--category", "-c", help="BFCL category (repeatable)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Run only the first N items of each category."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Bundled model name or .gguf path."),
+    threads: int = typer.Option(2, help="CPU threads, the same for every method."),
+    n_ctx: int = typer.Option(4096, "--n-ctx", help="Context window in tokens, the same for every method."),
+    method: Optional[str] = typer.Option(None, "--method", help="The method to run (default: the primary one)."),
+    compare: bool = typer.Option(False, "--compare", help="Run every registered method on the same items."),
+    predictions: Optional[str] = typer.Option(None, "--predictions",
+                                              help="Write the primary method's predictions here (JSONL)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Function-calling accuracy and latency on BFCL items, scored by BFCL's AST rules."""
+    from .bench.bfcl import write_predictions
+    from .bench.bfcl_eval import DEFAULT_METHOD, METHODS, evaluate_items, load_items, make_method, predictions_of
+
+    primary = method or DEFAULT_METHOD
+    if primary not in METHODS:
+        raise UserInputError(f"unknown method {primary!r}; known: {', '.join(METHODS)}")
+    if threads < 1 or n_ctx < 16:
+        raise UserInputError("--threads must be >= 1 and --n-ctx >= 16")
+    if predictions and os.path.isdir(predictions):
+        raise UserInputError(f"--predictions must name a file, {predictions} is a directory")
+    items = load_items(data, category, limit)  # all input checked before any model loads
+    names = [primary] + [n for n in METHODS if n != primary] if compare else [primary]
+
+    def progress(name: str, item, record: dict) -> None:
+        mark = "ok" if record["ok"] else "miss"
+        err.print(f"[dim]{name} {item.id}: {mark} {record['latency_s']:.2f}s[/dim]", highlight=False)
+
+    reports = {}
+    for name in names:  # one model in memory at a time
+        err.print(f"[dim]loading method {name}[/dim]")
+        runner = make_method(name, model, n_threads=threads, n_ctx=n_ctx)
+        reports[name] = evaluate_items(runner, items, progress)
+        del runner
+    if predictions:
+        write_predictions(predictions, predictions_of(reports[primary]))
+
+    result = {"eval": "bfcl", "data": data, "model": model or model_registry.DEFAULT_MODEL, "threads": threads,
+              "n_ctx": n_ctx, "limit": limit, "primary": primary,
+              "methods": {name: r["categories"] for name, r in reports.items()},
+              "items": {name: [{k: rec[k] for k in ("id", "category", "ok", "reason", "latency_s")}
+                               for rec in r["items"]] for name, r in reports.items()}}
+    if as_json:
+        _print_json(result)
+        return
+    table = Table("category", *names, caption="accuracy (correct/count), median / p90 latency per item")
+    for cat in reports[primary]["categories"]:
+        cells = [reports[n]["categories"][cat] for n in names]
+        table.add_row(cat, *(f"{c['accuracy']:.0%} ({c['correct']}/{c['count']}), "
+                             f"{c['latency_median_s']:.2f} / {c['latency_p90_s']:.2f} s" for c in cells))
+    out.print(table)
+    if predictions:
+        out.print(f"predictions of {primary}: {predictions}", soft_wrap=True)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ and tool block) reuse its KV entries instead of prefilling them again.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import threading
@@ -23,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import _core
 from .chat_template import render_chat
-from .errors import InvalidParameterError
+from .errors import DecodeError, InvalidParameterError
+from .grammar import Grammar
 from .models import resolve
 
 __all__ = ["Engine", "Generation", "Timings", "GenerationOptions"]
@@ -44,6 +46,7 @@ class GenerationOptions(BaseModel):
     repeat_last_n: int = Field(64, ge=0)
     seed: Optional[int] = Field(None, ge=0, lt=2**64)
     ignore_eos: bool = False
+    jump_forward: bool = True  # with a grammar: decode forced text in one batch
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> "GenerationOptions":
@@ -69,6 +72,7 @@ class GenerationOptions(BaseModel):
         p.max_tokens = self.max_tokens
         p.stop = list(self.stop)
         p.ignore_eos = self.ignore_eos
+        p.jump_forward = self.jump_forward
         s = p.sampling
         s.temperature = self.temperature
         s.top_k = self.top_k
@@ -86,6 +90,7 @@ class Timings:
     prompt_tokens: int
     cached_tokens: int
     generated_tokens: int
+    forced_tokens: int  # of the generated tokens, those a grammar forced (jump-forward)
     prefill_ms: float
     ttft_ms: float
     decode_ms: float
@@ -95,7 +100,7 @@ class Timings:
 
     @classmethod
     def from_native(cls, t: "_core.Timings") -> "Timings":
-        return cls(t.prompt_tokens, t.cached_tokens, t.generated_tokens, t.prefill_ms, t.ttft_ms,
+        return cls(t.prompt_tokens, t.cached_tokens, t.generated_tokens, t.forced_tokens, t.prefill_ms, t.ttft_ms,
                    t.decode_ms, t.total_ms, t.prefill_tok_s, t.decode_tok_s)
 
 
@@ -145,6 +150,7 @@ class Engine:
         self._session = _core.Session(self._model, params)
         self._lock = threading.Lock()
         self.chat_template: str = self._model.chat_template
+        self._compiled: dict[int, tuple[Grammar, "_core.CompiledGrammar"]] = {}
 
     # -- model facts ---------------------------------------------------------
     @property
@@ -198,28 +204,63 @@ class Engine:
         return m.tokenize(text, add_bos, True)
 
     # -- generation ----------------------------------------------------------
-    def _run(self, tokens: list[int], options: GenerationOptions, on_text=None) -> Generation:
+    def matcher(self, grammar: Grammar) -> "_core.GrammarMatcher":
+        """A fresh matcher of `grammar` on this model's vocabulary (compiled once per grammar)."""
+        if not isinstance(grammar, Grammar):
+            raise InvalidParameterError(f"grammar must be an edgeagent.Grammar, not {type(grammar).__name__}")
+        entry = self._compiled.get(id(grammar))
+        if entry is None or entry[0] is not grammar:
+            entry = (grammar, _core.compile_grammar(self._model, grammar._native))
+            self._compiled[id(grammar)] = entry
+        return _core.GrammarMatcher(entry[1])
+
+    def _run(self, tokens: list[int], options: GenerationOptions, on_text=None,
+             grammar: Optional[Grammar] = None) -> Generation:
+        matcher = self.matcher(grammar) if grammar is not None else None
         with self._lock:
-            r = self._session.generate(tokens, options.to_native(), on_text)
+            r = self._session.generate(tokens, options.to_native(), on_text, matcher)
         return Generation(text=r.text.decode("utf-8", errors="replace"), tokens=list(r.tokens),
                           finish_reason=r.finish_reason, timings=Timings.from_native(r.timings),
                           stop_sequence=r.stop_sequence, model=self.model_name)
 
-    def generate(self, prompt: Union[str, Sequence[int]], **options: Any) -> Generation:
-        """Continues a raw prompt (text or token ids). Options: see `GenerationOptions`."""
-        return self._run(self._prompt_tokens(prompt), GenerationOptions.parse(options))
+    def generate(self, prompt: Union[str, Sequence[int]], *, grammar: Optional[Grammar] = None,
+                 **options: Any) -> Generation:
+        """Continues a raw prompt (text or token ids), under `grammar` if given.
+        Options: see `GenerationOptions`."""
+        return self._run(self._prompt_tokens(prompt), GenerationOptions.parse(options), grammar=grammar)
 
-    def chat(self, messages: Sequence[dict], *, tools: Optional[Sequence[dict]] = None, **options: Any) -> Generation:
-        """Answers a conversation using the model's own chat template."""
-        return self._run(self._chat_tokens(messages, tools), GenerationOptions.parse(options))
+    def chat(self, messages: Sequence[dict], *, tools: Optional[Sequence[dict]] = None,
+             grammar: Optional[Grammar] = None, **options: Any) -> Generation:
+        """Answers a conversation using the model's own chat template, under `grammar` if given."""
+        return self._run(self._chat_tokens(messages, tools), GenerationOptions.parse(options), grammar=grammar)
+
+    def json(self, prompt: str, schema: Any, **options: Any) -> Any:
+        """Asks for JSON matching `schema` (dict, JSON text or pydantic model class) and
+        returns it parsed and validated (a pydantic model instance for a model class)."""
+        import jsonschema
+
+        grammar = Grammar.from_json_schema(schema)
+        messages = [{"role": "user", "content": prompt}]
+        out = self.chat(messages, grammar=grammar, **options) if self.chat_template else \
+            self.generate(prompt, grammar=grammar, **options)
+        if out.finish_reason != "eos":
+            raise DecodeError(f"the JSON was not finished (generation ended by '{out.finish_reason}' after "
+                              f"{out.timings.generated_tokens} tokens); raise max_tokens")
+        value = json.loads(out.text)
+        if isinstance(schema, type) and hasattr(schema, "model_validate"):
+            return schema.model_validate(value)
+        schema_dict = json.loads(schema) if isinstance(schema, str) else schema
+        jsonschema.validate(value, schema_dict)  # the grammar guarantees it; checked all the same
+        return value
 
     def stream(self, prompt: Union[str, Sequence[int], None] = None, *, messages: Optional[Sequence[dict]] = None,
-               tools: Optional[Sequence[dict]] = None, **options: Any) -> "TextStream":
+               tools: Optional[Sequence[dict]] = None, grammar: Optional[Grammar] = None,
+               **options: Any) -> "TextStream":
         """Like generate (or chat, with `messages=`), yielding text pieces as they are decoded."""
         if (prompt is None) == (messages is None):
             raise InvalidParameterError("stream() takes either a prompt or messages=, not both")
         tokens = self._chat_tokens(messages, tools) if messages is not None else self._prompt_tokens(prompt)
-        return TextStream(self, tokens, GenerationOptions.parse(options))
+        return TextStream(self, tokens, GenerationOptions.parse(options), grammar)
 
     def reset(self) -> None:
         """Forgets the prefix cache."""
@@ -230,7 +271,8 @@ class Engine:
 class TextStream:
     """Iterates over the text of a generation as it is decoded; `.result` once done."""
 
-    def __init__(self, engine: Engine, tokens: list[int], options: GenerationOptions):
+    def __init__(self, engine: Engine, tokens: list[int], options: GenerationOptions,
+                 grammar: Optional[Grammar] = None):
         self._pending = _Pending()
         pending = self._pending
 
@@ -240,7 +282,7 @@ class TextStream:
 
         def work() -> None:
             try:
-                pending.result = engine._run(tokens, options, on_text)
+                pending.result = engine._run(tokens, options, on_text, grammar)
             except BaseException as e:  # handed to the consumer, raised there
                 pending.error = e
             finally:

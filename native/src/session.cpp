@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "edgeagent/errors.h"
+#include "edgeagent/grammar.h"
 #include "edgeagent/log.h"
 #include "text_stream.h"
 
@@ -86,49 +87,77 @@ void Session::reset() {
     cache_.clear();
 }
 
-void Session::prefill(const std::vector<Token>& tokens, size_t from) {
-    const int32_t n_batch = static_cast<int32_t>(params_.n_batch);
-    t_batch.ensure(n_batch);
+void Session::decode_tokens(const Token* tokens, size_t n) {
+    const size_t n_batch = params_.n_batch;
+    t_batch.ensure(static_cast<int32_t>(n_batch));
     llama_batch& b = t_batch.b;
-    for (size_t i = from; i < tokens.size(); i += static_cast<size_t>(n_batch)) {
-        const int32_t n = static_cast<int32_t>(std::min(tokens.size() - i, static_cast<size_t>(n_batch)));
-        b.n_tokens = n;
-        for (int32_t j = 0; j < n; ++j) {
+    for (size_t i = 0; i < n; i += n_batch) {
+        const size_t chunk = std::min(n - i, n_batch);
+        b.n_tokens = static_cast<int32_t>(chunk);
+        for (size_t j = 0; j < chunk; ++j) {
             b.token[j] = tokens[i + j];
-            b.pos[j] = static_cast<llama_pos>(i + j);
+            b.pos[j] = static_cast<llama_pos>(cache_.size() + j);
             b.n_seq_id[j] = 1;
             b.seq_id[j][0] = 0;
-            b.logits[j] = (i + j + 1 == tokens.size());
+            b.logits[j] = (i + j + 1 == n);  // logits for the last token only
         }
         const int32_t rc = llama_decode(ctx_, b);
         if (rc != 0) {
             reset();
-            throw DecodeFailure("llama_decode failed during prefill (code " + std::to_string(rc) + ")" +
+            throw DecodeFailure("llama_decode failed (code " + std::to_string(rc) + ")" +
                                 (rc == 1 ? ": no KV slot left, the context is full" : ""));
         }
-        cache_.insert(cache_.end(), tokens.begin() + static_cast<long>(i), tokens.begin() + static_cast<long>(i + n));
+        cache_.insert(cache_.end(), tokens + i, tokens + i + chunk);
     }
 }
 
-void Session::decode_one(Token t) {
-    t_batch.ensure(std::max<int32_t>(1, static_cast<int32_t>(params_.n_batch)));
-    llama_batch& b = t_batch.b;
-    b.n_tokens = 1;
-    b.token[0] = t;
-    b.pos[0] = static_cast<llama_pos>(cache_.size());
-    b.n_seq_id[0] = 1;
-    b.seq_id[0][0] = 0;
-    b.logits[0] = true;
-    const int32_t rc = llama_decode(ctx_, b);
-    if (rc != 0) {
+void Session::drop_last_cached() {
+    if (cache_.empty()) return;
+    if (!llama_memory_seq_rm(llama_get_memory(ctx_), 0, static_cast<llama_pos>(cache_.size() - 1), -1)) {
         reset();
-        throw DecodeFailure("llama_decode failed (code " + std::to_string(rc) + ")");
+        throw DecodeFailure("cannot remove the last token from the KV cache");
     }
-    cache_.push_back(t);
+    cache_.pop_back();
+}
+
+Session::Forced Session::plan_forced(GrammarMatcher& grammar, const std::string& forced,
+                                     const std::vector<Token>& output, size_t room) const {
+    // Canonical tokenization at the boundary: the previous output token and the forced
+    // bytes are tokenized together, so the model sees the tokens it would have seen had
+    // the text been written in one go (e.g. `"` + `name` may really be one token `"name`).
+    Forced f;
+    f.new_bytes = forced;
+    std::vector<Token> toks;
+    const bool has_prev = !output.empty();
+    if (has_prev) {
+        const Token prev = output.back();
+        toks = model_->tokenize(model_->token_bytes(prev) + forced, false, false);
+        if (!toks.empty() && toks[0] == prev) {
+            toks.erase(toks.begin());
+        } else {
+            f.replaces_last = true;
+        }
+    } else {
+        toks = model_->tokenize(forced, false, false);
+    }
+    // A forced run longer than the tokens left is not forced: sampling ends the output.
+    if (toks.size() > room + (f.replaces_last ? 1 : 0)) return {};
+    // Check every token against the grammar before committing to anything.
+    if (f.replaces_last) grammar.rollback(1);
+    size_t accepted = 0;
+    while (accepted < toks.size() && grammar.accept_token(toks[accepted])) ++accepted;
+    if (accepted < toks.size() || toks.empty()) {
+        grammar.rollback(accepted);
+        if (f.replaces_last && !grammar.accept_token(output.back()))
+            throw DecodeFailure("grammar state lost while planning a jump-forward");
+        return {};
+    }
+    f.tokens = std::move(toks);
+    return f;
 }
 
 GenerateResult Session::generate(const std::vector<Token>& prompt, const GenerateParams& params,
-                                 const TokenCallback& on_text) {
+                                 const TokenCallback& on_text, GrammarMatcher* grammar) {
     const auto t_start = Clock::now();
     validate(params.sampling);
     if (params.max_tokens < 1) throw InvalidArgument("max_tokens must be >= 1, got " + std::to_string(params.max_tokens));
@@ -146,6 +175,7 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
                               " tokens but the context holds " + std::to_string(ctx_size) +
                               " (prompt plus at least one generated token)");
     }
+    if (grammar != nullptr) mask_.resize((static_cast<size_t>(n_vocab) + 31) / 32);
     TextStream stream(params.stop);
 
     GenerateResult result;
@@ -167,47 +197,98 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
     }
     tm.cached_tokens = static_cast<int32_t>(common);
     const auto t_prefill = Clock::now();
-    prefill(prompt, common);
+    decode_tokens(prompt.data() + common, prompt.size() - common);
     tm.prefill_ms = ms_since(t_prefill);
 
     Sampler sampler(n_vocab, params.sampling);
     result.finish_reason = "length";
     Clock::time_point t_first{};
-    for (int32_t step = 0; step < params.max_tokens; ++step) {
-        float* logits = llama_get_logits_ith(ctx_, -1);
-        if (logits == nullptr) throw DecodeFailure("llama.cpp returned no logits");
-        const Token tok = sampler.sample(logits, result.tokens.data(), result.tokens.size());
-        if (step == 0) {
-            t_first = Clock::now();
-            tm.ttft_ms = ms_since(t_start);
-        }
-        tm.generated_tokens = step + 1;
-        if (!params.ignore_eos && model_->is_end_of_generation(tok)) {
-            result.finish_reason = "eos";
-            break;
-        }
-        result.tokens.push_back(tok);
-        const bool stopped = stream.append(model_->token_bytes(tok));
-        if (stopped) {
+    bool first = true;
+    auto mark_first = [&] {
+        if (!first) return;
+        first = false;
+        t_first = Clock::now();
+        tm.ttft_ms = ms_since(t_start);
+    };
+    // Adds output bytes to the text stream and shows what is safe to show. Returns false
+    // when generation must end (a stop string completed, or the callback cancelled).
+    auto emit_text = [&](const std::string& bytes) {
+        if (stream.append(bytes)) {
             result.finish_reason = "stop";
             result.stop_sequence = stream.stop_sequence();
-            break;
+            return false;
         }
         if (on_text) {
             std::string ready = stream.take_ready();
             if (!ready.empty() && !on_text(ready)) {
                 result.finish_reason = "cancelled";
-                break;
+                return false;
             }
         }
-        if (step + 1 == params.max_tokens) break;  // no need to evaluate the last token
+        return true;
+    };
+    auto room = [&] { return static_cast<int32_t>(result.tokens.size()) < params.max_tokens; };
+
+    bool try_jump = true;
+    for (;;) {
+        // Jump-forward: bytes the grammar forces are tokenized and decoded in one batch.
+        if (grammar != nullptr && params.jump_forward && try_jump) {
+            const std::string forced = grammar->find_jump_forward_bytes();
+            if (!forced.empty()) {
+                const size_t room_left = static_cast<size_t>(params.max_tokens) - result.tokens.size();
+                const Forced f = plan_forced(*grammar, forced, result.tokens, room_left);
+                if (f.tokens.empty()) {
+                    try_jump = false;  // could not force here: sample this step instead
+                    continue;
+                }
+                if (cache_.size() + f.tokens.size() + 1 - (f.replaces_last ? 1 : 0) >= ctx_size) {
+                    result.finish_reason = "context";
+                    break;
+                }
+                mark_first();
+                if (f.replaces_last) {
+                    drop_last_cached();
+                    result.tokens.pop_back();
+                }
+                decode_tokens(f.tokens.data(), f.tokens.size());
+                result.tokens.insert(result.tokens.end(), f.tokens.begin(), f.tokens.end());
+                tm.forced_tokens += static_cast<int32_t>(f.tokens.size()) - (f.replaces_last ? 1 : 0);
+                if (!emit_text(f.new_bytes)) break;
+                if (grammar->is_terminated() || !room()) break;
+            }
+        }
+        try_jump = true;
+        float* logits = llama_get_logits_ith(ctx_, -1);
+        if (logits == nullptr) throw DecodeFailure("llama.cpp returned no logits");
+        const uint32_t* allowed = nullptr;
+        if (grammar != nullptr) {
+            grammar->fill_next_token_bitmask(mask_.data(), mask_.size());
+            allowed = mask_.data();
+        }
+        const Token tok = sampler.sample(logits, result.tokens.data(), result.tokens.size(), allowed);
+        if (tok < 0) throw DecodeFailure("the grammar allows no token here (dead end)");
+        mark_first();
+        if (grammar != nullptr) {
+            if (!grammar->accept_token(tok)) throw DecodeFailure("the grammar refused a token its own mask allowed");
+            if (grammar->is_terminated()) {  // the end-of-generation token closed the grammar
+                result.finish_reason = "eos";
+                break;
+            }
+        } else if (!params.ignore_eos && model_->is_end_of_generation(tok)) {
+            result.finish_reason = "eos";
+            break;
+        }
+        result.tokens.push_back(tok);
+        if (!emit_text(model_->token_bytes(tok))) break;
+        if (!room()) break;  // no need to evaluate the last token
         if (cache_.size() + 1 >= ctx_size) {
             result.finish_reason = "context";
             break;
         }
-        decode_one(tok);
+        decode_tokens(&tok, 1);
     }
-    if (tm.generated_tokens > 0) tm.decode_ms = ms_since(t_first);
+    tm.generated_tokens = static_cast<int32_t>(result.tokens.size());
+    if (!first) tm.decode_ms = ms_since(t_first);
     std::string rest = stream.take_rest();
     if (on_text && !rest.empty() && result.finish_reason != "cancelled") on_text(rest);
     result.text = stream.text();

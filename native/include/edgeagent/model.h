@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@ struct llama_vocab;
 
 namespace edgeagent {
 
+class Vocabulary;
 using Token = int32_t;
 
 struct ModelParams {
@@ -63,6 +65,10 @@ public:
     // The default chat template stored in the GGUF; empty when there is none.
     std::string chat_template() const;
 
+    // The vocabulary as the grammar engine sees it (token bytes, kinds, end tokens),
+    // built on first use and shared by every grammar compiled for this model.
+    std::shared_ptr<const Vocabulary> grammar_vocabulary() const;
+
     llama_model* raw() const { return model_; }
     const llama_vocab* vocab() const { return vocab_; }
 
@@ -73,6 +79,8 @@ private:
     const llama_vocab* vocab_ = nullptr;
     std::vector<std::string> token_bytes_;
     std::vector<uint8_t> token_kinds_;
+    mutable std::once_flag vocab_once_;
+    mutable std::shared_ptr<const Vocabulary> grammar_vocab_;
 };
 
 }  // namespace edgeagent

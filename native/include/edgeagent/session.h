@@ -16,6 +16,8 @@ struct llama_context;
 
 namespace edgeagent {
 
+class GrammarMatcher;
+
 struct SessionParams {
     uint32_t n_ctx = 4096;     // context window in tokens (<= the model's training context)
     int32_t n_threads = 0;     // 0: all hardware threads
@@ -31,18 +33,23 @@ struct GenerateParams {
     int32_t max_tokens = 256;
     std::vector<std::string> stop;  // generation ends before the first occurrence of any
     bool ignore_eos = false;        // keep going past end-of-generation tokens
+    // With a grammar: when the grammar forces the next bytes, feed them to the model as
+    // one batch instead of sampling them token by token.
+    bool jump_forward = true;
 };
 
 struct Timings {
     int32_t prompt_tokens = 0;     // tokens in the prompt
     int32_t cached_tokens = 0;     // of those, taken from the prefix cache (not prefilled)
-    int32_t generated_tokens = 0;  // tokens sampled
+    int32_t generated_tokens = 0;  // tokens in the output (sampled + forced)
+    int32_t forced_tokens = 0;     // of those, inserted by jump-forward (not sampled)
     double prefill_ms = 0;         // time to evaluate the uncached prompt tokens
     double ttft_ms = 0;            // request start → first token sampled
     double decode_ms = 0;          // first token sampled → last token sampled
     double total_ms = 0;
     double prefill_tok_s() const { return prefill_ms > 0 ? (prompt_tokens - cached_tokens) * 1000.0 / prefill_ms : 0; }
     double decode_tok_s() const { return decode_ms > 0 ? (generated_tokens - 1) * 1000.0 / decode_ms : 0; }
+    int32_t sampled_tokens() const { return generated_tokens - forced_tokens; }
 };
 
 struct GenerateResult {
@@ -64,8 +71,11 @@ public:
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
+    // With `grammar`, every token is sampled under its mask and accepted by it; the
+    // output then matches the grammar (finish "eos" once the grammar has ended). The
+    // matcher must be built on this model's vocabulary (Model::grammar_vocabulary).
     GenerateResult generate(const std::vector<Token>& prompt, const GenerateParams& params,
-                            const TokenCallback& on_text = nullptr);
+                            const TokenCallback& on_text = nullptr, GrammarMatcher* grammar = nullptr);
 
     // Forgets the KV cache (the next request prefills from scratch).
     void reset();
@@ -74,14 +84,26 @@ public:
     const std::shared_ptr<Model>& model() const { return model_; }
 
 private:
-    // Evaluates tokens[from..] on top of the KV cache, logits for the last one only.
-    void prefill(const std::vector<Token>& tokens, size_t from);
-    void decode_one(Token t);
+    // Appends tokens to the KV cache at the next positions, in batches of n_batch;
+    // logits for the last one only.
+    void decode_tokens(const Token* tokens, size_t n);
+    // Removes the last cached token from the KV cache.
+    void drop_last_cached();
+    // A jump-forward run: the tokens to decode (already accepted by the grammar), whether
+    // they replace the last output token (canonical retokenization), and the new bytes.
+    struct Forced {
+        std::vector<Token> tokens;
+        bool replaces_last = false;
+        std::string new_bytes;
+    };
+    Forced plan_forced(GrammarMatcher& grammar, const std::string& forced, const std::vector<Token>& output,
+                       size_t room) const;
 
     std::shared_ptr<Model> model_;
     SessionParams params_;
     llama_context* ctx_ = nullptr;
     std::vector<Token> cache_;  // tokens whose KV entries are in the context, in order
+    std::vector<uint32_t> mask_;  // allowed-token bitmask, sized once per session
 };
 
 }  // namespace edgeagent

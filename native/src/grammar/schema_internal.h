@@ -1,0 +1,22 @@
+// JSON Schema compiler entry points shared with the tool-envelope builder (internal).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "edgeagent/grammar.h"
+#include "ir.h"
+
+namespace edgeagent {
+namespace detail {
+
+// Compiles a whole document into a new root rule (with surrounding whitespace in
+// flexible mode). Returns the rule id.
+uint32_t compile_schema_into(IrBuilder& ir, const Json& schema, const JsonSchemaOptions& opt,
+                             std::vector<std::string>* warnings);
+// Compiles a document into an expression for one JSON value (no surrounding whitespace).
+uint32_t compile_schema_value(IrBuilder& ir, const Json& schema, const JsonSchemaOptions& opt,
+                              std::vector<std::string>* warnings);
+
+}  // namespace detail
+}  // namespace edgeagent
