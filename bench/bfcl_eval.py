@@ -21,6 +21,7 @@ from .bfcl import BfclItem, ItemResult, Prediction, canonical_category, load_cat
 
 __all__ = [
     "Method",
+    "AgentCall",
     "METHODS",
     "DEFAULT_METHOD",
     "make_method",
@@ -38,6 +39,25 @@ class Method(Protocol):
     def predict(self, item: BfclItem) -> list[dict]: ...
 
 
+class AgentCall:
+    """The engine's own method: `Agent.call` (model template + tool-call grammar)."""
+
+    name = "edgeagent"
+
+    def __init__(self, model: str | None, *, n_threads: int, n_ctx: int):
+        from ..agent import Agent
+
+        self.agent = Agent(model, n_threads=n_threads, n_ctx=n_ctx)
+
+    def predict(self, item: BfclItem) -> list[dict]:
+        result = self.agent.call(item.messages, item.tools, mode="auto", parallel=True)
+        return [c.to_dict() for c in result.calls]
+
+
+def _edgeagent(model: str | None, n_threads: int, n_ctx: int) -> Method:
+    return AgentCall(model, n_threads=n_threads, n_ctx=n_ctx)
+
+
 def _template(model: str | None, n_threads: int, n_ctx: int) -> Method:
     from .bfcl_peers import TemplateFreeGeneration
 
@@ -53,10 +73,11 @@ def _chatml(model: str | None, n_threads: int, n_ctx: int) -> Method:
 # name -> factory(model, n_threads, n_ctx). --compare runs the primary method first, then
 # the others in this order; DEFAULT_METHOD is the primary one unless --method says otherwise.
 METHODS: dict[str, Callable[[str | None, int, int], Method]] = {
+    "edgeagent": _edgeagent,
     "template": _template,
     "chatml": _chatml,
 }
-DEFAULT_METHOD = "template"
+DEFAULT_METHOD = "edgeagent"
 
 
 def make_method(name: str, model: str | None = None, *, n_threads: int = 2, n_ctx: int = 4096) -> Method:

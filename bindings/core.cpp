@@ -1,6 +1,7 @@
 // edgeagent._core: the pybind11 binding of the native core. Only type conversion,
 // GIL release around long calls, and the mapping of C++ errors to edgeagent.errors.
 #include <pybind11/functional.h>
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -31,10 +32,10 @@ void register_errors(py::module_& m) {
             PyErr_SetString(errors.attr("ContextOverflowError").ptr(), e.what());
         } catch (const DecodeFailure& e) {
             PyErr_SetString(errors.attr("DecodeError").ptr(), e.what());
-        } catch (const Error& e) {
-            PyErr_SetString(errors.attr("EdgeAgentError").ptr(), e.what());
         } catch (const GrammarError& e) {
             PyErr_SetString(errors.attr("GrammarError").ptr(), e.what());
+        } catch (const Error& e) {  // after every subclass
+            PyErr_SetString(errors.attr("EdgeAgentError").ptr(), e.what());
         }
     });
     (void)m;
@@ -156,7 +157,8 @@ PYBIND11_MODULE(_core, m) {
         .def_readwrite("max_tokens", &GenerateParams::max_tokens)
         .def_readwrite("stop", &GenerateParams::stop)
         .def_readwrite("ignore_eos", &GenerateParams::ignore_eos)
-        .def_readwrite("jump_forward", &GenerateParams::jump_forward);
+        .def_readwrite("jump_forward", &GenerateParams::jump_forward)
+        .def_readwrite("end_bias", &GenerateParams::end_bias);
 
     py::class_<Timings>(m, "Timings")
         .def_readonly("prompt_tokens", &Timings::prompt_tokens)
@@ -231,10 +233,12 @@ PYBIND11_MODULE(_core, m) {
         .def(py::init([](const PyCompiledGrammar& c) { return new PyMatcher{c.compiled, GrammarMatcher(c.compiled)}; }))
         .def("fill_next_token_bitmask",
              [](PyMatcher& self) {
-                 std::vector<uint32_t> words(self.compiled->vocab()->mask_words());
-                 self.matcher.fill_next_token_bitmask(words.data(), words.size());
+                 // A numpy uint32 array: bit t of word t/32 set = token t allowed.
+                 py::array_t<uint32_t> words(static_cast<py::ssize_t>(self.compiled->vocab()->mask_words()));
+                 self.matcher.fill_next_token_bitmask(words.mutable_data(), static_cast<size_t>(words.size()));
                  return words;
              })
+        .def_property_readonly("vocab_size", [](const PyMatcher& self) { return self.compiled->vocab()->size(); })
         .def("accept_token", [](PyMatcher& self, int32_t t) { return self.matcher.accept_token(t); })
         .def("accept_bytes", [](PyMatcher& self, const py::bytes& b) { return self.matcher.accept_bytes(std::string(b)); })
         .def("rollback", [](PyMatcher& self, size_t n) { self.matcher.rollback(n); })

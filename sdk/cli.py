@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -78,6 +79,32 @@ def run(
               f"first token {t.ttft_ms:.0f} ms[/dim]", soft_wrap=True)
 
 
+@app.command()
+def call(
+    query: str = typer.Argument(..., help="The user's request."),
+    tools_file: Path = typer.Option(..., "--tools", help="JSON file: a list of OpenAI-style tool definitions."),
+    mode: str = typer.Option("auto", help="auto, required, none, or a tool name."),
+    parallel: bool = typer.Option(True, "--parallel/--single", help="Allow several calls at once."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Bundled model name or .gguf path."),
+    max_tokens: int = typer.Option(512, "--max-tokens", "-n"),
+    threads: Optional[int] = typer.Option(None, help="CPU threads (default: all)."),
+) -> None:
+    """Ask the model to call tools for QUERY; prints the calls (or the text answer) as JSON."""
+    from .agent import Agent
+
+    try:
+        tools = json.loads(tools_file.read_text())
+    except OSError as e:
+        raise UserInputError(f"cannot read --tools {tools_file}: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise UserInputError(f"--tools {tools_file} is not valid JSON (line {e.lineno}, column {e.colno}): "
+                             f"{e.msg}") from None
+    if not isinstance(tools, list):
+        raise UserInputError(f"--tools {tools_file} must hold a JSON list of tools")
+    result = Agent(model, n_threads=threads).call(query, tools, mode=mode, parallel=parallel, max_tokens=max_tokens)
+    _print_json(result.to_dict())
+
+
 @models_app.command("list")
 def models_list(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Show the bundled models and whether each is installed and pulled."""
@@ -137,6 +164,64 @@ def bench_decode(
         table.add_row(m["model"], f"{m['edgeagent']['decode_tok_s']:.1f}",
                       f"{m['llama_cpp_python']['decode_tok_s']:.1f}", f"{m['ratio']:.2f}")
     out.print(table)
+
+
+@bench_app.command("grammar")
+def bench_grammar(
+    models: List[str] = typer.Option([], "--models", "--model", "-m",
+                                     help="Model whose vocabulary to bench (repeatable or comma-separated; "
+                                          "default: both bundled)."),
+    engines: List[str] = typer.Option([], "--engines", "--engine", "-e",
+                                      help="Engines (repeatable or comma-separated; default: all of edgeagent, "
+                                           "xgrammar, llguidance, outlines_core, llama_cpp_gbnf)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Bench only the first N schemas (seeded order)."),
+    data: Optional[str] = typer.Option(None, "--data", help="BFCL directory (default: ../shared/bench/bfcl-dev)."),
+    budget_s: float = typer.Option(120.0, "--budget-s", help="Seconds per engine and vocabulary for the "
+                                                             "compile+mask part; slower engines stop early."),
+    seed: int = typer.Option(0, help="Seed of the schema order and of the generated instances."),
+    decode: bool = typer.Option(True, "--decode/--no-decode", help="Decode tok/s unconstrained vs constrained."),
+    decode_tokens: int = typer.Option(96, "--decode-tokens", help="Tokens per decode run."),
+    tool_calls: int = typer.Option(4, "--tool-calls", help="BFCL simple items for the tool-call wall time "
+                                                           "(0: skip; needs the llama_cpp_gbnf engine)."),
+    repeats: int = typer.Option(3, help="Timed runs per decode / tool-call measurement (after one warm-up)."),
+    threads: int = typer.Option(2, help="CPU threads for both engines."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Grammar engines compared: compile and mask times on BFCL schemas, constrained decode, tool-call time."""
+    from .bench.grammar import ENGINES, run_grammar_bench
+
+    def split(values: List[str]) -> List[str]:
+        return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+    names = split(models) or list(model_registry.REGISTRY)
+    chosen = split(engines) or list(ENGINES)
+    unknown = [e for e in chosen if e not in ENGINES]
+    if unknown:
+        raise UserInputError(f"--engines: unknown {', '.join(unknown)}; known: {', '.join(ENGINES)}")
+    if limit is not None and limit < 1:
+        raise UserInputError("--limit must be >= 1")
+    report = run_grammar_bench(names, engines=chosen, data_dir=data, limit=limit, seed=seed, budget_s=budget_s,
+                               decode=decode, decode_tokens=decode_tokens, tool_calls=tool_calls, repeats=repeats,
+                               threads=threads, progress=lambda m: err.print(f"[dim]{m}[/dim]", highlight=False))
+    if as_json:
+        _print_json(report)
+        return
+    for v in report["vocabularies"]:
+        table = Table("engine", "compile p50/p99 ms", "mask p50/p99 µs", "unsupported", "rejected valid",
+                      "schemas run", title=f"{v['model']} ({v['n_vocab']} tokens)")
+        for name, e in v["engines"].items():
+            if not e["available"]:
+                table.add_row(name, "not available", "", "", "", "")
+                continue
+            c, mk = e["compile_ms"], e["mask_us"]
+            table.add_row(name, f"{c['p50']} / {c['p99']}", f"{mk['p50']} / {mk['p99']}", str(e["unsupported"]),
+                          str(e["rejected_valid"]), str(e["schemas_run"]))
+        out.print(table)
+    for d in report["decode"]:
+        out.print(f"{d['model']}: decode {d['unconstrained']['decode_tok_s']} tok/s unconstrained, "
+                  f"{d['constrained']['decode_tok_s']} constrained (ratio {d['ratio']}, target ≥ {d['target']})")
+    for t in report["tool_call"]:
+        out.print(f"{t['model']}: tool call wall time ours/GBNF {t['ratio_median']} (target ≤ {t['target']})")
 
 
 @eval_app.command("bfcl")

@@ -47,6 +47,7 @@ class GenerationOptions(BaseModel):
     seed: Optional[int] = Field(None, ge=0, lt=2**64)
     ignore_eos: bool = False
     jump_forward: bool = True  # with a grammar: decode forced text in one batch
+    end_bias: float = Field(0.0, ge=-100.0, le=100.0)  # with a grammar: push toward ending where it may end
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> "GenerationOptions":
@@ -73,6 +74,7 @@ class GenerationOptions(BaseModel):
         p.stop = list(self.stop)
         p.ignore_eos = self.ignore_eos
         p.jump_forward = self.jump_forward
+        p.end_bias = self.end_bias
         s = p.sampling
         s.temperature = self.temperature
         s.top_k = self.top_k

@@ -27,11 +27,20 @@ Sampler::Sampler(int32_t n_vocab, const SamplingParams& params)
     candidates_.reserve(static_cast<size_t>(n_vocab));
 }
 
-namespace {
-inline bool is_allowed(const uint32_t* allowed, int32_t t) {
-    return allowed == nullptr || ((allowed[t >> 5] >> (t & 31)) & 1u);
+// Calls f(token) for every set bit of the mask below n_vocab_. Under a grammar most
+// words are zero, so this skips 32 tokens at a time.
+template <typename F>
+void Sampler::for_each_allowed(const uint32_t* allowed, F&& f) const {
+    const int32_t n_words = (n_vocab_ + 31) / 32;
+    for (int32_t w = 0; w < n_words; ++w) {
+        uint32_t bits = allowed[w];
+        while (bits != 0) {
+            const int32_t t = w * 32 + __builtin_ctz(bits);
+            bits &= bits - 1;
+            if (t < n_vocab_) f(t);
+        }
+    }
 }
-}  // namespace
 
 int32_t Sampler::sample(float* logits, const int32_t* recent, size_t n_recent, const uint32_t* allowed) {
     // Repeat penalty (CTRL-style): divide positive logits, multiply negative ones.
@@ -48,26 +57,26 @@ int32_t Sampler::sample(float* logits, const int32_t* recent, size_t n_recent, c
     if (params_.temperature <= 0.0f && allowed == nullptr) {  // greedy, unconstrained: a plain scan
         return static_cast<int32_t>(std::max_element(logits, logits + n_vocab_) - logits);
     }
-    if (params_.temperature <= 0.0f) {  // greedy under a mask
+    if (params_.temperature <= 0.0f) {  // greedy under a mask: visit only the allowed tokens
         int32_t best = -1;
         float best_logit = -std::numeric_limits<float>::infinity();
-        for (int32_t t = 0; t < n_vocab_; ++t) {
-            if (logits[t] > best_logit && is_allowed(allowed, t)) {
+        for_each_allowed(allowed, [&](int32_t t) {
+            if (best < 0 || logits[t] > best_logit) {
                 best_logit = logits[t];
                 best = t;
             }
-        }
-        if (best < 0) {  // every allowed logit is -inf: take the first allowed token
-            for (int32_t t = 0; t < n_vocab_ && best < 0; ++t)
-                if (is_allowed(allowed, t)) best = t;
-        }
+        });
         return best;
     }
 
     candidates_.clear();
-    for (int32_t t = 0; t < n_vocab_; ++t) {
-        if (is_allowed(allowed, t) && logits[t] > -std::numeric_limits<float>::infinity())
-            candidates_.emplace_back(logits[t], t);
+    if (allowed == nullptr) {
+        for (int32_t t = 0; t < n_vocab_; ++t)
+            if (logits[t] > -std::numeric_limits<float>::infinity()) candidates_.emplace_back(logits[t], t);
+    } else {
+        for_each_allowed(allowed, [&](int32_t t) {
+            if (logits[t] > -std::numeric_limits<float>::infinity()) candidates_.emplace_back(logits[t], t);
+        });
     }
     if (candidates_.empty()) return -1;
     auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first; };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 #include "edgeagent/errors.h"
@@ -175,7 +176,11 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
                               " tokens but the context holds " + std::to_string(ctx_size) +
                               " (prompt plus at least one generated token)");
     }
-    if (grammar != nullptr) mask_.resize((static_cast<size_t>(n_vocab) + 31) / 32);
+    if (grammar != nullptr) {
+        mask_.resize((static_cast<size_t>(n_vocab) + 31) / 32);
+        if (end_tokens_.empty()) end_tokens_ = model_->grammar_vocabulary()->eos_token_ids();
+    }
+    if (!std::isfinite(params.end_bias)) throw InvalidArgument("end_bias must be a finite number");
     TextStream stream(params.stop);
 
     GenerateResult result;
@@ -264,6 +269,9 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         if (grammar != nullptr) {
             grammar->fill_next_token_bitmask(mask_.data(), mask_.size());
             allowed = mask_.data();
+            if (params.end_bias != 0.0f && grammar->can_terminate()) {
+                for (Token t : end_tokens_) logits[t] += params.end_bias;
+            }
         }
         const Token tok = sampler.sample(logits, result.tokens.data(), result.tokens.size(), allowed);
         if (tok < 0) throw DecodeFailure("the grammar allows no token here (dead end)");

@@ -268,7 +268,7 @@ def test_a_missing_category_file_is_named(tmp_path):
 
 
 def test_unknown_methods_are_refused_and_the_registry_holds_both_peers():
-    assert {"template", "chatml"} <= set(bfcl_eval.METHODS) and bfcl_eval.DEFAULT_METHOD in bfcl_eval.METHODS
+    assert {"edgeagent", "template", "chatml"} <= set(bfcl_eval.METHODS) and bfcl_eval.DEFAULT_METHOD in bfcl_eval.METHODS
     with pytest.raises(UserInputError, match="unknown method 'magic'"):
         bfcl_eval.make_method("magic")
 
@@ -299,10 +299,10 @@ def test_eval_bfcl_cli_end_to_end(tmp_path, qwen_path):
                   "--json", "--predictions", str(out), timeout=300)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
-    assert report["primary"] == "template" and list(report["methods"]) == ["template"]
-    entry = report["methods"]["template"]["simple_python"]
+    assert report["primary"] == "edgeagent" and list(report["methods"]) == ["edgeagent"]
+    entry = report["methods"]["edgeagent"]["simple_python"]
     assert entry["count"] == 2 and 0 <= entry["accuracy"] <= 1 and entry["latency_median_s"] > 0
-    assert [i["id"] for i in report["items"]["template"]] == ["simple_python_0", "simple_python_2"]
+    assert [i["id"] for i in report["items"]["edgeagent"]] == ["simple_python_0", "simple_python_2"]
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["id"] for line in lines] == ["simple_python_0", "simple_python_2"]
     assert all(set(line) == {"id", "calls", "latency_s"} and line["latency_s"] > 0 for line in lines)

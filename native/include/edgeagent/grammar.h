@@ -21,15 +21,17 @@
 #include <string_view>
 #include <vector>
 
+#include "edgeagent/errors.h"
 #include "edgeagent/json.h"
 #include "edgeagent/vocab.h"
 
 namespace edgeagent {
 
 // ---------------------------------------------------------------- errors
-class GrammarError : public std::runtime_error {
+// Base of the grammar engine's errors; an edgeagent::Error like every typed core error.
+class GrammarError : public Error {
  public:
-  explicit GrammarError(const std::string& what) : std::runtime_error(what) {}
+  explicit GrammarError(const std::string& what) : Error(what) {}
 };
 
 // Malformed JSON text (schema or instance). line/column are 1-based.
@@ -76,8 +78,11 @@ struct GrammarLimits {
   size_t max_nodes = 1u << 20;          // automaton nodes after lowering
   size_t max_rules = 1u << 16;
   uint32_t max_repetition = 100000;      // largest finite bound in {m,n}, maxItems, maxLength...
-  int max_schema_depth = 256;            // nesting of schema objects / JSON values in the schema
-  int max_json_depth = 512;              // nesting accepted by the JSON parser for schema text
+  // Compile-time recursion is bounded by these two (about 2 KiB of stack per schema level:
+  // 64 levels fit a 256 KiB thread stack). Runtime nesting of generated JSON is not
+  // recursive (heap stacks) and is bounded by max_stack_depth instead.
+  int max_schema_depth = 64;             // nesting of schema objects / JSON values in the schema
+  int max_json_depth = 128;              // nesting accepted by the JSON parser for schema text
   size_t max_enum_members = 100000;
   size_t max_required_for_any_order = 12;  // 2^n object states in PropertyOrder::Any
   size_t max_matcher_configs = 50000;    // configurations in one matcher state
@@ -93,9 +98,12 @@ enum class Whitespace : uint8_t { Compact, Flexible };
 // Object member order.
 //   Schema: properties in the order of "properties", optional ones skippable; additional
 //           properties (when allowed) after the listed ones. Best for generation.
-//   Any:    members in any order, each listed property at most... (duplicates are not
-//           tracked), required ones tracked exactly (2^|required| object states, see
-//           GrammarLimits::max_required_for_any_order). For validation.
+//   Any:    members in any order, required ones tracked exactly (2^|required| object
+//           states, see GrammarLimits::max_required_for_any_order); duplicate keys are not
+//           detected. For validation.
+// Strings: literal strings (keys, enum/const) are matched in their canonical json.dumps
+// (ensure_ascii=False) spelling in Compact mode, in any valid spelling (\uXXXX escapes,
+// surrogate pairs) in Flexible mode; free strings accept every valid escape in both.
 enum class PropertyOrder : uint8_t { Schema, Any };
 
 struct JsonSchemaOptions {
@@ -174,8 +182,12 @@ class Grammar {
   // is NOT enforced), $ref/$defs (local: "#", "#/$defs/x", JSON pointers; recursion
   // allowed), items, prefixItems, minItems, maxItems, minLength, maxLength (code
   // points), pattern (regex subset, search semantics), minimum/maximum/exclusiveMinimum/
-  // exclusiveMaximum (integer bounds: exact for integers; for non-integer numbers only
-  // with integer-valued bounds), format (date, time, date-time, email, uuid, uri).
+  // exclusiveMaximum (exact digit-range grammars, decimal bounds with |bound| < 1e18;
+  // a number under bounds must be written without an exponent), format (date, time,
+  // date-time, email, uuid, uri: regular approximations of RFC 3339 / 5321 / 4122 / 3986;
+  // leap seconds, quoted e-mail local parts and IP-literal hosts are not modelled).
+  // Integers: "integer" accepts 1.0 in Flexible whitespace mode (JSON Schema semantics),
+  // never exponent forms (1e2).
   // Annotations ignored: title, description, default, examples, $schema, $id, $comment,
   // deprecated, readOnly, writeOnly; $defs/definitions are containers; $anchor names a
   // schema for "#name" refs. $ref may have sibling keywords (merged, allOf-style, when
@@ -239,7 +251,9 @@ class CompiledGrammar {
   const detail::MaskCache& node_cache(uint32_t node) const;
   // Internal: resolves `prev`'s context-dependent tokens with the top frames' return nodes
   // known (key = node, ret1..retk); bottom_real: those frames are the whole stack.
-  const detail::MaskCache& context_cache(const std::vector<uint32_t>& key, bool bottom_real,
+  // Returns nullptr when the context-cache memory budget (128 MiB per CompiledGrammar) is
+  // spent and the key is not cached (the caller then checks the tokens directly).
+  const detail::MaskCache* context_cache(const std::vector<uint32_t>& key, bool bottom_real,
                                          const detail::MaskCache& prev) const;
   size_t cached_nodes() const;
 
@@ -285,7 +299,10 @@ class GrammarMatcher {
   std::string find_jump_forward_bytes(size_t max_bytes = 4096) const;
   void reset();
 
-  // Tool gates (grammars from Grammar::from_tools). Throws GrammarError for unknown names.
+  // Tool gates (grammars from Grammar::from_tools). A gate is checked where a tool name
+  // starts (right after {"name": "), so switching it affects calls whose name has not
+  // begun yet; the current state is recomputed, masks respect the change immediately.
+  // Throws GrammarError for unknown names.
   void set_tool_enabled(std::string_view tool_name, bool enabled);
   bool tool_enabled(std::string_view tool_name) const;
 

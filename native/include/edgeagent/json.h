@@ -72,7 +72,7 @@ class Json {
 // validated, lone surrogate escapes refused). Throws edgeagent::JsonParseError
 // (declared in grammar.h) with line and column. Nesting deeper than max_depth is
 // refused (the parser is iterative-safe up to that limit).
-Json parse_json(std::string_view text, int max_depth = 512);
+Json parse_json(std::string_view text, int max_depth = 256);
 
 // Escapes a UTF-8 string as a JSON string literal (with quotes). ensure_ascii as above.
 std::string json_quote(std::string_view s, bool ensure_ascii);

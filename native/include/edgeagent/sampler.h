@@ -33,6 +33,9 @@ public:
                    const uint32_t* allowed = nullptr);
 
 private:
+    template <typename F>
+    void for_each_allowed(const uint32_t* allowed, F&& f) const;
+
     int32_t n_vocab_;
     SamplingParams params_;
     std::mt19937_64 rng_;

@@ -36,6 +36,10 @@ struct GenerateParams {
     // With a grammar: when the grammar forces the next bytes, feed them to the model as
     // one batch instead of sampling them token by token.
     bool jump_forward = true;
+    // With a grammar: added to the logits of the end-of-generation tokens wherever the
+    // grammar may end. Small models constrained into a tool-call format tend to keep
+    // writing calls; a positive bias makes them stop once their calls are complete.
+    float end_bias = 0.0f;
 };
 
 struct Timings {
@@ -104,6 +108,7 @@ private:
     llama_context* ctx_ = nullptr;
     std::vector<Token> cache_;  // tokens whose KV entries are in the context, in order
     std::vector<uint32_t> mask_;  // allowed-token bitmask, sized once per session
+    std::vector<Token> end_tokens_;  // end-of-generation tokens (for end_bias)
 };
 
 }  // namespace edgeagent

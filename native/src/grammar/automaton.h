@@ -1,11 +1,23 @@
 // Byte-level pushdown automaton and its stepping engine (internal).
 //
-// Each rule is an epsilon-free NFA over bytes whose nodes may also carry call edges
-// (rule, return node, optional gate). A matcher configuration is (node, stack) where the
-// stack is a hash-consed persistent frame list (graph-structured stack). A state is the
-// closure of a set of configurations under calls (push) and rule ends (pop); "kernel"
-// configurations are those reached by a byte or a pop — the pushed ones are implied by
-// their kernel, which is what the token-mask caches exploit.
+// Each rule is a DFA over bytes (subset construction; an NFA when that would blow up) whose
+// nodes may also carry call edges (rule, return node, optional gate). A matcher
+// configuration is (node, stack) where the stack is a hash-consed persistent frame list; a
+// call whose return node is a pure rule end pushes nothing (tail call). A state is the
+// closure of a set of configurations under calls (push) and rule ends (pop). "Kernel"
+// configurations (reached by a byte or a pop) regenerate the rest when gates change.
+//
+// Token masks (matcher.cpp):
+//   * per node, once per vocabulary structure: walk the token trie from (node, empty local
+//     stack) without closing depth 0 (calls/pops there are separate configurations of the
+//     runtime state). Tokens consumed entirely are accepted whatever the real stack;
+//     tokens that need to pop below the local bottom (next byte in the rule's FOLLOW set)
+//     or cross a gated call are "uncertain"; the rest are rejected. Walks are memoized
+//     (state sets interned, transitions cached) and shared across grammars through the
+//     vocabulary when the node's reachable sub-automaton is identical.
+//   * uncertain tokens are resolved with 1..4 known return nodes of the real stack
+//     (context caches, per CompiledGrammar), and only what remains is checked at run time.
+//   * mask = OR over the state's configurations that have byte edges.
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,7 @@
 #include "ir.h"
 
 #include <algorithm>
+#include <map>
 #include <unordered_map>
 
 #include "automaton.h"
@@ -370,30 +371,206 @@ class Lowerer {
   }
 };
 
+// Subset construction per rule over bytes and call symbols (rule, gate): alternatives that
+// share prefixes (enums, keys, literals) become one path, so matcher states stay small.
+// A rule whose DFA would exceed max(256, 4 x its NFA size) states is kept as an NFA.
+struct VecHash {
+  size_t operator()(const std::vector<uint32_t>& v) const {
+    uint64_t h = 1469598103934665603ULL;
+    for (uint32_t x : v) h = (h ^ x) * 1099511628211ULL;
+    return size_t(h);
+  }
+};
+
+void determinize(Automaton& A) {
+  const size_t nr = A.rule_start.size();
+  std::vector<std::vector<uint32_t>> rule_nodes(nr);
+  for (uint32_t x = 0; x < A.nodes.size(); ++x) rule_nodes[A.nodes[x].rule].push_back(x);
+  Automaton out;
+  out.rule_start.assign(nr, 0);
+  struct DState {
+    std::vector<uint32_t> set;
+  };
+  for (size_t r = 0; r < nr; ++r) {
+    const size_t limit = std::max<size_t>(256, rule_nodes[r].size() * 4);
+    std::vector<DState> ds;
+    std::unordered_map<std::vector<uint32_t>, uint32_t, VecHash> ids;
+    std::vector<Node> nn;
+    std::vector<std::vector<ByteEdge>> ne;
+    std::vector<std::vector<CallEdge>> nc;
+    bool ok = true;
+    auto get = [&](std::vector<uint32_t>&& set) -> uint32_t {
+      std::sort(set.begin(), set.end());
+      set.erase(std::unique(set.begin(), set.end()), set.end());
+      auto it = ids.find(set);
+      if (it != ids.end()) return it->second;
+      uint32_t id = uint32_t(ds.size());
+      ids.emplace(set, id);
+      ds.push_back({std::move(set)});
+      return id;
+    };
+    get(std::vector<uint32_t>{A.rule_start[r]});
+    std::vector<uint32_t> pts;
+    std::map<std::pair<uint32_t, int32_t>, std::vector<uint32_t>> calls;
+    for (size_t i = 0; i < ds.size(); ++i) {
+      if (ds.size() > limit) { ok = false; break; }
+      const std::vector<uint32_t> set = ds[i].set;
+      Node n;
+      n.rule = uint32_t(r);
+      pts.clear();
+      calls.clear();
+      for (uint32_t x : set) {
+        const Node& o = A.nodes[x];
+        n.final = n.final || o.final;
+        for (uint32_t e = o.e_begin; e < o.e_end; ++e) {
+          pts.push_back(A.edges[e].lo);
+          pts.push_back(uint32_t(A.edges[e].hi) + 1);
+        }
+        for (uint32_t c = o.c_begin; c < o.c_end; ++c)
+          calls[{A.calls[c].rule, A.calls[c].gate}].push_back(A.calls[c].ret);
+      }
+      std::sort(pts.begin(), pts.end());
+      pts.erase(std::unique(pts.begin(), pts.end()), pts.end());
+      std::vector<ByteEdge> edges;
+      for (size_t p = 0; p + 1 < pts.size(); ++p) {
+        uint32_t lo = pts[p], hi = pts[p + 1] - 1;
+        std::vector<uint32_t> tg;
+        for (uint32_t x : set) {
+          const Node& o = A.nodes[x];
+          for (uint32_t e = o.e_begin; e < o.e_end; ++e)
+            if (A.edges[e].lo <= lo && hi <= A.edges[e].hi) tg.push_back(A.edges[e].target);
+        }
+        if (tg.empty()) continue;
+        uint32_t t = get(std::move(tg));
+        if (!edges.empty() && edges.back().target == t && uint32_t(edges.back().hi) + 1 == lo) {
+          edges.back().hi = uint8_t(hi);
+        } else {
+          edges.push_back({uint8_t(lo), uint8_t(hi), t});
+        }
+      }
+      std::vector<CallEdge> ce;
+      for (auto& kv : calls) {
+        std::vector<uint32_t> rets = kv.second;
+        ce.push_back({kv.first.first, get(std::move(rets)), kv.first.second});
+      }
+      nn.push_back(n);
+      ne.push_back(std::move(edges));
+      nc.push_back(std::move(ce));
+    }
+    uint32_t base = uint32_t(out.nodes.size());
+    if (ok) {
+      out.rule_start[r] = base;
+      for (size_t i = 0; i < nn.size(); ++i) {
+        Node n = nn[i];
+        n.e_begin = uint32_t(out.edges.size());
+        for (auto e : ne[i]) {
+          e.target += base;
+          out.edges.push_back(e);
+        }
+        n.e_end = uint32_t(out.edges.size());
+        n.c_begin = uint32_t(out.calls.size());
+        for (auto c : nc[i]) {
+          c.ret += base;
+          out.calls.push_back(c);
+        }
+        n.c_end = uint32_t(out.calls.size());
+        out.nodes.push_back(n);
+      }
+    } else {
+      // keep the NFA nodes of this rule (renumbered)
+      std::unordered_map<uint32_t, uint32_t> map;
+      for (size_t i = 0; i < rule_nodes[r].size(); ++i) map[rule_nodes[r][i]] = base + uint32_t(i);
+      out.rule_start[r] = map[A.rule_start[r]];
+      for (uint32_t x : rule_nodes[r]) {
+        Node n = A.nodes[x];
+        n.e_begin = uint32_t(out.edges.size());
+        for (uint32_t e = A.nodes[x].e_begin; e < A.nodes[x].e_end; ++e) {
+          ByteEdge be = A.edges[e];
+          be.target = map[be.target];
+          out.edges.push_back(be);
+        }
+        n.e_end = uint32_t(out.edges.size());
+        n.c_begin = uint32_t(out.calls.size());
+        for (uint32_t c = A.nodes[x].c_begin; c < A.nodes[x].c_end; ++c) {
+          CallEdge cc = A.calls[c];
+          cc.ret = map[cc.ret];
+          out.calls.push_back(cc);
+        }
+        n.c_end = uint32_t(out.calls.size());
+        out.nodes.push_back(n);
+      }
+    }
+    if (out.nodes.size() > A.limits.max_nodes)
+      throw GrammarLimitError("grammar too large: more than " + std::to_string(A.limits.max_nodes) +
+                              " automaton nodes");
+  }
+  A.nodes.swap(out.nodes);
+  A.edges.swap(out.edges);
+  A.calls.swap(out.calls);
+  A.rule_start.swap(out.rule_start);
+}
+
 std::unique_ptr<Automaton> Lowerer::run(uint32_t root) {
   auto A = std::make_unique<Automaton>();
   A->limits = ir_.limits();
   size_t nr = ir_.rules_.size();
   for (size_t r = 0; r < nr; ++r)
     if (ir_.rules_[r].body < 0) throw GrammarError("rule '" + ir_.rules_[r].name + "' is referenced but not defined");
+  // rules reachable from the root (others are lowered as empty shells)
+  std::vector<uint8_t> reach_rule(nr, 0);
+  {
+    std::vector<uint8_t> seen(ir_.exprs_.size(), 0);
+    std::vector<uint32_t> st;
+    reach_rule[root] = 1;
+    st.push_back(uint32_t(ir_.rules_[root].body));
+    while (!st.empty()) {
+      uint32_t x = st.back();
+      st.pop_back();
+      if (seen[x]) continue;
+      seen[x] = 1;
+      const Expr& ex = ir_.exprs_[x];
+      if (ex.kind == Expr::Ref) {
+        if (!reach_rule[ex.a]) {
+          reach_rule[ex.a] = 1;
+          st.push_back(uint32_t(ir_.rules_[ex.a].body));
+        }
+      } else if (ex.kind == Expr::Repeat) {
+        st.push_back(ex.a);
+      } else if (ex.kind == Expr::Graph) {
+        for (size_t i = 2; i < ex.kids.size(); i += 3) st.push_back(ex.kids[i]);
+      } else {
+        for (auto k : ex.kids) st.push_back(k);
+      }
+    }
+  }
   std::vector<uint32_t> rs(nr), re(nr), rbeg(nr), rend(nr);
   for (size_t r = 0; r < nr; ++r) {
     rbeg[r] = uint32_t(t_.size());
     rs[r] = new_node();
     re[r] = new_node();
-    build(uint32_t(ir_.rules_[r].body), rs[r], re[r], 0);
+    if (reach_rule[r]) build(uint32_t(ir_.rules_[r].body), rs[r], re[r], 0);
     rend[r] = uint32_t(t_.size());
   }
   // byte-set ranges
   std::vector<std::vector<std::pair<uint8_t, uint8_t>>> set_ranges(ir_.sets_.size());
   for (size_t i = 0; i < ir_.sets_.size(); ++i) {
     const ByteSet& bs = ir_.sets_[i];
-    int b = 0;
+    // word-level scan: find runs of set bits with ctz
+    auto next_bit = [&](unsigned from, bool value) -> unsigned {
+      while (from < 256) {
+        uint64_t w = bs.w[from >> 6];
+        if (!value) w = ~w;
+        w &= ~uint64_t(0) << (from & 63);
+        if (w) return (from & ~63u) + unsigned(__builtin_ctzll(w));
+        from = (from & ~63u) + 64;
+      }
+      return 256;
+    };
+    unsigned b = next_bit(0, true);
     while (b < 256) {
-      if (!bs.test(unsigned(b))) { ++b; continue; }
-      int lo = b;
-      while (b < 256 && bs.test(unsigned(b))) ++b;
-      set_ranges[i].emplace_back(uint8_t(lo), uint8_t(b - 1));
+      unsigned e = next_bit(b, false);
+      set_ranges[i].emplace_back(uint8_t(b), uint8_t(e - 1));
+      b = e < 256 ? next_bit(e, true) : 256;
     }
   }
   // epsilon elimination
@@ -477,6 +654,7 @@ std::unique_ptr<Automaton> Lowerer::run(uint32_t root) {
   }
   t_.clear();
   t_.shrink_to_fit();
+  determinize(*A);
   // ---- liveness: drop edges into nodes that cannot reach the end of their rule and
   // calls into rules that derive no finite string (e.g. recursion without a base case)
   {

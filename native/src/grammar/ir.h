@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "edgeagent/grammar.h"
@@ -96,6 +97,8 @@ class IrBuilder {
   std::vector<ByteSet> sets_;
   std::vector<Rule> rules_;
   std::vector<std::string> gates_;
+  // rules shared by all front ends building into this IR (JSON string/number/value...)
+  std::unordered_map<std::string, uint32_t> shared_rules_;
 
  private:
   GrammarLimits limits_;

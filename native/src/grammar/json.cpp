@@ -60,11 +60,18 @@ class Parser {
     }
   }
 
-  int cur_col() const {
-    int col = 1;
-    for (size_t i = line_start_; i < pos_; ++i)
-      if ((uint8_t(s_[i]) & 0xC0) != 0x80) ++col;
-    return col;
+  // incremental (positions only move forward), so long lines stay linear
+  size_t col_line_ = size_t(-1), col_pos_ = 0;
+  int col_ = 1;
+  int cur_col() {
+    if (col_line_ != line_start_ || col_pos_ > pos_) {
+      col_line_ = line_start_;
+      col_pos_ = line_start_;
+      col_ = 1;
+    }
+    for (; col_pos_ < pos_; ++col_pos_)
+      if ((uint8_t(s_[col_pos_]) & 0xC0) != 0x80) ++col_;
+    return col_;
   }
 
   Json parse_value(int depth) {
@@ -391,7 +398,8 @@ std::string json_quote(std::string_view s, bool ensure_ascii) {
 }
 
 namespace {
-void dump_to(const Json& j, std::string& out, bool spaced) {
+void dump_to(const Json& j, std::string& out, bool spaced, int depth = 0) {
+  if (depth > 1000) throw GrammarLimitError("JSON value nested deeper than 1000 levels");
   switch (j.type()) {
     case Json::Type::Null: out += "null"; break;
     case Json::Type::Bool: out += j.as_bool() ? "true" : "false"; break;
@@ -403,7 +411,7 @@ void dump_to(const Json& j, std::string& out, bool spaced) {
       for (auto& v : j.items()) {
         if (!first) out += spaced ? ", " : ",";
         first = false;
-        dump_to(v, out, spaced);
+        dump_to(v, out, spaced, depth + 1);
       }
       out += ']';
       break;
@@ -416,7 +424,7 @@ void dump_to(const Json& j, std::string& out, bool spaced) {
         first = false;
         out += json_quote(m.first, spaced);
         out += spaced ? ": " : ":";
-        dump_to(m.second, out, spaced);
+        dump_to(m.second, out, spaced, depth + 1);
       }
       out += '}';
       break;

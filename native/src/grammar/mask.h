@@ -47,16 +47,19 @@ struct MaskCacheStore {
   std::mutex mu;
   std::unordered_map<std::string, std::shared_ptr<const MaskCache>> map;
   size_t bytes = 0;
-  size_t max_bytes = size_t(512) << 20;
+  size_t max_bytes = size_t(128) << 20;
 };
 
+class WalkDfa;  // memoized local-walk automaton (matcher.cpp), reusable across builds of one grammar
+std::unique_ptr<WalkDfa> make_walk_dfa(const Automaton& a);
+
 // Walks the trie from node `node` with a local (unknown) stack.
-std::shared_ptr<MaskCache> build_mask_cache(const Automaton& a, const Vocabulary& v, uint32_t node);
+std::shared_ptr<MaskCache> build_mask_cache(const Automaton& a, const Vocabulary& v, uint32_t node, WalkDfa& dfa);
 
 // Resolves prev.uncertain with known return nodes on the stack (see CompiledGrammar).
 std::shared_ptr<MaskCache> build_context_cache(const Automaton& a, const Vocabulary& v, uint32_t node,
                                                const std::vector<uint32_t>& rets, bool bottom_real,
-                                               const MaskCache& prev);
+                                               const MaskCache& prev, WalkDfa& dfa);
 
 // Canonical key of the local sub-automaton reachable from node (empty when too large).
 std::string local_signature(const Automaton& a, uint32_t node, size_t max_nodes);

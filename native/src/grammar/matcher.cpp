@@ -180,24 +180,27 @@ bool Engine::step(const std::vector<Config>& in, uint8_t b, std::vector<Config>&
 
 // ---------------------------------------------------------------- mask caches
 std::string local_signature(const Automaton& A, uint32_t node, size_t max_nodes) {
-  std::unordered_map<uint32_t, uint32_t> id;
-  std::vector<uint32_t> order{node};
-  id[node] = 0;
+  // BFS numbering with a reusable dense index (no hashing): O(reachable nodes)
+  thread_local std::vector<uint32_t> idx;
+  thread_local std::vector<uint32_t> order;
+  if (idx.size() < A.nodes.size()) idx.assign(A.nodes.size(), UINT32_MAX);
+  order.clear();
   std::string s;
+  s.reserve(256);
   auto put32 = [&](uint32_t x) { s.append(reinterpret_cast<const char*>(&x), 4); };
   auto get = [&](uint32_t x) -> uint32_t {
-    auto it = id.find(x);
-    if (it != id.end()) return it->second;
+    if (idx[x] != UINT32_MAX) return idx[x];
     uint32_t k = uint32_t(order.size());
-    id[x] = k;
+    idx[x] = k;
     order.push_back(x);
     return k;
   };
+  get(node);
+  bool too_big = false;
   for (size_t i = 0; i < order.size(); ++i) {
-    if (order.size() > max_nodes) return std::string();
+    if (order.size() > max_nodes) { too_big = true; break; }
     const Node& n = A.nodes[order[i]];
     s += char(n.final | (n.pure_final << 1));
-    if (n.final) s.append(reinterpret_cast<const char*>(A.follow[n.rule].w.data()), 32);
     put32(n.e_end - n.e_begin);
     for (uint32_t e = n.e_begin; e < n.e_end; ++e) {
       s += char(A.edges[e].lo);
@@ -211,6 +214,8 @@ std::string local_signature(const Automaton& A, uint32_t node, size_t max_nodes)
       s += char(A.calls[c].gate >= 0);
     }
   }
+  for (uint32_t x : order) idx[x] = UINT32_MAX;
+  if (too_big) return std::string();
   return s;
 }
 
@@ -218,7 +223,7 @@ std::string local_signature(const Automaton& A, uint32_t node, size_t max_nodes)
 // so walking ~10^5 trie nodes costs mostly table lookups.
 class WalkDfa {
  public:
-  explicit WalkDfa(const Automaton& A) : A_(A), eng_(&A, &gss_, nullptr) {}
+  explicit WalkDfa(const Automaton& A) : eng_(&A, &gss_, nullptr) {}
 
   Gss& gss() { return gss_; }
 
@@ -250,13 +255,21 @@ class WalkDfa {
   }
 
   const ClosureInfo& info(int32_t s) const { return states_[size_t(s)].info; }
+  size_t size() const { return states_.size(); }
+  // Keeps memory bounded when one WalkDfa serves many builds.
+  void reset_if_large(size_t max_states) {
+    if (states_.size() <= max_states) return;
+    states_.clear();
+    rows_.clear();
+    ids_.clear();
+    gss_.clear();
+  }
 
  private:
   struct St {
     std::vector<Config> cfg;
     ClosureInfo info;
   };
-  const Automaton& A_;
   Gss gss_;
   Engine eng_;
   std::vector<St> states_;
@@ -288,13 +301,13 @@ class WalkDfa {
 
 namespace {
 void finish_cache(MaskCache& mc, std::vector<int32_t>& acc, const Vocabulary& V) {
-  std::sort(acc.begin(), acc.end());
   mc.accepted = acc.size();
   if (acc.size() > V.size() / 32) {
     mc.bitset = true;
     mc.bits.assign(V.mask_words(), 0);
     for (int32_t t : acc) mc.bits[size_t(t) >> 5] |= 1u << (t & 31);
   } else {
+    std::sort(acc.begin(), acc.end());
     mc.ids = std::move(acc);
   }
   mc.unc_lcp.resize(mc.uncertain.size());
@@ -309,10 +322,12 @@ void finish_cache(MaskCache& mc, std::vector<int32_t>& acc, const Vocabulary& V)
 }
 }  // namespace
 
-std::shared_ptr<MaskCache> build_mask_cache(const Automaton& A, const Vocabulary& V, uint32_t node) {
+std::unique_ptr<WalkDfa> make_walk_dfa(const Automaton& a) { return std::make_unique<WalkDfa>(a); }
+
+std::shared_ptr<MaskCache> build_mask_cache(const Automaton& /*A*/, const Vocabulary& V, uint32_t node, WalkDfa& dfa) {
   const TokenTrie& T = V.trie();
   auto mc = std::make_shared<MaskCache>();
-  WalkDfa dfa(A);
+  dfa.reset_if_large(8192);
   size_t D = T.max_depth + 1;
   std::vector<int32_t> st(D, -1);
   std::vector<uint8_t> unc(D, 0);
@@ -324,8 +339,11 @@ std::shared_ptr<MaskCache> build_mask_cache(const Automaton& A, const Vocabulary
     const TrieNode& u = T.nodes[i];
     size_t d = u.depth;
     const ClosureInfo& pi = dfa.info(st[d - 1]);
-    // pops at depth 0 are covered by the runtime closure (the popped configuration is kernel)
-    bool unc_d = unc[d - 1] || pi.escaped_gate || (d > 1 && pi.escaped_pop && pi.escape_follow.test(u.byte));
+    // Pops at depth 0 are separate configurations of the runtime state. Deeper pops below
+    // the local bottom make the rest of the token context-dependent; no FOLLOW pruning
+    // here, so the cache depends only on the node's sub-automaton and is shared across
+    // grammars (context caches prune with FOLLOW per grammar).
+    bool unc_d = unc[d - 1] || pi.escaped_gate || (d > 1 && pi.escaped_pop);
     int32_t nx = dfa.next(st[d - 1], u.byte);
     if (nx < 0) {
       if (unc_d) {
@@ -349,9 +367,9 @@ std::shared_ptr<MaskCache> build_mask_cache(const Automaton& A, const Vocabulary
 // tokens that can only continue below them stay uncertain (unless bottom_real).
 std::shared_ptr<MaskCache> build_context_cache(const Automaton& A, const Vocabulary& V, uint32_t node,
                                                const std::vector<uint32_t>& rets, bool bottom_real,
-                                               const MaskCache& prev) {
+                                               const MaskCache& prev, WalkDfa& dfa) {
   auto mc = std::make_shared<MaskCache>();
-  WalkDfa dfa(A);
+  dfa.reset_if_large(8192);
   uint32_t stack = 0;
   for (size_t i = rets.size(); i-- > 0;) {
     if (A.nodes[rets[i]].pure_final) continue;
@@ -453,9 +471,11 @@ struct CompiledGrammar::Impl {
   std::mutex ctx_mu;
   std::unordered_map<std::vector<uint32_t>, std::shared_ptr<const MaskCache>, KeyHash> ctx;
   size_t ctx_bytes = 0;
+  std::mutex walk_mu;  // builds share one memoized walk automaton
+  std::unique_ptr<WalkDfa> walk;
 };
 
-const MaskCache& CompiledGrammar::context_cache(const std::vector<uint32_t>& key, bool bottom_real,
+const MaskCache* CompiledGrammar::context_cache(const std::vector<uint32_t>& key, bool bottom_real,
                                                 const MaskCache& prev) const {
   // key layout: node, ret1..retk, bottom_real (the caller's vector is extended in place
   // and restored, so lookups allocate nothing)
@@ -466,18 +486,26 @@ const MaskCache& CompiledGrammar::context_cache(const std::vector<uint32_t>& key
     auto it = impl_->ctx.find(k);
     if (it != impl_->ctx.end()) {
       k.pop_back();
-      return *it->second;
+      return it->second.get();
+    }
+    if (impl_->ctx_bytes > (size_t(128) << 20)) {
+      k.pop_back();
+      return nullptr;
     }
   }
   std::vector<uint32_t> full = k;
   k.pop_back();
   std::vector<uint32_t> rets(key.begin() + 1, key.end());
-  std::shared_ptr<const MaskCache> mc =
-      build_context_cache(grammar_->automaton(), *vocab_, key[0], rets, bottom_real, prev);
+  std::shared_ptr<const MaskCache> mc;
+  {
+    std::lock_guard<std::mutex> wl(impl_->walk_mu);
+    if (!impl_->walk) impl_->walk = make_walk_dfa(grammar_->automaton());
+    mc = build_context_cache(grammar_->automaton(), *vocab_, key[0], rets, bottom_real, prev, *impl_->walk);
+  }
   std::lock_guard<std::mutex> lk(impl_->ctx_mu);
   auto ins = impl_->ctx.emplace(std::move(full), mc);
   if (ins.second) impl_->ctx_bytes += key.size() * 4 + mc->bits.size() * 4 + mc->ids.size() * 4 + mc->uncertain.size() * 6;
-  return *ins.first->second;
+  return ins.first->second.get();
 }
 
 CompiledGrammar::CompiledGrammar(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const Vocabulary> vocab,
@@ -509,7 +537,12 @@ const MaskCache& CompiledGrammar::node_cache(uint32_t node) const {
     if (it != store.map.end()) mc = it->second;
   }
   if (!mc) {
-    auto built = build_mask_cache(A, *vocab_, node);
+    std::shared_ptr<MaskCache> built;
+    {
+      std::lock_guard<std::mutex> wl(impl_->walk_mu);
+      if (!impl_->walk) impl_->walk = make_walk_dfa(A);
+      built = build_mask_cache(A, *vocab_, node, *impl_->walk);
+    }
     mc = built;
     if (!key.empty()) {
       std::lock_guard<std::mutex> lk(store.mu);
@@ -551,7 +584,8 @@ struct GrammarMatcher::Impl {
   std::vector<uint8_t> ka, kb;
   std::vector<std::vector<Config>> dst;
   std::vector<std::vector<uint8_t>> dkn;
-  std::vector<uint32_t> seen_nodes;
+  std::vector<uint32_t> node_stamp;
+  uint32_t stamp_gen = 0;
   std::vector<uint32_t> key;
   static constexpr size_t kContextLevels = 4;
 
@@ -682,15 +716,19 @@ struct GrammarMatcher::Impl {
     std::memset(words, 0, n_words * sizeof(uint32_t));
     if (term.back()) return;
     const size_t cb = cur_begin(), ce = cur_end();
-    seen_nodes.clear();
+    if (node_stamp.size() != A->nodes.size()) node_stamp.assign(A->nodes.size(), 0);
+    if (++stamp_gen == 0) {
+      std::fill(node_stamp.begin(), node_stamp.end(), 0);
+      stamp_gen = 1;
+    }
     // Every configuration with byte edges contributes its node's cache; configurations
     // without byte edges are covered by the ones their calls/pops put in the state.
     for (size_t i = cb; i < ce; ++i) {
       uint32_t nd = hcfg[i].node;
       const Node& n = A->nodes[nd];
       if (n.e_begin == n.e_end) continue;
-      if (std::find(seen_nodes.begin(), seen_nodes.end(), nd) != seen_nodes.end()) continue;
-      seen_nodes.push_back(nd);
+      if (node_stamp[nd] == stamp_gen) continue;  // same node, other stack: same accepted set
+      node_stamp[nd] = stamp_gen;
       const MaskCache& mc = compiled->node_cache(nd);
       if (mc.bitset) {
         const uint32_t* src = mc.bits.data();
@@ -707,16 +745,20 @@ struct GrammarMatcher::Impl {
       // resolve with the return nodes of the top frames, one level at a time
       key.assign(1, hcfg[i].node);
       uint32_t stk = hcfg[i].stack;
-      while (!mc->uncertain.empty() && stk != 0 && key.size() <= kContextLevels) {
-        const Frame& f = gss[stk];
-        key.push_back(f.ret);
-        mc = &compiled->context_cache(key, f.parent == 0, *mc);
+      while (!mc->uncertain.empty() && key.size() <= kContextLevels) {
+        bool last = stk == 0;  // the whole stack is known: the walk is exact
+        if (!last) key.push_back(gss[stk].ret);
+        bool bottom_real = last || gss[stk].parent == 0;
+        const MaskCache* next = compiled->context_cache(key, bottom_real, *mc);
+        if (!next) break;  // memory budget spent: check the remaining tokens directly
+        mc = next;
         if (mc->bitset) {
           for (size_t w = 0; w < need; ++w) words[w] |= mc->bits[w];
         } else {
           for (int32_t t : mc->ids) words[size_t(t) >> 5] |= 1u << (t & 31);
         }
-        stk = f.parent;
+        if (last || bottom_real) break;
+        stk = gss[stk].parent;
       }
       if (!mc->uncertain.empty()) check_uncertain(hcfg[i], *mc, words);
     }

@@ -146,6 +146,7 @@ class SchemaCompiler {
   uint32_t compile_document() {
     uint32_t root = ir_.add_rule("root");
     uint32_t v = compile(doc_, "", "", 0, false);
+    drain_refs();
     if (opt_.whitespace == Whitespace::Flexible) v = ir_.seq({W(), v, W()});
     ir_.set_body(root, v);
     return root;
@@ -155,11 +156,16 @@ class SchemaCompiler {
   uint32_t compile_without_enum(const Json& s, const std::string& ptr, const std::string& res_root) {
     uint32_t root = ir_.add_rule("root");
     uint32_t v = compile(s, ptr, res_root, 0, true);
+    drain_refs();
     ir_.set_body(root, ir_.seq({W(), v, W()}));
     return root;
   }
 
-  uint32_t compile_value() { return compile(doc_, "", "", 0, false); }
+  uint32_t compile_value() {
+    uint32_t v = compile(doc_, "", "", 0, false);
+    drain_refs();
+    return v;
+  }
   uint32_t any_value_rule() { return r_any(); }
   uint32_t ws_expr() { return W(); }
 
@@ -173,13 +179,19 @@ class SchemaCompiler {
   std::map<std::vector<std::pair<uint32_t, uint32_t>>, uint32_t> label_rules_;
 
   bool flexible() const { return opt_.whitespace == Whitespace::Flexible; }
+  std::string shared_key(const char* name) const { return std::string(name) + (flexible() ? "/flexible" : "/compact"); }
 
   // ------------------------------------------------------------ basic pieces
   uint32_t lit(std::string_view s) { return ir_.literal(s); }
   uint32_t W() {
     if (!flexible()) return ir_.empty();
     if (r_ws_ < 0) {
+      auto sh = ir_.shared_rules_.find(shared_key("ws"));
+      if (sh != ir_.shared_rules_.end()) r_ws_ = sh->second;
+    }
+    if (r_ws_ < 0) {
       r_ws_ = ir_.add_rule("ws");
+      ir_.shared_rules_[shared_key("ws")] = uint32_t(r_ws_);
       ByteSet b;
       b.set(' ');
       b.set('\t');
@@ -285,7 +297,12 @@ class SchemaCompiler {
 
   uint32_t r_jchar() {
     if (r_jchar_ < 0) {
+      auto sh = ir_.shared_rules_.find(shared_key("jchar"));
+      if (sh != ir_.shared_rules_.end()) r_jchar_ = sh->second;
+    }
+    if (r_jchar_ < 0) {
       r_jchar_ = ir_.add_rule("json_char");
+      ir_.shared_rules_[shared_key("jchar")] = uint32_t(r_jchar_);
       ir_.set_body(uint32_t(r_jchar_), json_char(CpSet::all(), true));
     }
     return uint32_t(r_jchar_);
@@ -293,7 +310,12 @@ class SchemaCompiler {
   // any string including quotes
   uint32_t r_string() {
     if (r_string_ < 0) {
+      auto sh = ir_.shared_rules_.find(shared_key("string"));
+      if (sh != ir_.shared_rules_.end()) r_string_ = sh->second;
+    }
+    if (r_string_ < 0) {
       r_string_ = ir_.add_rule("string");
+      ir_.shared_rules_[shared_key("string")] = uint32_t(r_string_);
       ir_.set_body(uint32_t(r_string_), ir_.seq({lit("\""), ir_.star(json_char(CpSet::all(), true)), lit("\"")}));
     }
     return uint32_t(r_string_);
@@ -301,7 +323,12 @@ class SchemaCompiler {
   // rest of a string after the opening quote
   uint32_t r_strtail() {
     if (r_strtail_ < 0) {
+      auto sh = ir_.shared_rules_.find(shared_key("strtail"));
+      if (sh != ir_.shared_rules_.end()) r_strtail_ = sh->second;
+    }
+    if (r_strtail_ < 0) {
       r_strtail_ = ir_.add_rule("string_tail");
+      ir_.shared_rules_[shared_key("strtail")] = uint32_t(r_strtail_);
       ir_.set_body(uint32_t(r_strtail_), ir_.seq({ir_.star(json_char(CpSet::all(), true)), lit("\"")}));
     }
     return uint32_t(r_strtail_);
@@ -311,7 +338,12 @@ class SchemaCompiler {
   uint32_t frac_zero() { return ir_.seq({lit("."), ir_.plus(lit("0"))}); }
   uint32_t r_number() {
     if (r_number_ < 0) {
+      auto sh = ir_.shared_rules_.find(shared_key("number"));
+      if (sh != ir_.shared_rules_.end()) r_number_ = sh->second;
+    }
+    if (r_number_ < 0) {
       r_number_ = ir_.add_rule("number");
+      ir_.shared_rules_[shared_key("number")] = uint32_t(r_number_);
       ByteSet ee;
       ee.set('e');
       ee.set('E');
@@ -326,7 +358,12 @@ class SchemaCompiler {
   }
   uint32_t r_integer() {
     if (r_integer_ < 0) {
+      auto sh = ir_.shared_rules_.find(shared_key("integer"));
+      if (sh != ir_.shared_rules_.end()) r_integer_ = sh->second;
+    }
+    if (r_integer_ < 0) {
       r_integer_ = ir_.add_rule("integer");
+      ir_.shared_rules_[shared_key("integer")] = uint32_t(r_integer_);
       std::vector<uint32_t> k{ir_.opt(lit("-")), uint_expr()};
       if (flexible()) k.push_back(ir_.opt(frac_zero()));
       ir_.set_body(uint32_t(r_integer_), ir_.seq(k));
@@ -335,7 +372,12 @@ class SchemaCompiler {
   }
   uint32_t r_any() {
     if (r_any_ < 0) {
+      auto sh = ir_.shared_rules_.find(shared_key("any"));
+      if (sh != ir_.shared_rules_.end()) r_any_ = sh->second;
+    }
+    if (r_any_ < 0) {
       r_any_ = ir_.add_rule("value");
+      ir_.shared_rules_[shared_key("any")] = uint32_t(r_any_);
       uint32_t v = ir_.ref(uint32_t(r_any_));
       uint32_t arr = ir_.seq({open('['), ir_.opt(ir_.seq({v, ir_.star(ir_.seq({item_sep(), v}))})), close(']')});
       uint32_t mem = ir_.seq({ir_.ref(r_string()), key_sep(), v});
@@ -494,14 +536,30 @@ class SchemaCompiler {
     return best;
   }
 
+  // $ref targets become rules compiled later from a worklist (drain_refs), so chains of
+  // references never deepen the C++ stack.
   uint32_t ref_rule(const std::string& target_ptr, const Json& target) {
     auto it = ref_rules_.find(target_ptr);
     if (it != ref_rules_.end()) return it->second;
     uint32_t r = ir_.add_rule("ref:" + target_ptr);
     ref_rules_[target_ptr] = r;
-    uint32_t body = compile(target, target_ptr, resource_root_of(target_ptr), 0, false);
-    ir_.set_body(r, body);
+    pending_.push_back({r, &target, target_ptr});
     return r;
+  }
+
+  struct PendingRef {
+    uint32_t rule;
+    const Json* target;
+    std::string ptr;
+  };
+  std::vector<PendingRef> pending_;
+
+  void drain_refs() {
+    while (!pending_.empty()) {
+      PendingRef p = pending_.back();
+      pending_.pop_back();
+      ir_.set_body(p.rule, compile(*p.target, p.ptr, resource_root_of(p.ptr), 0, false));
+    }
   }
 
   // ------------------------------------------------------------ literals
@@ -565,6 +623,31 @@ class SchemaCompiler {
       }
     }
     return ir_.fail();
+  }
+
+  static std::string canonical_key(const Json& v, int depth) {
+    switch (v.type()) {
+      case Json::Type::Null: return "z";
+      case Json::Type::Bool: return v.as_bool() ? "t" : "f";
+      case Json::Type::String: return "s" + std::to_string(v.str().size()) + ":" + v.str();
+      case Json::Type::Number: {
+        Dec d = to_dec(v.str());
+        return std::string("n") + (d.neg ? "-" : "+") + d.digits + "e" + std::to_string(d.exp10) + ";";
+      }
+      case Json::Type::Array: {
+        std::string k = "a" + std::to_string(v.items().size()) + "[";
+        for (auto& x : v.items()) k += canonical_key(x, depth + 1);
+        return k + "]";
+      }
+      case Json::Type::Object: {
+        std::map<std::string, const Json*> m;
+        for (auto& kv : v.members()) m[kv.first] = &kv.second;  // last duplicate wins
+        std::string k = "o" + std::to_string(m.size()) + "{";
+        for (auto& kv : m) k += std::to_string(kv.first.size()) + ":" + kv.first + canonical_key(*kv.second, depth + 1);
+        return k + "}";
+      }
+    }
+    return "";
   }
 
   bool type_matches(const Json& v, unsigned types) {
@@ -663,17 +746,119 @@ class SchemaCompiler {
   };
 
   // tighter of two bounds (lower: larger wins; upper: smaller wins); equal values: strict wins
+  // exact comparison of two decimals: -1, 0, 1
+  static int cmp_dec(const Dec& a, const Dec& b) {
+    auto sign = [](const Dec& d) { return d.digits.empty() ? 0 : (d.neg ? -1 : 1); };
+    int sa = sign(a), sb = sign(b);
+    if (sa != sb) return sa < sb ? -1 : 1;
+    if (sa == 0) return 0;
+    int mag;
+    if (a.exp10 != b.exp10) mag = a.exp10 < b.exp10 ? -1 : 1;
+    else {
+      int c = a.digits.compare(b.digits);  // no trailing zeros: lexicographic == numeric
+      mag = c < 0 ? -1 : c > 0 ? 1 : 0;
+    }
+    return sa > 0 ? mag : -mag;
+  }
+
+  // tighter of two bounds (lower: larger wins; upper: smaller wins); equal values: strict wins
   Bound pick(const Bound& a, const Bound& b, bool lower) {
     if (!a.has) return b;
     if (!b.has) return a;
-    double x = a.v->number_value(), y = b.v->number_value();
-    Dec dx = to_dec(a.v->str()), dy = to_dec(b.v->str());
-    bool eq = a.v->equals(*b.v);
-    if (eq) return a.strict ? a : b;
-    (void)dx;
-    (void)dy;
-    if (lower) return x > y ? a : b;
-    return x < y ? a : b;
+    int c = cmp_dec(to_dec(a.v->str()), to_dec(b.v->str()));
+    if (c == 0) return a.strict ? a : b;
+    if (lower) return c > 0 ? a : b;
+    return c < 0 ? a : b;
+  }
+
+  // ---- exact decimal ranges for numbers written without exponent
+  struct DecBound {
+    bool has = false;
+    std::string ip = "0", fr;  // integer part digits, fraction digits (no trailing zeros)
+    bool strict = false;
+  };
+
+  static int digit_at(const std::string& f, size_t p) { return p < f.size() ? f[p] - '0' : 0; }
+
+  // Fraction F (digits after '.') with lo <= F <= hi (as values 0.F), p digits written so far.
+  // tl/th: the digits so far equal the bound's. At p == 0 at least one digit is required.
+  uint32_t frac_part(const DecBound* lo, const DecBound* hi, size_t p, bool tl, bool th, int depth) {
+    if (depth > 1000) throw GrammarLimitError("numeric bound has too many digits");
+    const size_t ka = lo ? lo->fr.size() : 0, kb = hi ? hi->fr.size() : 0;
+    auto digits = [&](int a, int b) { return ir_.byte_range(uint8_t('0' + a), uint8_t('0' + b)); };
+    uint32_t any_tail = digits_star();
+    bool end_ok = p >= 1 && (!tl || (p >= ka && !lo->strict)) && (!th || !hi->strict || p < kb);
+    bool beyond = (!tl || p >= ka) && (!th || p >= kb);
+    if (beyond) {
+      // closed forms: the bounds' remaining digits are all zero
+      if (!tl && !th) return p >= 1 ? any_tail : ir_.plus(digits(0, 9));
+      if (tl && th) {  // F equals both bounds so far: only zeros keep it in range
+        bool ok = !lo->strict && !hi->strict;
+        if (!ok) return ir_.fail();
+        return p >= 1 ? ir_.star(lit("0")) : ir_.plus(lit("0"));
+      }
+      if (tl) {  // above the lower bound once a non-zero digit appears
+        uint32_t nz = ir_.seq({ir_.star(lit("0")), digits(1, 9), any_tail});
+        if (lo->strict) return nz;
+        return p >= 1 ? ir_.alt({nz, ir_.star(lit("0"))}) : ir_.plus(digits(0, 9));
+      }
+      // th only: any non-zero digit would exceed the upper bound
+      if (hi->strict) return ir_.fail();
+      return p >= 1 ? ir_.star(lit("0")) : ir_.plus(lit("0"));
+    }
+    int l = tl ? digit_at(lo->fr, p) : 0, h = th ? digit_at(hi->fr, p) : 9;
+    std::vector<uint32_t> alts;
+    if (end_ok) alts.push_back(ir_.empty());
+    if (l > h) return ir_.alt(alts);
+    if (l == h) {
+      alts.push_back(ir_.seq({digits(l, l), frac_part(lo, hi, p + 1, tl, th, depth + 1)}));
+      return ir_.alt(alts);
+    }
+    int free_lo = tl ? l + 1 : l, free_hi = th ? h - 1 : h;
+    if (tl) alts.push_back(ir_.seq({digits(l, l), frac_part(lo, hi, p + 1, true, false, depth + 1)}));
+    if (th) alts.push_back(ir_.seq({digits(h, h), frac_part(lo, hi, p + 1, false, true, depth + 1)}));
+    if (free_lo <= free_hi) alts.push_back(ir_.seq({digits(free_lo, free_hi), any_tail}));
+    return ir_.alt(alts);
+  }
+
+  // [integer part][optional fraction] for a non-negative decimal in [lo, hi] (hi may be absent)
+  uint32_t nonneg_range(const DecBound& lo, const DecBound* hi) {
+    unsigned long long ai = std::stoull(lo.ip);
+    auto fraction = [&](const DecBound* l, const DecBound* h) {
+      // absent fraction = value .0
+      std::vector<uint32_t> alts;
+      bool absent_ok = (!l || (l->fr.empty() && !l->strict)) && (!h || !h->strict || !h->fr.empty());
+      if (absent_ok) alts.push_back(ir_.empty());
+      alts.push_back(ir_.seq({lit("."), frac_part(l, h, 0, l != nullptr, h != nullptr, 0)}));
+      return ir_.alt(alts);
+    };
+    uint32_t any_frac = ir_.opt(ir_.seq({lit("."), ir_.plus(ir_.byte_range('0', '9'))}));
+    std::vector<uint32_t> alts;
+    if (!hi) {
+      alts.push_back(ir_.seq({uint_range(ai + 1, kUInf), any_frac}));
+      alts.push_back(ir_.seq({lit(lo.ip), fraction(&lo, nullptr)}));
+      return ir_.alt(alts);
+    }
+    unsigned long long bi = std::stoull(hi->ip);
+    if (ai > bi) return ir_.fail();
+    if (ai == bi) return ir_.seq({lit(lo.ip), fraction(&lo, hi)});
+    if (ai + 1 <= bi - 1) alts.push_back(ir_.seq({uint_range(ai + 1, bi - 1), any_frac}));
+    alts.push_back(ir_.seq({lit(lo.ip), fraction(&lo, nullptr)}));
+    alts.push_back(ir_.seq({lit(hi->ip), fraction(nullptr, hi)}));
+    return ir_.alt(alts);
+  }
+
+  DecBound make_bound(const Bound& b, const std::string& ptr) {
+    DecBound d;
+    d.has = true;
+    d.strict = b.strict;
+    Dec x = to_dec(b.v->str());
+    std::string ip, fr;
+    if (!dec_parts(x, &ip, &fr) || ip.size() > 18 || fr.size() > 300)
+      fail(std::string("'") + b.kw + "' = " + b.v->str() + " is outside the supported range (|bound| < 1e18)", b.kw, ptr);
+    d.ip = ip;
+    d.fr = fr;
+    return d;
   }
 
   uint32_t numeric(const Json& s, const std::string& ptr, bool integer_only) {
@@ -721,39 +906,30 @@ class SchemaCompiler {
       if (flexible()) r = ir_.seq({r, ir_.opt(frac_zero())});
       return r;
     }
-    // real numbers: bounds must be integer-valued
-    for (const Bound* b : {&lo, &hi}) {
-      if (b->has && !b->v->number_is_integer())
-        fail(std::string("'") + b->kw + "' = " + b->v->str() +
-                 " with non-integer values allowed is not supported (only integer-valued bounds)",
-             b->kw, ptr);
-    }
-    long long L = 0, U = 0;
-    if (lo.has && !dec_floor_ceil(to_dec(lo.v->str()), false, &L)) too_big(lo);
-    if (hi.has && !dec_floor_ceil(to_dec(hi.v->str()), false, &U)) too_big(hi);
+    // real numbers: exact decimal ranges (numbers written without an exponent)
+    DecBound L = lo.has ? make_bound(lo, ptr) : DecBound(), U = hi.has ? make_bound(hi, ptr) : DecBound();
+    const bool lneg = lo.has && to_dec(lo.v->str()).neg, uneg = hi.has && to_dec(hi.v->str()).neg;
     std::vector<uint32_t> alts;
-    // integer values
-    alts.push_back(ir_.seq({int_range(lo.has, lo.strict ? L + 1 : L, hi.has, hi.strict ? U - 1 : U),
-                            ir_.opt(frac_zero())}));
-    uint32_t frac_nz = ir_.seq({lit("."), digits_star(), ir_.byte_range('1', '9'), digits_star()});
-    // non-negative with a non-zero fraction: I in [max(0, L), U-1]
-    {
-      unsigned long long a = (!lo.has || L < 0) ? 0 : (unsigned long long)L;
-      bool ok = !hi.has || U - 1 >= 0;
-      if (ok) {
-        unsigned long long b = hi.has ? (unsigned long long)(U - 1) : kUInf;
-        alts.push_back(ir_.seq({uint_range(a, b), frac_nz}));
-      }
+    // x >= 0 part: [max(lo, 0), hi]
+    if (!hi.has || !uneg) {
+      DecBound l0;
+      l0.has = true;
+      if (lo.has && !lneg) l0 = L;
+      alts.push_back(nonneg_range(l0, hi.has ? &U : nullptr));
     }
-    // negative with a non-zero fraction: I in [max(0, -U), -L-1]
-    {
-      bool ok = !lo.has || -L - 1 >= 0;
-      if (ok) {
-        unsigned long long a = (hi.has && U < 0) ? (unsigned long long)(-U) : 0;
-        unsigned long long b = lo.has ? (unsigned long long)(-L - 1) : kUInf;
-        alts.push_back(ir_.seq({lit("-"), uint_range(a, b), frac_nz}));
-      }
+    // x < 0 part: magnitude m in [|hi| (if hi < 0) or >0, |lo|]
+    if (!lo.has || lneg) {
+      DecBound mlo;
+      mlo.has = true;
+      mlo.strict = true;  // m > 0
+      if (hi.has && uneg) mlo = U;  // x <= hi  <=>  m >= |hi|
+      uint32_t body = nonneg_range(mlo, lo.has ? &L : nullptr);
+      alts.push_back(ir_.seq({lit("-"), body}));
     }
+    // -0, -0.0... equal 0
+    bool zero_ok = (!lo.has || lneg || (to_dec(lo.v->str()).digits.empty() && !lo.strict)) &&
+                   (!hi.has || (!uneg && !(to_dec(hi.v->str()).digits.empty() && hi.strict)));
+    if (zero_ok) alts.push_back(ir_.seq({lit("-0"), ir_.opt(frac_zero())}));
     return ir_.alt(alts);
   }
 
@@ -1004,15 +1180,18 @@ class SchemaCompiler {
       }
     }
     bool addl_allowed = opt_.additional_properties_default;
-    uint32_t addl_value = ir_.ref(r_any());
+    uint32_t addl_value = 0;
+    bool addl_schema = false;
     if (const Json* ap = s.find("additionalProperties")) {
       if (ap->is_bool()) {
         addl_allowed = ap->as_bool();
       } else {
         addl_allowed = true;
+        addl_schema = true;
         addl_value = as_rule(compile(*ap, ptr + "/additionalProperties", res, depth + 1, false), "additional_value");
       }
     }
+    if (addl_allowed && !addl_schema) addl_value = ir_.ref(r_any());
     if (const Json* req = s.find("required")) {
       if (!req->is_array()) fail("'required' must be an array of strings", "required", ptr);
       for (auto& r : req->items()) {
@@ -1152,14 +1331,11 @@ class SchemaCompiler {
       for (auto& kv : s.members())
         if (is_supported(kv.first) && kv.first != "enum" && kv.first != "const" && kv.first != "type") other = true;
       if (other && !ok.empty()) ok = filter_by_rest(s, ptr, res, ok);
-      // dedupe equal values
+      // dedupe equal values (JSON Schema equality: 1 == 1.0, key order ignored)
       std::vector<const Json*> uniq;
-      for (auto* v : ok) {
-        bool dup = false;
-        for (auto* u : uniq)
-          if (u->equals(*v)) dup = true;
-        if (!dup) uniq.push_back(v);
-      }
+      std::set<std::string> seen_keys;
+      for (auto* v : ok)
+        if (seen_keys.insert(canonical_key(*v, 0)).second) uniq.push_back(v);
       std::vector<uint32_t> alts;
       for (auto* v : uniq) alts.push_back(literal_value(*v, ptr, depth + 1));
       return ir_.alt(alts);
@@ -1249,8 +1425,7 @@ class SchemaCompiler {
     if (g.has_lits) {
       unsigned lt = 0;
       for (auto* v : g.lits) lt |= v->is_null() ? TNull : v->is_bool() ? TBool : v->is_number() ? (v->number_is_integer() ? TInt : TNum) : v->is_string() ? TStr : v->is_array() ? TArr : TObj;
-      g.types &= (lt & TNum) ? (lt | TInt) : lt;
-      if (lt & TInt) g.types |= (g.types & TNum) ? TInt : 0;
+      g.types &= (lt & TNum) ? (lt | unsigned(TInt)) : lt;
     }
     const Json* req = br.find("required");
     const Json* props = br.find("properties");

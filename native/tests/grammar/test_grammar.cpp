@@ -74,3 +74,100 @@ TEST(regex_refusals_name_the_construct) {
     CHECK(e.position == 3);
   }
 }
+
+// Mutated inputs must end in a GrammarError (or a grammar), never a crash or another exception.
+TEST(front_ends_survive_mutated_inputs) {
+  const std::vector<std::string> seeds_schema = {
+      R"({"type":"object","properties":{"a":{"type":"array","items":{"$ref":"#/$defs/x"},"maxItems":3}},"required":["a"],"$defs":{"x":{"anyOf":[{"type":"integer","minimum":-3},{"enum":["p","q"]}]}}})",
+      R"({"type":"string","pattern":"^(ab|[c-f]\\d{2,3})+$","maxLength":9,"format":"date"})"};
+  const std::vector<std::string> seeds_ebnf = {"root ::= \"a\" b* (\"x\" | [^y-z]){1,3}\nb ::= [0-9] | \"(\" root \")\"\n"};
+  const std::vector<std::string> seeds_regex = {R"(^[a-c]+\d{2,3}(x|y\.z)?[^\s]$)"};
+  uint32_t x = 12345;
+  auto rnd = [&]() { x ^= x << 13; x ^= x >> 17; x ^= x << 5; return x; };
+  const char alphabet[] = "{}[]()\":,\\|*+?^$.-0123456789abAZ #\n\xC3\xA9";
+  int others = 0;
+  auto mutate = [&](std::string s) {
+    int n = 1 + int(rnd() % 4);
+    for (int i = 0; i < n && !s.empty(); ++i) {
+      size_t p = rnd() % s.size();
+      switch (rnd() % 3) {
+        case 0: s.erase(p, 1 + rnd() % 3); break;
+        case 1: s.insert(p, 1, alphabet[rnd() % (sizeof(alphabet) - 1)]); break;
+        default: s[p] = alphabet[rnd() % (sizeof(alphabet) - 1)];
+      }
+    }
+    return s;
+  };
+  for (int i = 0; i < 1500; ++i) {
+    for (auto& seed : seeds_schema) {
+      std::string s = mutate(seed);
+      try {
+        auto g = Grammar::from_json_schema(s, i % 2 ? JsonSchemaOptions::validation() : JsonSchemaOptions());
+        GrammarMatcher m(g);
+        m.accept_bytes(s.substr(0, 20));
+      } catch (const GrammarError&) {
+      } catch (const std::exception& e) {
+        if (others++ < 3) std::printf("    non-grammar exception for %s: %s\n", s.c_str(), e.what());
+      }
+    }
+    for (auto& seed : seeds_ebnf) {
+      std::string s = mutate(seed);
+      try {
+        Grammar::from_ebnf(s);
+      } catch (const GrammarError&) {
+      } catch (const std::exception& e) {
+        if (others++ < 3) std::printf("    non-grammar exception for %s: %s\n", s.c_str(), e.what());
+      }
+    }
+    for (auto& seed : seeds_regex) {
+      std::string s = mutate(seed);
+      try {
+        Grammar::from_regex(s);
+      } catch (const GrammarError&) {
+      } catch (const std::exception& e) {
+        if (others++ < 3) std::printf("    non-grammar exception for %s: %s\n", s.c_str(), e.what());
+      }
+    }
+  }
+  CHECK(others == 0);
+}
+
+// llama.cpp's grammars/json.gbnf (multi-line rules, empty alternative, escapes in classes)
+TEST(ebnf_llama_cpp_json_grammar) {
+  auto g = Grammar::from_ebnf(R"GBNF(root   ::= object
+value  ::= object | array | string | number | ("true" | "false" | "null") ws
+
+object ::=
+  "{" ws (
+            string ":" ws value
+    ("," ws string ":" ws value)*
+  )? "}" ws
+
+array  ::=
+  "[" ws (
+            value
+    ("," ws value)*
+  )? "]" ws
+
+string ::=
+  "\"" (
+    [^"\\\x7F\x00-\x1F] |
+    "\\" (["\\bfnrt] | "u" [0-9a-fA-F]{4}) # escapes
+  )* "\"" ws
+
+number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]+)? ([eE] [-+]? [0-9] [1-7]?)? ws
+
+# Optional space: by convention, applied in this grammar after literal chars when allowed
+ws ::= | " " | "\n" [ \t]{0,20}
+)GBNF");
+  CHECK(eatest::matches(g, R"({"a": [1, 2.5e3, true, null, "x\u00e9\n"], "b": {}})"));
+  CHECK(eatest::matches(g, "{\n  \"k\":\"v\"}"));
+  CHECK(!eatest::matches(g, R"({"a": 01})"));
+  CHECK(!eatest::matches(g, R"([1])"));
+  auto v = eatest::synthetic_vocab();
+  GrammarMatcher m(std::make_shared<CompiledGrammar>(g, v));
+  std::vector<uint32_t> mask(v->mask_words());
+  m.fill_next_token_bitmask(mask.data(), mask.size());
+  CHECK((mask['{' >> 5] >> ('{' & 31)) & 1);
+  CHECK(!((mask['[' >> 5] >> ('[' & 31)) & 1));
+}

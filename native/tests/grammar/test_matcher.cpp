@@ -284,6 +284,10 @@ TEST(tool_envelope_hermes_and_gates) {
   CHECK(m.accept_bytes("weather\", \"arguments\": {\"city\": \"x\"}}\n</tool_call>"));
   CHECK(m.can_terminate());
   CHECK_THROWS_AS(m.set_tool_enabled("nope", false), GrammarError, "unknown tool 'nope'");
+  // with one tool left, the whole name is forced (jump-forward)
+  GrammarMatcher j(g);
+  j.set_tool_enabled("get_weather", false);
+  CHECK(j.find_jump_forward_bytes() == "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {");
   // all tools off: no call can start its name
   GrammarMatcher m2(cg);
   m2.set_tool_enabled("get_weather", false);

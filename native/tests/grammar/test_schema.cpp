@@ -76,7 +76,31 @@ TEST(schema_number_bounds) {
   }
   for (auto* n : no)
     if (matches(g, n)) { std::printf("    should reject %s\n", n); CHECK(false); }
-  CHECK_THROWS_AS(S(R"({"type":"number","minimum":1.5})"), SchemaError, "'minimum' = 1.5");
+  // decimal bounds, exact: every value k/1000 in [-3, 3], written in several forms
+  struct B { const char* schema; long long lo; bool lo_strict; bool has_lo; long long hi; bool hi_strict; bool has_hi; };
+  B bs[] = {{R"({"type":"number","minimum":1.1})", 1100, false, true, 0, false, false},
+            {R"({"type":"number","exclusiveMinimum":1.1,"maximum":2.25})", 1100, true, true, 2250, false, true},
+            {R"({"type":"number","minimum":-0.5,"exclusiveMaximum":0.75})", -500, false, true, 750, true, true},
+            {R"({"type":"number","exclusiveMinimum":-2.125,"exclusiveMaximum":-1.5})", -2125, true, true, -1500, true, true},
+            {R"({"type":"number","maximum":-0.001})", 0, false, false, -1, false, true},
+            {R"({"type":"number","exclusiveMinimum":0,"maximum":0.1})", 0, true, true, 100, false, true},
+            {R"({"type":"number","minimum":2.5,"maximum":2.5})", 2500, false, true, 2500, false, true}};
+  for (auto& b : bs) {
+    auto gb = S(b.schema, V());
+    int bad = 0;
+    for (long long k = -3000; k <= 3000; ++k) {
+      bool want = (!b.has_lo || (b.lo_strict ? k > b.lo : k >= b.lo)) && (!b.has_hi || (b.hi_strict ? k < b.hi : k <= b.hi));
+      long long a = k < 0 ? -k : k;
+      std::string sign = k < 0 ? "-" : "";
+      char frac[8];
+      snprintf(frac, sizeof frac, "%03lld", a % 1000);
+      std::vector<std::string> forms = {sign + std::to_string(a / 1000) + "." + frac, sign + std::to_string(a / 1000) + "." + frac + "00"};
+      if (a % 1000 == 0) forms.push_back(sign + std::to_string(a / 1000));
+      for (auto& f : forms)
+        if (matches(gb, f) != want && bad++ < 3) std::printf("    %s: %s expected %d\n", b.schema, f.c_str(), int(want));
+    }
+    CHECK(bad == 0);
+  }
   auto plain = S(R"({"type":"number"})");
   for (auto* x : {"0", "-0", "1.5e-3", "12E+4", "-0.0"}) CHECK(matches(plain, x));
   for (auto* x : {"01", "1.", ".5", "+1", "1e", "NaN"}) CHECK(!matches(plain, x));
@@ -206,11 +230,17 @@ TEST(schema_hostile_inputs) {
   deep += "{}";
   for (int i = 0; i < 10000; ++i) deep += "}";
   CHECK_THROWS_AS(S(deep), JsonParseError, "nesting deeper");
-  std::string deep300;
-  for (int i = 0; i < 300; ++i) deep300 += "{\"items\":";
-  deep300 += "{}";
-  for (int i = 0; i < 300; ++i) deep300 += "}";
-  CHECK_THROWS_AS(S(deep300), GrammarLimitError, "nested deeper than 256");
+  std::string deep100;
+  for (int i = 0; i < 100; ++i) deep100 += "{\"items\":";
+  deep100 += "{}";
+  for (int i = 0; i < 100; ++i) deep100 += "}";
+  CHECK_THROWS_AS(S(deep100), GrammarLimitError, "nested deeper than 64");
+  std::string deep60;
+  for (int i = 0; i < 60; ++i) deep60 += "{\"type\":\"array\",\"items\":";
+  deep60 += "{\"type\":\"integer\"}";
+  for (int i = 0; i < 60; ++i) deep60 += "}";
+  auto g60 = S(deep60);
+  CHECK(matches(g60, std::string(60, '[') + "7" + std::string(60, ']')));
   // huge bounds
   CHECK_THROWS_AS(S(R"({"type":"array","maxItems":1e9})"), GrammarLimitError, "maxItems");
   CHECK_THROWS_AS(S(R"({"type":"string","maxLength":1000000000})"), GrammarLimitError, "maxLength");
@@ -230,6 +260,13 @@ TEST(schema_hostile_inputs) {
   CHECK(matches(ok, "[[], [[]]]"));
   // self-referencing $ref with siblings: depth limit, not a hang
   CHECK_THROWS_AS(S(R"({"$defs":{"a":{"$ref":"#/$defs/a","minLength":1}},"$ref":"#/$defs/a"})"), GrammarError, "");
+  // a chain of 5,000 $refs compiles without deep C++ recursion
+  std::string chain = "{\"$ref\":\"#/$defs/d0\",\"$defs\":{";
+  for (int i = 0; i < 5000; ++i) chain += "\"d" + std::to_string(i) + "\":{\"$ref\":\"#/$defs/d" + std::to_string(i + 1) + "\"},";
+  chain += "\"d5000\":{\"type\":\"integer\"}}}";
+  auto gc = S(chain);
+  CHECK(matches(gc, "42"));
+  CHECK(!matches(gc, "\"x\""));
   // 10,000 enum members
   std::string en = "{\"enum\":[";
   for (int i = 0; i < 10000; ++i) en += (i ? ",\"member_" : "\"member_") + std::to_string(i) + "\"";

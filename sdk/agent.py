@@ -1,0 +1,141 @@
+"""`Agent.call`: grammar-constrained function calling with the model's own tool format.
+
+    agent = Agent()                                   # the default bundled model
+    result = agent.call("Weather in Oslo?", tools=[get_weather])
+    result.calls   # [ToolCall(name="get_weather", arguments={"city": "Oslo"})]
+
+The tools are rendered by the model's own chat template (Qwen: a `<tools>` block in the
+system turn); the output is constrained by a tool-call envelope grammar in that model's
+format, so every call names a known tool and its arguments match the tool's schema.
+The system-and-tools prefix stays in the KV prefix cache across calls with the same
+tools, and the grammar's forced text (`<tool_call>\\n{"name": "`...) is decoded in one
+batch (jump-forward).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional, Sequence, Union
+
+from .engine import Engine, Generation
+from .errors import ChatTemplateError, InvalidParameterError
+from .grammar import TOOL_MODES, Grammar
+from .tool import Tool, ToolRegistry
+
+__all__ = ["Agent", "ToolCall", "CallResult"]
+
+_CALL_BLOCK = re.compile(r"<tool_call>\n(.*?)\n</tool_call>", re.S)
+# First output text that shows the model is starting a tool call, in whatever shape.
+_CALL_STARTS = ("<tool_call>", "```", "{", "[")
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    arguments: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "arguments": self.arguments}
+
+
+@dataclass(frozen=True)
+class CallResult:
+    calls: list[ToolCall]
+    text: str  # free text the model wrote instead of (or before) calls
+    generation: Generation = field(repr=False)
+    truncated: bool = False  # a last call was cut off by max_tokens (and left out)
+
+    @property
+    def latency_s(self) -> float:
+        return self.generation.timings.total_ms / 1000.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"calls": [c.to_dict() for c in self.calls], "text": self.text, "truncated": self.truncated,
+                "finish_reason": self.generation.finish_reason, "timings": self.generation.to_dict()["timings"]}
+
+
+def _registry(tools: Union[ToolRegistry, Iterable[Any]]) -> ToolRegistry:
+    if isinstance(tools, ToolRegistry):
+        return tools
+    if isinstance(tools, (str, bytes)) or not isinstance(tools, Iterable):
+        raise InvalidParameterError("tools must be a list of tools (functions, Tool objects or OpenAI dicts)")
+    return ToolRegistry(tools)  # refuses invalid schemas and duplicate names
+
+
+class Agent:
+    """Function calling on one model. Thread-safe through its Engine."""
+
+    def __init__(self, model: Union[str, None] = None, *, engine: Optional[Engine] = None,
+                 tools: Union[ToolRegistry, Iterable[Any], None] = None, n_ctx: int = 4096,
+                 n_threads: Optional[int] = None):
+        self.engine = engine if engine is not None else Engine(model, n_ctx=n_ctx, n_threads=n_threads)
+        if "tools" not in self.engine.chat_template:
+            raise ChatTemplateError(f"model {self.engine.model_name} has no chat template with a tool format; "
+                                    f"function calling needs one (e.g. the default Qwen model)")
+        self.tools = _registry(tools) if tools is not None else ToolRegistry()
+        self._grammars: "OrderedDict[str, Grammar]" = OrderedDict()  # small LRU: tool sets change rarely
+
+    def _grammar(self, schemas: list[dict], mode: str, parallel: Union[bool, int]) -> Grammar:
+        key = json.dumps([schemas, mode, parallel], sort_keys=True)
+        grammar = self._grammars.get(key)
+        if grammar is None:
+            grammar = Grammar.from_tools(schemas, mode=mode, parallel=parallel)
+            self._grammars[key] = grammar
+            if len(self._grammars) > 32:
+                self._grammars.popitem(last=False)
+        else:
+            self._grammars.move_to_end(key)
+        return grammar
+
+    def call(self, query: Union[str, Sequence[dict]], tools: Union[ToolRegistry, Iterable[Any], None] = None, *,
+             mode: str = "auto", parallel: Union[bool, int] = True, max_tokens: int = 512,
+             end_bias: float = 8.0, **options: Any) -> CallResult:
+        """Asks the model to call tools for `query` (a user message, or a whole message list).
+
+        `mode`: "auto" (calls, or a text answer when no tool fits), "required" (at least
+        one call), "none" (text only) or a tool name (only that tool). `parallel`: whether
+        (or how many) calls may be made at once. Other options go to generation
+        (greedy by default). `end_bias` pushes the model to end once its calls are
+        complete (small models constrained into a call format tend to keep calling);
+        8.0 is a first setting, not yet tuned on the BFCL dev split."""
+        registry = _registry(tools) if tools is not None else self.tools
+        if len(registry) == 0 and mode != "none":
+            raise InvalidParameterError("no tools given: pass tools= or create the Agent with tools")
+        if mode not in TOOL_MODES and mode not in registry:
+            raise InvalidParameterError(f"mode must be one of {', '.join(TOOL_MODES)} or a tool name, got {mode!r}")
+        messages = [{"role": "user", "content": query}] if isinstance(query, str) else list(query)
+        schemas = registry.schemas()
+        if mode == "auto":
+            mode = self._decide(messages, schemas)
+        grammar = self._grammar(schemas, mode, parallel)
+        out = self.engine.chat(messages, tools=schemas or None, grammar=grammar, max_tokens=max_tokens,
+                              end_bias=end_bias, **options)
+        return self._parse(out, registry)
+
+    def _decide(self, messages: list[dict], schemas: list[dict]) -> str:
+        """Auto mode: does the model want to call a tool or to answer in text?
+
+        Small models often mean to call a tool but start writing it in another shape
+        (a ```json fence, a bare JSON object) that an auto grammar would take as text.
+        So we read the intent from the model's own first token, unconstrained: a call
+        in any shape means "required", anything else means a text answer ("none"). The
+        probe costs one decode step: the prompt stays in the prefix cache for the real
+        generation that follows."""
+        probe = self.engine.chat(messages, tools=schemas, max_tokens=1, temperature=0.0)
+        first = probe.text.lstrip()
+        return "required" if first.startswith(_CALL_STARTS) else "none"
+
+    def _parse(self, out: Generation, registry: ToolRegistry) -> CallResult:
+        calls = []
+        for block in _CALL_BLOCK.findall(out.text):
+            data = json.loads(block)  # the grammar guarantees the shape
+            tool = registry.get(data["name"])
+            tool.validate_arguments(data["arguments"])  # and the schema; checked all the same
+            calls.append(ToolCall(data["name"], data["arguments"]))
+        text = out.text.split("<tool_call>", 1)[0].strip()
+        # A call cut off by max_tokens is left out; `truncated` says so.
+        truncated = out.text.count("<tool_call>") > len(calls)
+        return CallResult(calls=calls, text=text, generation=out, truncated=truncated)

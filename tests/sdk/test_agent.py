@@ -1,0 +1,93 @@
+"""Agent.call on the real default model: constrained calls, modes, bad tools."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edgeagent import Engine
+from edgeagent.agent import Agent
+from edgeagent.errors import ChatTemplateError, ContextOverflowError, InvalidParameterError, ToolDefinitionError
+from edgeagent.tool import tool
+
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "Current weather for a city.",
+    "parameters": {"type": "object", "properties": {
+        "city": {"type": "string", "description": "City name"},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, "required": ["city"]}}}
+
+
+@tool
+def add_note(title: str, body: str) -> str:
+    """Save a note.
+
+    Args:
+        title: Short title of the note.
+        body: The text of the note.
+    """
+    return title
+
+
+@pytest.fixture(scope="module")
+def agent(qwen):
+    return Agent(engine=qwen)
+
+
+def test_calls_the_fitting_tool_with_schema_valid_arguments(agent):
+    r = agent.call("What's the weather in Oslo in celsius?", [WEATHER, add_note], parallel=False)
+    assert [c.name for c in r.calls] == ["get_weather"]
+    args = r.calls[0].arguments
+    assert args["city"].lower() == "oslo" and args.get("unit", "celsius") in ("celsius", "fahrenheit")
+    assert set(args) <= {"city", "unit"}
+    assert r.generation.timings.forced_tokens > 0  # the envelope was jumped forward
+
+
+def test_same_tools_reuse_the_prefix_cache(agent):
+    agent.call("Weather in Rome?", [WEATHER, add_note])
+    r = agent.call("Weather in Lima?", [WEATHER, add_note])
+    assert r.generation.timings.cached_tokens > 100  # the system-and-tools block
+
+
+def test_modes(agent):
+    none = agent.call("What's the weather in Oslo?", [WEATHER], mode="none", max_tokens=30)
+    assert none.calls == [] and none.text
+    named = agent.call("Remember that the meeting moved to 3pm.", [WEATHER, add_note], mode="add_note")
+    assert named.calls and all(c.name == "add_note" for c in named.calls)
+    required = agent.call("hello there", [WEATHER], mode="required", parallel=False)
+    assert len(required.calls) == 1 and required.calls[0].name == "get_weather"
+
+
+def test_bad_tools_and_modes_are_refused(agent):
+    with pytest.raises(ToolDefinitionError, match="get_weather"):
+        agent.call("hi", [WEATHER, WEATHER])
+    with pytest.raises(ToolDefinitionError):
+        agent.call("hi", [{"type": "function", "function": {"name": "bad name!", "parameters": {"type": "object"}}}])
+    with pytest.raises(InvalidParameterError, match="mode"):
+        agent.call("hi", [WEATHER], mode="sometimes")
+    with pytest.raises(InvalidParameterError, match="no tools"):
+        agent.call("hi", [])
+
+
+def test_query_longer_than_the_context(qwen_path):
+    small = Agent(engine=Engine(qwen_path, n_ctx=256, n_threads=2))
+    with pytest.raises(ContextOverflowError):
+        small.call("weather " * 400, [WEATHER])
+
+
+def test_model_without_tool_format_is_refused(gemma):
+    with pytest.raises(ChatTemplateError, match="tool format"):
+        Agent(engine=gemma)
+
+
+def test_cli_call_prints_calls(cli, tmp_path, qwen_path):
+    tools = tmp_path / "tools.json"
+    tools.write_text(json.dumps([WEATHER]))
+    r = cli("call", "What's the weather in Paris?", "--tools", str(tools), "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["calls"][0]["name"] == "get_weather" and out["calls"][0]["arguments"]["city"] == "Paris"
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{")
+    r = cli("call", "hi", "--tools", str(bad))
+    assert r.returncode == 2 and "not valid JSON" in r.stderr
