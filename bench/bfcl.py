@@ -50,7 +50,7 @@ import statistics
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from edgeagent.errors import UserInputError
 
@@ -146,6 +146,24 @@ def canonical_category(category: str) -> str:
     return name
 
 
+def _jsonl_records(path: Path) -> Iterator[tuple[int, str, Any]]:
+    """(line number, "file:line", parsed record) for each non-blank line of a JSONL file;
+    a line that is not UTF-8 or not JSON raises UserInputError naming file and line."""
+    with path.open("rb") as f:
+        for line_no, raw in enumerate(f, start=1):
+            where = f"{path}:{line_no}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise UserInputError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+            if not line.strip():
+                continue
+            try:
+                yield line_no, where, json.loads(line)
+            except json.JSONDecodeError as e:
+                raise UserInputError(f"{where}: not valid JSON: {e.msg} (column {e.colno})") from None
+
+
 def load_category(data_dir: str | os.PathLike, category: str) -> list[BfclItem]:
     """Read every record of ``<data_dir>/<category>.jsonl``.
 
@@ -163,26 +181,14 @@ def load_category(data_dir: str | os.PathLike, category: str) -> list[BfclItem]:
 
     items: list[BfclItem] = []
     first_line_of: dict[str, int] = {}
-    with path.open("rb") as f:
-        for line_no, raw in enumerate(f, start=1):
-            where = f"{path}:{line_no}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise UserInputError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserInputError(f"{where}: not valid JSON: {e.msg} (column {e.colno})") from None
-            item = _item_from_record(record, name, where)
-            if item.id in first_line_of:
-                raise UserInputError(
-                    f"{where}: duplicate id {item.id!r} (first on line {first_line_of[item.id]})"
-                )
-            first_line_of[item.id] = line_no
-            items.append(item)
+    for line_no, where, record in _jsonl_records(path):
+        item = _item_from_record(record, name, where)
+        if item.id in first_line_of:
+            raise UserInputError(
+                f"{where}: duplicate id {item.id!r} (first on line {first_line_of[item.id]})"
+            )
+        first_line_of[item.id] = line_no
+        items.append(item)
     if not items:
         raise UserInputError(f"{path}: no records")
     return items
@@ -775,26 +781,14 @@ def read_predictions(path: str | os.PathLike) -> list[Prediction]:
         raise UserInputError(f"predictions file not found: {path}")
     predictions = []
     first_line_of: dict[str, int] = {}
-    with path.open("rb") as f:
-        for line_no, raw in enumerate(f, start=1):
-            where = f"{path}:{line_no}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise UserInputError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserInputError(f"{where}: not valid JSON: {e.msg} (column {e.colno})") from None
-            prediction = _prediction_from_json(record, where)
-            if prediction.id in first_line_of:
-                raise UserInputError(
-                    f"{where}: duplicate id {prediction.id!r} (first on line {first_line_of[prediction.id]})"
-                )
-            first_line_of[prediction.id] = line_no
-            predictions.append(prediction)
+    for line_no, where, record in _jsonl_records(path):
+        prediction = _prediction_from_json(record, where)
+        if prediction.id in first_line_of:
+            raise UserInputError(
+                f"{where}: duplicate id {prediction.id!r} (first on line {first_line_of[prediction.id]})"
+            )
+        first_line_of[prediction.id] = line_no
+        predictions.append(prediction)
     return predictions
 
 
