@@ -67,7 +67,8 @@ ToolChoice parse_choice(const std::string& mode) {
 ToolFormat parse_format(const std::string& format) {
     if (format == "hermes") return ToolFormat::Hermes;
     if (format == "json") return ToolFormat::JsonArray;
-    throw InvalidArgument("tool-call format must be 'hermes' or 'json', got '" + format + "'");
+    if (format == "json_object") return ToolFormat::JsonObject;
+    throw InvalidArgument("tool-call format must be 'hermes', 'json' or 'json_object', got '" + format + "'");
 }
 
 }  // namespace
@@ -158,7 +159,8 @@ PYBIND11_MODULE(_core, m) {
         .def_readwrite("stop", &GenerateParams::stop)
         .def_readwrite("ignore_eos", &GenerateParams::ignore_eos)
         .def_readwrite("jump_forward", &GenerateParams::jump_forward)
-        .def_readwrite("end_bias", &GenerateParams::end_bias);
+        .def_readwrite("end_bias", &GenerateParams::end_bias)
+        .def_readwrite("logit_bias", &GenerateParams::logit_bias);
 
     py::class_<Timings>(m, "Timings")
         .def_readonly("prompt_tokens", &Timings::prompt_tokens)

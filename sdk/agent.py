@@ -1,15 +1,28 @@
-"""`Agent.call`: grammar-constrained function calling with the model's own tool format.
+"""`Agent.call`: grammar-constrained function calling.
 
     agent = Agent()                                   # the default bundled model
     result = agent.call("Weather in Oslo?", tools=[get_weather])
     result.calls   # [ToolCall(name="get_weather", arguments={"city": "Oslo"})]
 
 The tools are rendered by the model's own chat template (Qwen: a `<tools>` block in the
-system turn); the output is constrained by a tool-call envelope grammar in that model's
-format, so every call names a known tool and its arguments match the tool's schema.
-The system-and-tools prefix stays in the KV prefix cache across calls with the same
-tools, and the grammar's forced text (`<tool_call>\\n{"name": "`...) is decoded in one
-batch (jump-forward).
+system turn); the output is constrained by a tool-call grammar, so every call names a
+known tool and its arguments match the tool's schema. The system-and-tools prefix stays
+in the KV prefix cache across calls with the same tools, and the grammar's forced text
+(`{"name": "`, `", "arguments": `...) is decoded in one batch (jump-forward).
+
+One turn takes three steps, each reading the model's own preference:
+  1. intent (auto mode): the first token of the unconstrained reply. The model starts a
+     call in some shape (a ```json fence, `<tool_call>`, a bare object) or writes text.
+  2. shape (parallel allowed): in the reply's JSON fence, does the model open a list
+     (several calls) or an object (one call)? A bias `parallel_bias` on the list opening
+     sets the threshold.
+  3. the calls, under the grammar of that shape.
+Why the JSON fence and not Qwen's `<tool_call>` blocks (format="hermes", still
+available): the 0.5B model writes its calls as a fenced JSON object when left free, and
+after a `<tool_call>` block it almost always starts another one, whether or not the
+query asks for more, so the block format cannot tell one call from several. In a list
+it decides the count itself, and a system note (`CALL_GUIDE`) asks for a list exactly
+when the request needs several calls.
 """
 
 from __future__ import annotations
@@ -27,6 +40,14 @@ from .tool import Tool, ToolRegistry
 
 __all__ = ["Agent", "ToolCall", "CallResult"]
 
+CALL_FORMATS = ("json", "hermes")
+# Asks for the one decision the model must make beyond what its template says: one call
+# or a list of calls. (Qwen's template puts it before the tool list.)
+CALL_GUIDE = ("You are a helpful assistant with access to functions. When the user's request needs several "
+              "function calls (several items, places, values or tasks), reply with a JSON list of all the calls; "
+              "when it needs one call, reply with a single JSON object.")
+PARALLEL_BIAS = 2.0  # added to the list opening's logit (see _wants_list); set on the BFCL dev split
+_FENCE = "```json\n"
 _CALL_BLOCK = re.compile(r"<tool_call>\n(.*?)\n</tool_call>", re.S)
 # First output text that shows the model is starting a tool call, in whatever shape.
 _CALL_STARTS = ("<tool_call>", "```", "{", "[")
@@ -70,19 +91,23 @@ class Agent:
 
     def __init__(self, model: Union[str, None] = None, *, engine: Optional[Engine] = None,
                  tools: Union[ToolRegistry, Iterable[Any], None] = None, n_ctx: int = 4096,
-                 n_threads: Optional[int] = None):
+                 n_threads: Optional[int] = None, call_format: str = "json"):
+        if call_format not in CALL_FORMATS:
+            raise InvalidParameterError(f"call_format must be one of {', '.join(CALL_FORMATS)}, got {call_format!r}")
         self.engine = engine if engine is not None else Engine(model, n_ctx=n_ctx, n_threads=n_threads)
         if "tools" not in self.engine.chat_template:
             raise ChatTemplateError(f"model {self.engine.model_name} has no chat template with a tool format; "
                                     f"function calling needs one (e.g. the default Qwen model)")
         self.tools = _registry(tools) if tools is not None else ToolRegistry()
+        self.call_format = call_format
         self._grammars: "OrderedDict[str, Grammar]" = OrderedDict()  # small LRU: tool sets change rarely
+        self._list_openers: Optional[list[int]] = None
 
-    def _grammar(self, schemas: list[dict], mode: str, parallel: Union[bool, int]) -> Grammar:
-        key = json.dumps([schemas, mode, parallel], sort_keys=True)
+    def _grammar(self, schemas: list[dict], mode: str, parallel: Union[bool, int], format: str) -> Grammar:
+        key = json.dumps([schemas, mode, parallel, format], sort_keys=True)
         grammar = self._grammars.get(key)
         if grammar is None:
-            grammar = Grammar.from_tools(schemas, mode=mode, parallel=parallel)
+            grammar = Grammar.from_tools(schemas, mode=mode, parallel=parallel, format=format)
             self._grammars[key] = grammar
             if len(self._grammars) > 32:
                 self._grammars.popitem(last=False)
@@ -92,50 +117,97 @@ class Agent:
 
     def call(self, query: Union[str, Sequence[dict]], tools: Union[ToolRegistry, Iterable[Any], None] = None, *,
              mode: str = "auto", parallel: Union[bool, int] = True, max_tokens: int = 512,
-             end_bias: float = 8.0, **options: Any) -> CallResult:
+             parallel_bias: float = PARALLEL_BIAS, end_bias: float = 8.0, **options: Any) -> CallResult:
         """Asks the model to call tools for `query` (a user message, or a whole message list).
 
         `mode`: "auto" (calls, or a text answer when no tool fits), "required" (at least
         one call), "none" (text only) or a tool name (only that tool). `parallel`: whether
-        (or how many) calls may be made at once. Other options go to generation
-        (greedy by default). `end_bias` pushes the model to end once its calls are
-        complete (small models constrained into a call format tend to keep calling);
-        8.0 is a first setting, not yet tuned on the BFCL dev split."""
+        (or how many) calls may be made at once. `parallel_bias` (json format) is added to
+        the model's preference for a list of calls over a single call; `end_bias`
+        (hermes format) pushes the model to stop after a complete call. Other options go
+        to generation (greedy by default)."""
         registry = _registry(tools) if tools is not None else self.tools
         if len(registry) == 0 and mode != "none":
             raise InvalidParameterError("no tools given: pass tools= or create the Agent with tools")
         if mode not in TOOL_MODES and mode not in registry:
             raise InvalidParameterError(f"mode must be one of {', '.join(TOOL_MODES)} or a tool name, got {mode!r}")
+        max_calls = _max_calls(parallel)
         messages = [{"role": "user", "content": query}] if isinstance(query, str) else list(query)
         schemas = registry.schemas()
+        if self.call_format == "json":
+            messages = _with_call_guide(messages)
         if mode == "auto":
             mode = self._decide(messages, schemas)
-        grammar = self._grammar(schemas, mode, parallel)
-        out = self.engine.chat(messages, tools=schemas or None, grammar=grammar, max_tokens=max_tokens,
-                              end_bias=end_bias, **options)
-        return self._parse(out, registry)
+        if mode == "none":
+            out = self.engine.chat(messages, tools=schemas or None, max_tokens=max_tokens, **options)
+            return CallResult(calls=[], text=out.text.strip(), generation=out)
+        choice = "required" if mode == "auto" else mode
+        if self.call_format == "hermes":
+            grammar = self._grammar(schemas, choice, max_calls, "hermes")
+            out = self.engine.chat(messages, tools=schemas, grammar=grammar, max_tokens=max_tokens,
+                                   end_bias=end_bias, **options)
+            return self._parse_hermes(out, registry)
+        several = max_calls > 1 and self._wants_list(messages, schemas, parallel_bias)
+        grammar = self._grammar(schemas, choice, max_calls if several else 1, "json" if several else "json_object")
+        out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=_FENCE, max_tokens=max_tokens,
+                               **options)
+        return self._parse_json(out, registry)
 
     def _decide(self, messages: list[dict], schemas: list[dict]) -> str:
         """Auto mode: does the model want to call a tool or to answer in text?
 
         Small models often mean to call a tool but start writing it in another shape
-        (a ```json fence, a bare JSON object) that an auto grammar would take as text.
-        So we read the intent from the model's own first token, unconstrained: a call
-        in any shape means "required", anything else means a text answer ("none"). The
-        probe costs one decode step: the prompt stays in the prefix cache for the real
-        generation that follows."""
+        (a ```json fence, a bare JSON object) than their template's, so we read the
+        intent from the model's own first token, unconstrained: a call in any shape
+        means "required", anything else means a text answer ("none"). The probe costs
+        one decode step: the prompt stays in the prefix cache for what follows."""
         probe = self.engine.chat(messages, tools=schemas, max_tokens=1, temperature=0.0)
         first = probe.text.lstrip()
         return "required" if first.startswith(_CALL_STARTS) else "none"
 
-    def _parse(self, out: Generation, registry: ToolRegistry) -> CallResult:
-        calls = []
-        for block in _CALL_BLOCK.findall(out.text):
-            data = json.loads(block)  # the grammar guarantees the shape
-            tool = registry.get(data["name"])
-            tool.validate_arguments(data["arguments"])  # and the schema; checked all the same
-            calls.append(ToolCall(data["name"], data["arguments"]))
+    def _wants_list(self, messages: list[dict], schemas: list[dict], bias: float) -> bool:
+        """Does the model open a list of calls (several) rather than one call object?
+        One decode step after the fence, with `bias` on every token that opens a list."""
+        if self._list_openers is None:
+            self._list_openers = self.engine.tokens_starting_with("[")
+        bias_map = {t: bias for t in self._list_openers} if bias else {}
+        probe = self.engine.chat(messages, tools=schemas, prefix=_FENCE, max_tokens=1, temperature=0.0,
+                                 logit_bias=bias_map)
+        return probe.text.lstrip().startswith("[")
+
+    def _parse_json(self, out: Generation, registry: ToolRegistry) -> CallResult:
+        try:
+            data = json.loads(out.text)
+        except json.JSONDecodeError:  # only when max_tokens cut the calls off
+            return CallResult(calls=[], text="", generation=out, truncated=True)
+        items = data if isinstance(data, list) else [data]
+        return CallResult(calls=[self._checked(item, registry) for item in items], text="", generation=out)
+
+    def _parse_hermes(self, out: Generation, registry: ToolRegistry) -> CallResult:
+        calls = [self._checked(json.loads(block), registry) for block in _CALL_BLOCK.findall(out.text)]
         text = out.text.split("<tool_call>", 1)[0].strip()
         # A call cut off by max_tokens is left out; `truncated` says so.
         truncated = out.text.count("<tool_call>") > len(calls)
         return CallResult(calls=calls, text=text, generation=out, truncated=truncated)
+
+    @staticmethod
+    def _checked(data: dict, registry: ToolRegistry) -> ToolCall:
+        tool = registry.get(data["name"])  # the grammar guarantees the shape
+        tool.validate_arguments(data["arguments"])  # and the schema; checked all the same
+        return ToolCall(data["name"], data["arguments"])
+
+
+def _max_calls(parallel: Union[bool, int]) -> int:
+    if isinstance(parallel, bool):
+        return 8 if parallel else 1
+    if isinstance(parallel, int) and parallel >= 1:
+        return parallel
+    raise InvalidParameterError(f"parallel must be a bool or an int >= 1, got {parallel!r}")
+
+
+def _with_call_guide(messages: list[dict]) -> list[dict]:
+    """The messages with `CALL_GUIDE` in the system turn (after the caller's own system text)."""
+    if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):
+        first = dict(messages[0], content=f"{messages[0]['content']}\n\n{CALL_GUIDE}")
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": CALL_GUIDE}, *messages]

@@ -48,6 +48,7 @@ class GenerationOptions(BaseModel):
     ignore_eos: bool = False
     jump_forward: bool = True  # with a grammar: decode forced text in one batch
     end_bias: float = Field(0.0, ge=-100.0, le=100.0)  # with a grammar: push toward ending where it may end
+    logit_bias: dict[int, float] = Field(default_factory=dict)  # token id -> added to its logit at every step
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> "GenerationOptions":
@@ -75,6 +76,7 @@ class GenerationOptions(BaseModel):
         p.ignore_eos = self.ignore_eos
         p.jump_forward = self.jump_forward
         p.end_bias = self.end_bias
+        p.logit_bias = sorted(self.logit_bias.items())
         s = p.sampling
         s.temperature = self.temperature
         s.top_k = self.top_k
@@ -176,6 +178,12 @@ class Engine:
     def tokenize(self, text: str, *, add_special: bool = True, parse_special: bool = False) -> list[int]:
         return self._model.tokenize(text, add_special, parse_special)
 
+    def tokens_starting_with(self, text: str) -> list[int]:
+        """Ids of the tokens whose text, leading whitespace removed, starts with `text`."""
+        key = text.encode("utf-8")
+        m = self._model
+        return [t for t in range(m.n_vocab) if m.token_bytes(t).lstrip().startswith(key)]
+
     def detokenize(self, tokens: Sequence[int]) -> str:
         return self._model.detokenize(list(tokens), False).decode("utf-8", errors="replace")
 
@@ -197,13 +205,15 @@ class Engine:
                            bos_token=m.token_text(m.bos) if m.bos >= 0 else "",
                            eos_token=m.token_text(m.eos) if m.eos >= 0 else "")
 
-    def _chat_tokens(self, messages: Sequence[dict], tools: Optional[Sequence[dict]]) -> list[int]:
+    def _chat_tokens(self, messages: Sequence[dict], tools: Optional[Sequence[dict]], prefix: str = "") -> list[int]:
         text = self.render_chat(messages, tools=tools)
         m = self._model
         bos_text = m.token_text(m.bos) if m.bos >= 0 else ""
         # Templates that write the BOS text themselves must not get a second one.
         add_bos = m.adds_bos and not (bos_text and text.startswith(bos_text))
-        return m.tokenize(text, add_bos, True)
+        # The reply's prefix is tokenized on its own (as plain text, no special tokens),
+        # so the rendered conversation keeps the same tokens, hence the prefix cache.
+        return m.tokenize(text, add_bos, True) + (m.tokenize(prefix, False, False) if prefix else [])
 
     # -- generation ----------------------------------------------------------
     def matcher(self, grammar: Grammar) -> "_core.GrammarMatcher":
@@ -232,9 +242,13 @@ class Engine:
         return self._run(self._prompt_tokens(prompt), GenerationOptions.parse(options), grammar=grammar)
 
     def chat(self, messages: Sequence[dict], *, tools: Optional[Sequence[dict]] = None,
-             grammar: Optional[Grammar] = None, **options: Any) -> Generation:
-        """Answers a conversation using the model's own chat template, under `grammar` if given."""
-        return self._run(self._chat_tokens(messages, tools), GenerationOptions.parse(options), grammar=grammar)
+             grammar: Optional[Grammar] = None, prefix: str = "", **options: Any) -> Generation:
+        """Answers a conversation using the model's own chat template, under `grammar` if given.
+        `prefix`: the start of the reply, written for the model (the output continues it
+        and does not repeat it)."""
+        if not isinstance(prefix, str):
+            raise InvalidParameterError("prefix must be a string")
+        return self._run(self._chat_tokens(messages, tools, prefix), GenerationOptions.parse(options), grammar=grammar)
 
     def json(self, prompt: str, schema: Any, **options: Any) -> Any:
         """Asks for JSON matching `schema` (dict, JSON text or pydantic model class) and

@@ -94,7 +94,8 @@ class Grammar:
         """A tool-call envelope over `tools`. `mode`: "auto" (text or calls), "required"
         (calls only), "none" (text only) or a tool name (calls of that tool only).
         `parallel`: False = one call, True = up to 8, an int = up to that many.
-        `format`: "hermes" (Qwen's `<tool_call>` blocks) or "json" (a JSON array)."""
+        `format`: "hermes" (Qwen's `<tool_call>` blocks), "json" (a JSON array of calls)
+        or "json_object" (one bare call object; `parallel` must then allow one call)."""
         if isinstance(tools, (str, bytes, Mapping)) or not isinstance(tools, Iterable):
             raise InvalidParameterError("tools must be a list of tools")
         specs = [_tool_function(t) for t in tools]

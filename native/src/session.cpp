@@ -181,6 +181,13 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         if (end_tokens_.empty()) end_tokens_ = model_->grammar_vocabulary()->eos_token_ids();
     }
     if (!std::isfinite(params.end_bias)) throw InvalidArgument("end_bias must be a finite number");
+    for (const auto& [token, bias] : params.logit_bias) {
+        if (token < 0 || token >= n_vocab) {
+            throw InvalidArgument("logit_bias names token " + std::to_string(token) + ", outside the vocabulary [0, " +
+                                  std::to_string(n_vocab) + ")");
+        }
+        if (!std::isfinite(bias)) throw InvalidArgument("logit_bias for token " + std::to_string(token) + " is not finite");
+    }
     TextStream stream(params.stop);
 
     GenerateResult result;
@@ -265,6 +272,7 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         try_jump = true;
         float* logits = llama_get_logits_ith(ctx_, -1);
         if (logits == nullptr) throw DecodeFailure("llama.cpp returned no logits");
+        for (const auto& [token, bias] : params.logit_bias) logits[token] += bias;
         const uint32_t* allowed = nullptr;
         if (grammar != nullptr) {
             grammar->fill_next_token_bitmask(mask_.data(), mask_.size());

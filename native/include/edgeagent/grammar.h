@@ -162,6 +162,9 @@ enum class ToolFormat : uint8_t {
   // [{"name": "NAME", "arguments": ARGS}, ...]  (a single JSON array; in Auto mode free
   // text not starting with '[' is the alternative)
   JsonArray,
+  // {"name": "NAME", "arguments": ARGS}  (one bare JSON object: exactly one call; in
+  // Auto mode free text not starting with '{' is the alternative)
+  JsonObject,
 };
 
 struct ToolCallOptions {

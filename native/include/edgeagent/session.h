@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "edgeagent/model.h"
@@ -40,6 +41,9 @@ struct GenerateParams {
     // grammar may end. Small models constrained into a tool-call format tend to keep
     // writing calls; a positive bias makes them stop once their calls are complete.
     float end_bias = 0.0f;
+    // Added to the logits of these tokens at every step (before the grammar mask), like
+    // OpenAI's logit_bias. Token ids must be inside the vocabulary.
+    std::vector<std::pair<Token, float>> logit_bias;
 };
 
 struct Timings {

@@ -49,6 +49,8 @@ std::shared_ptr<const Grammar> Grammar::from_tools(const std::vector<ToolSpec>& 
                                                    std::vector<std::string>* warnings) {
   const GrammarLimits& lim = options.schema.limits;
   IrBuilder ir(lim);
+  if (options.format == ToolFormat::JsonObject && options.max_parallel_calls != 1)
+    throw GrammarError("from_tools: the json_object format holds exactly one call (max_parallel_calls must be 1)");
   if (options.max_parallel_calls < 1)
     throw GrammarError("from_tools: max_parallel_calls must be >= 1 (got " + std::to_string(options.max_parallel_calls) + ")");
   std::set<std::string> names;
@@ -109,6 +111,8 @@ std::shared_ptr<const Grammar> Grammar::from_tools(const std::vector<ToolSpec>& 
   uint32_t calls;
   if (is_hermes) {
     calls = ir.seq({call, ir.repeat(ir.seq({ir.literal("\n"), call}), 0, n_more)});
+  } else if (options.format == ToolFormat::JsonObject) {
+    calls = call;
   } else {
     calls = ir.seq({ir.literal("["), call, ir.repeat(ir.seq({ir.literal(", "), call}), 0, n_more), ir.literal("]")});
   }
@@ -120,8 +124,9 @@ std::shared_ptr<const Grammar> Grammar::from_tools(const std::vector<ToolSpec>& 
       CpNfa t = text_without("<tool_call>");
       text = nfa_to_ir(ir, t, [&](const CpSet& s) { return ir.codepoints(s); });
     } else {
-      // free text that does not start with '['
-      text = ir.opt(ir.seq({ir.codepoints(CpSet::all().minus(CpSet::single('['))), any_text()}));
+      // free text that does not start the call shape ('[' or '{')
+      const char opener = options.format == ToolFormat::JsonObject ? '{' : '[';
+      text = ir.opt(ir.seq({ir.codepoints(CpSet::all().minus(CpSet::single(uint8_t(opener)))), any_text()}));
     }
     uint32_t text_rule = ir.add_rule("text");
     ir.set_body(text_rule, text);
