@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-BUILD_REQS := scikit-build-core>=0.11 pybind11>=2.13 llama-cpp-python==0.3.36
+BUILD_REQS := "scikit-build-core>=0.11" "pybind11>=2.13" llama-cpp-python==0.3.36
 DEMO_PROMPT := Write a haiku about a small language model running on a laptop.
 
 .PHONY: demo test install models test-native test-python clean

@@ -38,6 +38,9 @@ class Method(Protocol):
 
     def predict(self, item: BfclItem) -> list[dict]: ...
 
+    # Optional: `warm(item)` evaluates what an app knows before the query (the system
+    # and tools prefix) into the method's prompt cache; run untimed with --warm.
+
 
 class AgentCall:
     """The engine's own method: `Agent.call` (model template + tool-call grammar)."""
@@ -48,6 +51,9 @@ class AgentCall:
         from ..agent import Agent
 
         self.agent = Agent(model, n_threads=n_threads, n_ctx=n_ctx)
+
+    def warm(self, item: BfclItem) -> None:
+        self.agent.warm(item.tools, item.messages[:-1])
 
     def predict(self, item: BfclItem) -> list[dict]:
         result = self.agent.call(item.messages, item.tools, mode="auto", parallel=True)
@@ -112,12 +118,19 @@ def load_items(data_dir: str | os.PathLike, categories: Iterable[str], limit: in
 
 
 def run_items(method: Method, items: Iterable[BfclItem],
-              progress: Callable[[str, BfclItem, dict], None] | None = None) -> list[dict]:
+              progress: Callable[[str, BfclItem, dict], None] | None = None, warm: bool = False) -> list[dict]:
     """Run `method` on each item; one record per item:
     ``{"id", "category", "ok", "reason", "latency_s", "calls", "error"}`` (error: None or
-    ``"Type: message"`` when predict raised)."""
+    ``"Type: message"`` when predict raised). `warm`: first call the method's
+    ``warm(item)``, untimed, so latency is measured with a warm prefix cache."""
     records = []
+    warm_up = getattr(method, "warm", None) if warm else None
     for item in items:
+        if warm_up is not None:
+            try:
+                warm_up(item)
+            except Exception:  # noqa: BLE001 - predict below meets and reports the same error
+                pass
         start = time.perf_counter()
         try:
             calls, error = method.predict(item), None
@@ -147,7 +160,7 @@ def _report(method: Method, records: list[dict]) -> dict[str, Any]:
 
 
 def evaluate(method: Method, data_dir: str | os.PathLike, categories: Iterable[str], limit: int | None = None,
-             progress: Callable[[str, BfclItem, dict], None] | None = None) -> dict[str, Any]:
+             progress: Callable[[str, BfclItem, dict], None] | None = None, warm: bool = False) -> dict[str, Any]:
     """Run `method` over the first `limit` items of each category and score them.
 
     Returns ``{"method": name, "categories": {category: {"count", "correct", "accuracy",
@@ -155,13 +168,13 @@ def evaluate(method: Method, data_dir: str | os.PathLike, categories: Iterable[s
     "reason", "latency_s", "calls", "error"}]}``.
     """
     items = load_items(data_dir, categories, limit)
-    return _report(method, run_items(method, items, progress))
+    return _report(method, run_items(method, items, progress, warm))
 
 
 def evaluate_items(method: Method, items: list[BfclItem],
-                   progress: Callable[[str, BfclItem, dict], None] | None = None) -> dict[str, Any]:
+                   progress: Callable[[str, BfclItem, dict], None] | None = None, warm: bool = False) -> dict[str, Any]:
     """`evaluate` on items already loaded (so several methods run the very same items)."""
-    return _report(method, run_items(method, items, progress))
+    return _report(method, run_items(method, items, progress, warm))
 
 
 def predictions_of(report: dict[str, Any]) -> list[Prediction]:

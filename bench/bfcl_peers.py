@@ -106,6 +106,12 @@ def _calls_in(value: Any) -> list[dict]:
 # ---------------------------------------------------------------------------
 
 
+def _warm_messages(item: BfclItem) -> list[dict]:
+    """The item's conversation with a placeholder for its last user turn: evaluating it
+    puts the system-and-tools prefix (what an app knows before the query) in the cache."""
+    return item.messages[:-1] + [{"role": "user", "content": "?"}]
+
+
 class TemplateFreeGeneration:
     """Our Engine with the model's own template and tools; no grammar; `parse_tool_calls`."""
 
@@ -118,6 +124,9 @@ class TemplateFreeGeneration:
         self.engine = Engine(model, n_ctx=n_ctx, n_threads=n_threads)
         self.max_tokens = max_tokens
         self.last_text = ""  # the raw output of the last item, for inspection
+
+    def warm(self, item: BfclItem) -> None:
+        self.engine.chat(_warm_messages(item), tools=item.tools, max_tokens=1)
 
     def predict(self, item: BfclItem) -> list[dict]:
         result = self.engine.chat(item.messages, tools=item.tools, temperature=0, max_tokens=self.max_tokens)
@@ -170,10 +179,19 @@ class LlamaCppChatmlFunctionCalling:
         self.max_tokens = max_tokens
         self.last_message: dict = {}  # the raw message of the last item, for inspection
 
-    def predict(self, item: BfclItem) -> list[dict]:
+    def _tools(self, item: BfclItem) -> tuple[list[dict], dict[str, str]]:
         to_safe = _safe_names([t["function"]["name"] for t in item.tools])
-        from_safe = {safe: name for name, safe in to_safe.items()}
         tools = [{**t, "function": {**t["function"], "name": to_safe[t["function"]["name"]]}} for t in item.tools]
+        return tools, {safe: name for name, safe in to_safe.items()}
+
+    def warm(self, item: BfclItem) -> None:
+        # llama-cpp-python keeps the evaluated tokens and reuses their longest common prefix
+        tools, _ = self._tools(item)
+        self.llm.create_chat_completion(messages=_warm_messages(item), tools=tools, tool_choice="auto",
+                                        temperature=0, max_tokens=1)
+
+    def predict(self, item: BfclItem) -> list[dict]:
+        tools, from_safe = self._tools(item)
         response = self.llm.create_chat_completion(messages=item.messages, tools=tools, tool_choice="auto",
                                                    temperature=0, max_tokens=self.max_tokens)
         message = response["choices"][0]["message"]

@@ -8,7 +8,10 @@
 from . import errors, models
 from .engine import Engine, Generation, GenerationOptions, Timings
 from .grammar import Grammar
+from .tool import Tool, ToolRegistry, tool
+from .agent import Agent, CallResult, ToolCall
 
 __version__ = "0.1.0"
 
-__all__ = ["Engine", "Generation", "GenerationOptions", "Grammar", "Timings", "errors", "models", "__version__"]
+__all__ = ["Agent", "CallResult", "Engine", "Generation", "GenerationOptions", "Grammar", "Timings", "Tool",
+           "ToolCall", "ToolRegistry", "errors", "models", "tool", "__version__"]

@@ -10,19 +10,17 @@ known tool and its arguments match the tool's schema. The system-and-tools prefi
 in the KV prefix cache across calls with the same tools, and the grammar's forced text
 (`{"name": "`, `", "arguments": `...) is decoded in one batch (jump-forward).
 
-One turn takes three steps, each reading the model's own preference:
+One turn takes two steps:
   1. intent (auto mode): the first token of the unconstrained reply. The model starts a
      call in some shape (a ```json fence, `<tool_call>`, a bare object) or writes text.
-  2. shape (parallel allowed): in the reply's JSON fence, does the model open a list
-     (several calls) or an object (one call)? A bias `parallel_bias` on the list opening
-     sets the threshold.
-  3. the calls, under the grammar of that shape.
-Why the JSON fence and not Qwen's `<tool_call>` blocks (format="hermes", still
+  2. the calls, in a ```json fence the reply is started with: a JSON list of calls when
+     parallel calls are allowed, one call object otherwise, under the tool grammar.
+Why the JSON fence and not Qwen's `<tool_call>` blocks (call_format="hermes", still
 available): the 0.5B model writes its calls as a fenced JSON object when left free, and
 after a `<tool_call>` block it almost always starts another one, whether or not the
-query asks for more, so the block format cannot tell one call from several. In a list
-it decides the count itself, and a system note (`CALL_GUIDE`) asks for a list exactly
-when the request needs several calls.
+query asks for more, so the block format cannot tell one call from several. In a JSON
+list it closes the list itself after the calls the request needs (one for a single
+request on the BFCL dev split), helped by a system note (`CALL_GUIDE`).
 """
 
 from __future__ import annotations
@@ -41,12 +39,10 @@ from .tool import Tool, ToolRegistry
 __all__ = ["Agent", "ToolCall", "CallResult"]
 
 CALL_FORMATS = ("json", "hermes")
-# Asks for the one decision the model must make beyond what its template says: one call
-# or a list of calls. (Qwen's template puts it before the tool list.)
-CALL_GUIDE = ("You are a helpful assistant with access to functions. When the user's request needs several "
-              "function calls (several items, places, values or tasks), reply with a JSON list of all the calls; "
-              "when it needs one call, reply with a single JSON object.")
-PARALLEL_BIAS = 2.0  # added to the list opening's logit (see _wants_list); set on the BFCL dev split
+# Asks for the one decision the model must make beyond what its template says: how many
+# calls. (Qwen's template puts it before the tool list.)
+CALL_GUIDE = ("You are a helpful assistant with access to functions. Reply with a JSON list of the function calls "
+              "the request needs: one call for each item, place, value or task the user asks about, and no more.")
 _FENCE = "```json\n"
 _CALL_BLOCK = re.compile(r"<tool_call>\n(.*?)\n</tool_call>", re.S)
 # First output text that shows the model is starting a tool call, in whatever shape.
@@ -101,7 +97,6 @@ class Agent:
         self.tools = _registry(tools) if tools is not None else ToolRegistry()
         self.call_format = call_format
         self._grammars: "OrderedDict[str, Grammar]" = OrderedDict()  # small LRU: tool sets change rarely
-        self._list_openers: Optional[list[int]] = None
 
     def _grammar(self, schemas: list[dict], mode: str, parallel: Union[bool, int], format: str) -> Grammar:
         key = json.dumps([schemas, mode, parallel, format], sort_keys=True)
@@ -117,15 +112,14 @@ class Agent:
 
     def call(self, query: Union[str, Sequence[dict]], tools: Union[ToolRegistry, Iterable[Any], None] = None, *,
              mode: str = "auto", parallel: Union[bool, int] = True, max_tokens: int = 512,
-             parallel_bias: float = PARALLEL_BIAS, end_bias: float = 8.0, **options: Any) -> CallResult:
+             end_bias: float = 8.0, **options: Any) -> CallResult:
         """Asks the model to call tools for `query` (a user message, or a whole message list).
 
         `mode`: "auto" (calls, or a text answer when no tool fits), "required" (at least
         one call), "none" (text only) or a tool name (only that tool). `parallel`: whether
-        (or how many) calls may be made at once. `parallel_bias` (json format) is added to
-        the model's preference for a list of calls over a single call; `end_bias`
-        (hermes format) pushes the model to stop after a complete call. Other options go
-        to generation (greedy by default)."""
+        (or how many) calls may be made at once. `end_bias` (hermes format only) pushes
+        the model to stop after a complete call. Other options go to generation (greedy
+        by default)."""
         registry = _registry(tools) if tools is not None else self.tools
         if len(registry) == 0 and mode != "none":
             raise InvalidParameterError("no tools given: pass tools= or create the Agent with tools")
@@ -147,11 +141,22 @@ class Agent:
             out = self.engine.chat(messages, tools=schemas, grammar=grammar, max_tokens=max_tokens,
                                    end_bias=end_bias, **options)
             return self._parse_hermes(out, registry)
-        several = max_calls > 1 and self._wants_list(messages, schemas, parallel_bias)
-        grammar = self._grammar(schemas, choice, max_calls if several else 1, "json" if several else "json_object")
+        several = max_calls > 1
+        grammar = self._grammar(schemas, choice, max_calls, "json" if several else "json_object")
         out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=_FENCE, max_tokens=max_tokens,
                                **options)
         return self._parse_json(out, registry)
+
+    def warm(self, tools: Union[ToolRegistry, Iterable[Any], None] = None,
+             context: Sequence[dict] = ()) -> None:
+        """Evaluates the system-and-tools prefix (and `context`, earlier messages of the
+        conversation) into the KV prefix cache, so that the next `call` with these tools
+        only evaluates the new query. An app calls it once when its tool set is known."""
+        registry = _registry(tools) if tools is not None else self.tools
+        messages = list(context) + [{"role": "user", "content": "?"}]
+        if self.call_format == "json":
+            messages = _with_call_guide(messages)
+        self.engine.chat(messages, tools=registry.schemas() or None, max_tokens=1)
 
     def _decide(self, messages: list[dict], schemas: list[dict]) -> str:
         """Auto mode: does the model want to call a tool or to answer in text?
@@ -164,16 +169,6 @@ class Agent:
         probe = self.engine.chat(messages, tools=schemas, max_tokens=1, temperature=0.0)
         first = probe.text.lstrip()
         return "required" if first.startswith(_CALL_STARTS) else "none"
-
-    def _wants_list(self, messages: list[dict], schemas: list[dict], bias: float) -> bool:
-        """Does the model open a list of calls (several) rather than one call object?
-        One decode step after the fence, with `bias` on every token that opens a list."""
-        if self._list_openers is None:
-            self._list_openers = self.engine.tokens_starting_with("[")
-        bias_map = {t: bias for t in self._list_openers} if bias else {}
-        probe = self.engine.chat(messages, tools=schemas, prefix=_FENCE, max_tokens=1, temperature=0.0,
-                                 logit_bias=bias_map)
-        return probe.text.lstrip().startswith("[")
 
     def _parse_json(self, out: Generation, registry: ToolRegistry) -> CallResult:
         try:

@@ -234,6 +234,8 @@ def eval_bfcl(
     n_ctx: int = typer.Option(4096, "--n-ctx", help="Context window in tokens, the same for every method."),
     method: Optional[str] = typer.Option(None, "--method", help="The method to run (default: the primary one)."),
     compare: bool = typer.Option(False, "--compare", help="Run every registered method on the same items."),
+    warm: bool = typer.Option(False, "--warm", help="Before timing each item, put its system-and-tools prefix "
+                                                   "in the method's prompt cache (as an app that knows its tools)."),
     predictions: Optional[str] = typer.Option(None, "--predictions",
                                               help="Write the primary method's predictions here (JSONL)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -260,13 +262,13 @@ def eval_bfcl(
     for name in names:  # one model in memory at a time
         err.print(f"[dim]loading method {name}[/dim]")
         runner = make_method(name, model, n_threads=threads, n_ctx=n_ctx)
-        reports[name] = evaluate_items(runner, items, progress)
+        reports[name] = evaluate_items(runner, items, progress, warm)
         del runner
     if predictions:
         write_predictions(predictions, predictions_of(reports[primary]))
 
     result = {"eval": "bfcl", "data": data, "model": model or model_registry.DEFAULT_MODEL, "threads": threads,
-              "n_ctx": n_ctx, "limit": limit, "primary": primary,
+              "n_ctx": n_ctx, "limit": limit, "warm": warm, "primary": primary,
               "methods": {name: r["categories"] for name, r in reports.items()},
               "items": {name: [{k: rec[k] for k in ("id", "category", "ok", "reason", "latency_s")}
                                for rec in r["items"]] for name, r in reports.items()}}

@@ -178,12 +178,6 @@ class Engine:
     def tokenize(self, text: str, *, add_special: bool = True, parse_special: bool = False) -> list[int]:
         return self._model.tokenize(text, add_special, parse_special)
 
-    def tokens_starting_with(self, text: str) -> list[int]:
-        """Ids of the tokens whose text, leading whitespace removed, starts with `text`."""
-        key = text.encode("utf-8")
-        m = self._model
-        return [t for t in range(m.n_vocab) if m.token_bytes(t).lstrip().startswith(key)]
-
     def detokenize(self, tokens: Sequence[int]) -> str:
         return self._model.detokenize(list(tokens), False).decode("utf-8", errors="replace")
 

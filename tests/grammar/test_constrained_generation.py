@@ -205,3 +205,36 @@ def test_gbnf_grammar_constrains_generation(qwen):
         out = qwen.generate("Is the sky blue? Answer:", grammar=g, max_tokens=24, **opts)
         assert out.finish_reason == "eos", out.text
         assert re.fullmatch(r"(yes|no) because [a-z ]{1,30}\.", out.text), out.text
+
+
+def _check_json_call(call: dict) -> None:
+    assert set(call) == {"name", "arguments"}, call
+    jsonschema.validate(call["arguments"], SCHEMAS[call["name"]],
+                        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def test_json_object_walks_are_one_bare_call(qwen, qwen_vocab):
+    for text in _walk_outputs(qwen, qwen_vocab, Grammar.from_tools(TOOLS, mode="required", format="json_object"),
+                              60, seed=6):
+        value = json.loads(text)
+        assert isinstance(value, dict), text
+        _check_json_call(value)
+
+
+def test_json_array_walks_hold_one_to_n_calls(qwen, qwen_vocab):
+    counts = set()
+    for text in _walk_outputs(qwen, qwen_vocab, Grammar.from_tools(TOOLS, mode="required", parallel=3, format="json"),
+                              80, seed=7):
+        value = json.loads(text)
+        assert isinstance(value, list) and 1 <= len(value) <= 3, text
+        for call in value:
+            _check_json_call(call)
+        counts.add(len(value))
+    assert counts == {1, 2, 3}, counts
+
+
+def test_json_object_format_holds_exactly_one_call():
+    with pytest.raises(Exception, match="exactly one call"):
+        Grammar.from_tools(TOOLS, mode="required", parallel=2, format="json_object")
+    with pytest.raises(Exception, match="json_object"):
+        Grammar.from_tools(TOOLS, format="yaml")

@@ -91,3 +91,34 @@ def test_cli_call_prints_calls(cli, tmp_path, qwen_path):
     bad.write_text("[{")
     r = cli("call", "hi", "--tools", str(bad))
     assert r.returncode == 2 and "not valid JSON" in r.stderr
+
+
+def test_parallel_request_gives_one_call_per_item(agent):
+    r = agent.call("What's the weather in Oslo, in Lima and in Tokyo?", [WEATHER, add_note])
+    assert sorted(c.arguments["city"].lower() for c in r.calls) == ["lima", "oslo", "tokyo"]
+    single = agent.call("What's the weather in Oslo?", [WEATHER, add_note])
+    assert [c.arguments["city"].lower() for c in single.calls] == ["oslo"]
+
+
+def test_irrelevant_request_gets_text_and_no_call(agent):
+    r = agent.call("Tell me a joke about penguins.", [WEATHER])
+    assert r.calls == [] and r.text
+
+
+def test_warm_puts_the_tools_prefix_in_the_cache(agent):
+    from edgeagent.agent import _with_call_guide
+    from edgeagent.tool import ToolRegistry
+
+    agent.warm([WEATHER, add_note])
+    # what call() evaluates first: only the query is new
+    messages = _with_call_guide([{"role": "user", "content": "Weather in Quito?"}])
+    t = agent.engine.chat(messages, tools=ToolRegistry([WEATHER, add_note]).schemas(), max_tokens=1).timings
+    assert t.cached_tokens > 150 and t.prompt_tokens - t.cached_tokens < 25
+    assert agent.call("Weather in Quito?", [WEATHER, add_note], parallel=False).calls[0].arguments["city"] == "Quito"
+
+
+def test_hermes_format_is_still_available(qwen):
+    r = Agent(engine=qwen, call_format="hermes").call("What's the weather in Oslo?", [WEATHER], parallel=False)
+    assert [c.name for c in r.calls] == ["get_weather"]
+    with pytest.raises(InvalidParameterError, match="call_format"):
+        Agent(engine=qwen, call_format="xml")

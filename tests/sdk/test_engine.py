@@ -137,3 +137,26 @@ def test_chat_prefix_cache_across_turns(qwen):
     qwen.chat([system, {"role": "user", "content": "Name a fruit."}], max_tokens=5)
     out = qwen.chat([system, {"role": "user", "content": "Name a vegetable."}], max_tokens=5)
     assert out.timings.cached_tokens >= 10
+
+
+def test_logit_bias_steers_and_is_checked(qwen):
+    messages = [{"role": "user", "content": "Say one word."}]
+    plain = qwen.chat(messages, max_tokens=1)
+    target = qwen.tokenize("Banana", add_special=False)[0]
+    assert plain.tokens != [target]
+    steered = qwen.chat(messages, max_tokens=1, logit_bias={target: 100.0})
+    assert steered.tokens == [target]
+    with pytest.raises(InvalidParameterError, match="outside the vocabulary"):
+        qwen.chat(messages, max_tokens=1, logit_bias={qwen.n_vocab + 1: 1.0})
+    with pytest.raises(InvalidParameterError, match="logit_bias"):
+        qwen.chat(messages, max_tokens=1, logit_bias={"x": 1.0})
+
+
+def test_chat_prefix_starts_the_reply(qwen):
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    out = qwen.chat(messages, prefix="The capital of France is", max_tokens=6)
+    assert "paris" in out.text.lower() and not out.text.startswith("The capital")
+    assert out.timings.prompt_tokens == len(qwen.tokenize(qwen.render_chat(messages), add_special=False,
+                                                          parse_special=True)) + len(
+        qwen.tokenize("The capital of France is", add_special=False))
+
