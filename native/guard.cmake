@@ -10,6 +10,7 @@ add_library(edgeagent_guard STATIC
   ${EDGEAGENT_GUARD_DIR}/src/guard/progression.cpp
   ${EDGEAGENT_GUARD_DIR}/src/guard/monitor.cpp
   ${EDGEAGENT_GUARD_DIR}/src/guard/regex_matcher.cpp
+  ${EDGEAGENT_GUARD_DIR}/src/guard/timing.cpp
 )
 target_include_directories(edgeagent_guard PUBLIC ${EDGEAGENT_GUARD_DIR}/include
                                            PRIVATE ${EDGEAGENT_GUARD_DIR}/src/guard ${EDGEAGENT_GUARD_DIR}/src/grammar)

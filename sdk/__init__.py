@@ -8,7 +8,9 @@
 from . import errors, models
 from .engine import Engine, Generation, GenerationOptions, Timings
 from .grammar import Grammar
+from .guard import Guard, GuardEvent, GuardViolation, Verdict
 
 __version__ = "0.1.0"
 
-__all__ = ["Engine", "Generation", "GenerationOptions", "Grammar", "Timings", "errors", "models", "__version__"]
+__all__ = ["Engine", "Generation", "GenerationOptions", "Grammar", "Guard", "GuardEvent", "GuardViolation", "Timings",
+           "Verdict", "errors", "models", "__version__"]

@@ -160,4 +160,14 @@ class GuardMonitor {
   size_t length_ = 0;
 };
 
+// Timing support for `edgeagent bench guard`: runs `events` through a fresh monitor
+// `rounds` times (reset between rounds), timing each step; then times allowed_tool()
+// over `tools` once per event position. Nanoseconds, clock overhead included.
+struct GuardTimings {
+  std::vector<double> step_ns;
+  std::vector<double> allowed_tools_ns;  // all of `tools`, one sample per position
+};
+GuardTimings time_guard(const std::shared_ptr<const GuardPolicy>& policy, const std::vector<GuardEvent>& events,
+                        const std::vector<std::string>& tools, int rounds);
+
 }  // namespace edgeagent
