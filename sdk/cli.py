@@ -27,6 +27,9 @@ app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 eval_app = typer.Typer(help="Accuracy evaluations (JSON output with --json).", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+from .guard_cli import guard_app  # noqa: E402 - the `guard` verbs live in their own module
+
+app.add_typer(guard_app, name="guard")
 
 out = Console()
 err = Console(stderr=True)
@@ -222,6 +225,28 @@ def bench_grammar(
                   f"{d['constrained']['decode_tok_s']} constrained (ratio {d['ratio']}, target ≥ {d['target']})")
     for t in report["tool_call"]:
         out.print(f"{t['model']}: tool call wall time ours/GBNF {t['ratio_median']} (target ≤ {t['target']})")
+
+
+@bench_app.command("guard")
+def bench_guard(
+    rounds: int = typer.Option(200, help="Times the event trace is replayed for the step timings."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Guard monitor speed: per-event step time (10-rule policy) and allowed_tools() over 50 tools."""
+    from .bench.guard import run_guard_bench
+
+    if rounds < 1:
+        raise UserInputError("--rounds must be >= 1")
+    report = run_guard_bench(rounds=rounds)
+    if as_json:
+        _print_json(report)
+        return
+    s, a, p = report["step_ns"], report["allowed_tools_us"], report["python_check_step_us"]
+    out.print(f"step: p50 {s['p50']} ns, p99 {s['p99']} ns (target p50 <= {s['target_p50']} ns) over "
+              f"{report['events']} events x {report['rounds']} rounds, {report['rules']} rules")
+    out.print(f"allowed_tools({report['tools']} tools): p50 {a['p50']} µs, p99 {a['p99']} µs "
+              f"(target p50 <= {a['target_p50']} µs)")
+    out.print(f"through Python (check + step): p50 {p['p50']} µs, p99 {p['p99']} µs")
 
 
 @eval_app.command("bfcl")

@@ -29,7 +29,16 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 from . import _core
 from .errors import GuardViolation, InvalidParameterError, UserInputError
 
-__all__ = ["Guard", "GuardEvent", "Verdict", "GuardViolation", "ACTIONS", "EVENT_KINDS"]
+__all__ = ["Guard", "GuardEvent", "Verdict", "GuardViolation", "ACTIONS", "EVENT_KINDS", "POLICIES_DIR",
+           "shipped_policies"]
+
+#: The example policies shipped in the package (grammars/policies/*.ltl).
+POLICIES_DIR = Path(__file__).resolve().parent / "grammars" / "policies"
+
+
+def shipped_policies() -> dict[str, Path]:
+    """Name -> path of each shipped example policy (e.g. "react", "no_exfiltration")."""
+    return {p.stem: p for p in sorted(POLICIES_DIR.glob("*.ltl"))}
 
 #: Verdict actions, least to most severe.
 ACTIONS = ("allow", "confirm", "deny", "stop")
@@ -219,7 +228,11 @@ class Guard:
     @classmethod
     def from_file(cls, path: Union[str, os.PathLike[str]], tools: ToolsArg = None, *,
                   audit: Union[str, os.PathLike[str], None] = None) -> "Guard":
+        """Compiles a policy file; a bare name of a shipped policy ("react", "loop_guard"...)
+        that is not an existing file selects that policy."""
         path = Path(path)
+        if not path.exists() and path.suffix == "" and path.name in shipped_policies():
+            path = shipped_policies()[path.name]
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:

@@ -97,7 +97,7 @@ class Lexer {
           }
         }
         if (t.text.empty()) {
-          if (std::string("(){}[],:;!&|<>*").find(c) == std::string::npos) {
+          if (std::string("(){}[],:;!&|<>*=").find(c) == std::string::npos) {
             if (static_cast<unsigned char>(c) >= 0x80 || std::isprint(static_cast<unsigned char>(c)))
               fail(t, std::string("unexpected character '") + c + "'");
             fail(t, "unexpected control character");
