@@ -28,7 +28,7 @@ rule secret_read_no_send: deny call(send_message) when O result(read_file, conte
 rule secret_read_no_write: deny call(tagged(write)) when O result(read_file, content matches /password|secret/)
 rule confirm_delete: confirm call({delete_note, delete_event, delete_reminder})
 rule confirm_send: confirm call(send_message)
-rule at_most_3_messages: deny call(send_message) when count(call(send_message)) since user >= 3
+rule at_most_3_messages: deny call(send_message) when count(call(send_message)) since user > 3
 rule loop_guard: deny call(*) when count(same_call) since (call(*) & !same_call) >= 2
 rule stay_in_files: deny call(tagged(write), path under "private")
 rule big_timer: confirm call(set_timer, minutes > 120)

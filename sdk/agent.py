@@ -23,9 +23,10 @@ from typing import Any, Iterable, Optional, Sequence, Union
 from .engine import Engine, Generation
 from .errors import ChatTemplateError, InvalidParameterError
 from .grammar import TOOL_MODES, Grammar
+from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
 
-__all__ = ["Agent", "ToolCall", "CallResult"]
+__all__ = ["Agent", "ToolCall", "CallResult", "DeniedCall"]
 
 _CALL_BLOCK = re.compile(r"<tool_call>\n(.*?)\n</tool_call>", re.S)
 # First output text that shows the model is starting a tool call, in whatever shape.
@@ -47,6 +48,8 @@ class CallResult:
     text: str  # free text the model wrote instead of (or before) calls
     generation: Generation = field(repr=False)
     truncated: bool = False  # a last call was cut off by max_tokens (and left out)
+    denied: list[DeniedCall] = field(default_factory=list)  # calls the guard refused (with guard=)
+    disabled_tools: list[str] = field(default_factory=list)  # tools the guard switched off in the grammar
 
     @property
     def latency_s(self) -> float:
@@ -54,6 +57,7 @@ class CallResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"calls": [c.to_dict() for c in self.calls], "text": self.text, "truncated": self.truncated,
+                "denied": [d.to_dict() for d in self.denied], "disabled_tools": self.disabled_tools,
                 "finish_reason": self.generation.finish_reason, "timings": self.generation.to_dict()["timings"]}
 
 
@@ -92,7 +96,7 @@ class Agent:
 
     def call(self, query: Union[str, Sequence[dict]], tools: Union[ToolRegistry, Iterable[Any], None] = None, *,
              mode: str = "auto", parallel: Union[bool, int] = True, max_tokens: int = 512,
-             end_bias: float = 8.0, **options: Any) -> CallResult:
+             end_bias: float = 8.0, guard: Optional[Guard] = None, **options: Any) -> CallResult:
         """Asks the model to call tools for `query` (a user message, or a whole message list).
 
         `mode`: "auto" (calls, or a text answer when no tool fits), "required" (at least
@@ -100,7 +104,12 @@ class Agent:
         (or how many) calls may be made at once. Other options go to generation
         (greedy by default). `end_bias` pushes the model to end once its calls are
         complete (small models constrained into a call format tend to keep calling);
-        8.0 is a first setting, not yet tuned on the BFCL dev split."""
+        8.0 is a first setting, not yet tuned on the BFCL dev split.
+
+        `guard` (an edgeagent.Guard): tools it denies whatever the arguments are switched
+        off in the grammar, argument predicates it can express in JSON Schema narrow the
+        argument grammar, and each returned call is checked (`guard.check`, the trace is
+        not advanced): refused calls go to `denied` instead of `calls`."""
         registry = _registry(tools) if tools is not None else self.tools
         if len(registry) == 0 and mode != "none":
             raise InvalidParameterError("no tools given: pass tools= or create the Agent with tools")
@@ -110,10 +119,25 @@ class Agent:
         schemas = registry.schemas()
         if mode == "auto":
             mode = self._decide(messages, schemas)
-        grammar = self._grammar(schemas, mode, parallel)
+        disabled: list[str] = []
+        grammar_schemas = schemas
+        if guard is not None:
+            disabled = disabled_tools(guard, registry.names())
+            if mode not in TOOL_MODES and mode in disabled or len(disabled) == len(registry):
+                mode = "none"  # every call it could make would be refused: answer in text
+            grammar_schemas = [narrowed_tool_schema(guard, s) for s in schemas]
+        grammar = self._grammar(grammar_schemas, mode, parallel)
         out = self.engine.chat(messages, tools=schemas or None, grammar=grammar, max_tokens=max_tokens,
-                              end_bias=end_bias, **options)
-        return self._parse(out, registry)
+                              end_bias=end_bias, disabled_tools=disabled if mode != "none" else (), **options)
+        result = self._parse(out, registry)
+        if guard is None:
+            return result
+        kept, denied = [], []
+        for c in result.calls:
+            v = guard.check(GuardEvent.call(c.name, c.arguments))
+            (denied.append(DeniedCall(c.name, c.arguments, v)) if v.action in ("deny", "stop") else kept.append(c))
+        return CallResult(calls=kept, text=result.text, generation=result.generation, truncated=result.truncated,
+                          denied=denied, disabled_tools=disabled)
 
     def _decide(self, messages: list[dict], schemas: list[dict]) -> str:
         """Auto mode: does the model want to call a tool or to answer in text?
@@ -139,3 +163,4 @@ class Agent:
         # A call cut off by max_tokens is left out; `truncated` says so.
         truncated = out.text.count("<tool_call>") > len(calls)
         return CallResult(calls=calls, text=text, generation=out, truncated=truncated)
+

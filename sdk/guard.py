@@ -29,8 +29,8 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 from . import _core
 from .errors import GuardViolation, InvalidParameterError, UserInputError
 
-__all__ = ["Guard", "GuardEvent", "Verdict", "GuardViolation", "ACTIONS", "EVENT_KINDS", "POLICIES_DIR",
-           "shipped_policies"]
+__all__ = ["Guard", "GuardEvent", "Verdict", "GuardViolation", "DeniedCall", "ACTIONS", "EVENT_KINDS", "POLICIES_DIR",
+           "shipped_policies", "disabled_tools", "narrowed_tool_schema"]
 
 #: The example policies shipped in the package (grammars/policies/*.ltl).
 POLICIES_DIR = Path(__file__).resolve().parent / "grammars" / "policies"
@@ -397,3 +397,33 @@ def _narrow(prop: dict, op: str, lit: Any) -> None:
 def disabled_tools(guard: Guard, names: Sequence[str]) -> list[str]:
     """The tools a guard denies for every argument as the next call."""
     return [n for n, state in guard.allowed_tools(names).items() if state == "denied"]
+
+
+@dataclass(frozen=True)
+class DeniedCall:
+    """A call the model made that the guard refused (deny or stop); Agent.call reports
+    these in `CallResult.denied` instead of returning them as calls."""
+
+    name: str
+    arguments: dict[str, Any]
+    verdict: Verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        v = self.verdict
+        return {"name": self.name, "arguments": self.arguments,
+                "verdict": {"action": v.action, "rule": v.rule, "reason": v.reason}}
+
+
+def narrowed_tool_schema(guard: Guard, schema: Mapping[str, Any]) -> dict[str, Any]:
+    """An OpenAI tool dict (or bare function dict) with its parameters narrowed by the
+    guard's argument predicates (see Guard.narrow_schema)."""
+    fn = schema.get("function", schema)
+    params = fn.get("parameters") if isinstance(fn, Mapping) else None
+    if not isinstance(params, Mapping) or not isinstance(fn.get("name"), str):
+        return dict(schema)
+    narrowed = guard.narrow_schema(fn["name"], params)
+    if narrowed == params:
+        return dict(schema)
+    if "function" in schema:
+        return {**schema, "function": {**fn, "parameters": narrowed}}
+    return {**schema, "parameters": narrowed}
