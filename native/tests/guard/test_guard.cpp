@@ -1,13 +1,26 @@
 // C++ tests of the guard core: parsing and errors with positions, past-time operators,
 // counters, same_call, obligations (DFA), the lookahead and argument constraints.
 // Prints "N passed, N failed" and exits non-zero on failure.
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "edgeagent/guard.h"
 
 using namespace edgeagent;
+
+// Every allocation of the process is counted, to prove the hot path allocates nothing.
+static std::atomic<long> g_allocations{0};
+void* operator new(std::size_t n) {
+  ++g_allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 static int g_passed = 0, g_failed = 0;
 #define CHECK(cond)                                                     \
@@ -248,7 +261,41 @@ static void test_text_predicates() {
   CHECK(std::string(act(m, t)) == "deny");
 }
 
+static void test_hot_path_allocates_nothing() {
+  auto p = policy(
+      "event thought, action;\n"
+      "tag write = {write_file, move_file}\n"
+      "rule a: deny call(send_message) when O result(read_file, content matches /API_KEY|BEGIN .*PRIVATE KEY/)\n"
+      "rule b: deny call(tagged(write), path under \"private/x\")\n"
+      "rule c: deny call(send_message) when count(call(send_message)) since user > 3\n"
+      "rule d: deny call(*) when count(same_call) since (call(*) & !same_call) >= 2\n"
+      "rule e: confirm call(set_timer, minutes > 120, label in [\"a\", \"b\"])\n"
+      "rule f: deny action when !Y thought\n"
+      "rule g: deny require F final & G (action -> O thought)\n");
+  std::vector<Ev> events = {user("hi"), custom("thought", "t"), custom("action", "a"),
+                            call("read_file", R"({"path": "./docs/../notes/a.txt"})"),
+                            result("read_file", R"({"content": "nothing secret, just a long line of text to scan"})"),
+                            call("write_file", R"({"path": "private/x/y/z.txt", "content": "c"})"),
+                            call("send_message", R"({"to": "a", "body": "b"})"),
+                            call("set_timer", R"({"minutes": 200, "label": "a"})"), final_()};
+  std::vector<GuardEvent> views;
+  for (const auto& e : events) views.push_back(e.view());
+  std::vector<std::string> tools = {"send_message", "write_file", "read_file", "set_timer", "other"};
+  GuardMonitor m(p);
+  for (const auto& v : views) m.step(v);  // warm-up
+  long before = g_allocations.load();
+  for (int round = 0; round < 100; ++round) {
+    for (const auto& v : views) {
+      m.check(v);
+      m.step(v);
+      for (const auto& t : tools) m.allowed_tool(t);
+    }
+  }
+  CHECK(g_allocations.load() == before);
+}
+
 int main() {
+  test_hot_path_allocates_nothing();
   test_no_exfil();
   test_past_operators();
   test_counter();
