@@ -310,8 +310,10 @@ class Guard:
         arguments), for a call as the next event. confirm rules do not deny."""
         names = [_name(n, "tool") for n in names]
         with self._lock:
-            states = self._monitor.allowed_tools(names)
-        return dict(zip(names, states))
+            states = dict(zip(names, self._monitor.allowed_tools(names)))
+            if self._audit is not None:
+                self._write({"ts": time.time(), "op": "allowed_tools", "tools": states})
+        return states
 
     def argument_constraints(self, tool: str) -> list[tuple[str, str, Any]]:
         """(argument, op, literal) constraints the next call of `tool` must meet for the

@@ -105,10 +105,12 @@ def test_audit_log_records_every_decision(tmp_path):
         g.step(GuardEvent.user("hi"))
         g.step(GuardEvent.result("read_file", {"content": "API_KEY=1"}))
         g.check(GuardEvent.call("send_message", {"to": "x"}))
+        g.allowed_tools(["send_message", "read_file"])
         g.check_final()
         g.reset()
     records = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert [r["op"] for r in records] == ["step", "step", "check", "reset"]
+    assert [r["op"] for r in records] == ["step", "step", "check", "allowed_tools", "reset"]
+    assert records[3]["tools"] == {"send_message": "denied", "read_file": "allowed"}
     denied = records[2]
     assert denied["action"] == "deny" and denied["rule"] == "no_exfil" and denied["reason"]
     assert denied["event"] == {"event": "call", "tool": "send_message", "args": {"to": "x"}}

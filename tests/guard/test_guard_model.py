@@ -50,7 +50,7 @@ def test_calls_the_grammar_cannot_prevent_are_reported_as_denied(agent, data):
     tools = ToolRegistry([local_tools(data, domains=["notes"]).get("create_note")])
     guard = Guard.from_text("rule no_secrets: deny call(create_note, title matches /[Ss]ecret/)", tools)
     result = agent.call("Create a note titled Secret plans with body: buy a boat", tools, mode="required",
-                        guard=guard)
+                        parallel=False, guard=guard)
     assert result.calls == []
     [denied] = result.denied
     assert denied.name == "create_note" and "ecret" in denied.arguments["title"]
@@ -83,3 +83,19 @@ def test_react_spec_on_the_models_output(qwen):
     report = check_react(guard, strays.text, user=question)
     assert report.violation is not None, strays.text  # the model left the ReAct format
     assert report.violation.rule in ("action_needs_thought", "ends_with_answer")
+
+
+def test_engine_disabled_tools_switches_grammar_gates(gemma):
+    from edgeagent import Grammar
+    from edgeagent.errors import GrammarError, InvalidParameterError
+
+    tools = [{"type": "function", "function": {"name": n, "parameters": {"type": "object", "properties": {}}}}
+             for n in ("alpha_tool", "beta_tool")]
+    grammar = Grammar.from_tools(tools, mode="required")
+    with pytest.raises(InvalidParameterError, match="needs a tool-call grammar"):
+        gemma.generate("Call a tool:", disabled_tools=["alpha_tool"], max_tokens=4)
+    with pytest.raises(GrammarError):
+        gemma.generate("Call a tool:", grammar=grammar, disabled_tools=["gamma_tool"], max_tokens=4)
+    for off, on in (("alpha_tool", "beta_tool"), ("beta_tool", "alpha_tool")):
+        out = gemma.generate("Call a tool:", grammar=grammar, disabled_tools=[off], max_tokens=40)
+        assert f'"name": "{on}"' in out.text and off not in out.text
