@@ -3,11 +3,14 @@ at decode time, refused calls reported, and the ReAct spec judged on the model's
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from edgeagent import Guard
+from edgeagent import Guard, GuardEvent
 from edgeagent.agent import Agent
-from edgeagent.react import check_react
+from edgeagent.errors import ToolArgumentError
+from edgeagent.react import react_events
 from edgeagent.tool import ToolRegistry
 from edgeagent.tools import local_tools
 
@@ -63,26 +66,55 @@ REACT_SYSTEM = ("Answer the question using the ReAct format. Use exactly these l
                 "Action Input: the input to the tool\nObservation: the result of the tool\n"
                 "... (repeat Thought/Action/Action Input/Observation as needed)\n"
                 "Thought: I now know the final answer\nFinal Answer: the answer")
-NO_THOUGHT_SYSTEM = ("Answer using only these lines, with no Thought lines:\n"
-                     "Action: the tool to use, one of [calculate]\nAction Input: the input to the tool\n"
-                     "Observation: the result\nFinal Answer: the answer")
+NO_THOUGHT_SYSTEM = ("You call tools. Reply with exactly two lines and nothing else:\n"
+                     "Action: calculate\nAction Input: <the expression>")
 
 
-def test_react_spec_on_the_models_output(qwen):
+def run_react(engine, guard, system, question, tools, max_steps=3):
+    """A minimal ReAct loop under the guard: the model writes until "Observation:", every
+    step is judged before anything runs, a refused step ends the loop, an Action runs the
+    real calculate tool and its result goes back as the Observation."""
+    prompt = engine.render_chat([{"role": "system", "content": system}, {"role": "user", "content": question}])
+    guard.reset()
+    guard.step(GuardEvent.user(question))
+    transcript, steps, ran = "", [], []
+    for _ in range(max_steps):
+        out = engine.generate(engine.tokenize(prompt + transcript, add_special=False, parse_special=True),
+                              stop=["Observation:"], max_tokens=100)
+        transcript += out.text
+        for event in react_events(out.text):
+            verdict = guard.check(event)
+            steps.append((event, verdict))
+            if verdict.action in ("deny", "stop"):
+                return steps, ran, [verdict]  # blocked: nothing after it runs
+            guard.step(event)
+        inputs = [e for e, _ in steps if e.name == "action_input"]
+        if out.finish_reason != "stop" or any(e.name == "final_answer" for e, _ in steps) or not inputs:
+            break
+        try:
+            observation = tools.invoke("calculate", {"expression": inputs[-1].content.strip().strip('"')})
+        except ToolArgumentError as e:
+            observation = {"error": str(e)}
+        ran.append(inputs[-1].content)
+        text = json.dumps(observation)
+        transcript += ("" if transcript.endswith("\n") else "\n") + f"Observation: {text}\n"
+        guard.step(GuardEvent.custom("observation", text))
+    return steps, ran, guard.check_final()
+
+
+def test_react_loop_with_the_model_under_the_guard(qwen, data):
     guard = Guard.from_file("react")
-    question = "What is 17 * 23?"
-    follows = qwen.chat([{"role": "system", "content": REACT_SYSTEM}, {"role": "user", "content": question}],
-                        max_tokens=120)
-    report = check_react(guard, follows.text, user=question)
-    kinds = [e.name for e in report.events]
-    assert kinds[0] == "thought" and "action" in kinds and kinds[-1] == "final_answer"
-    assert report.violation is None, (follows.text, report.verdicts, report.final)
+    tools = local_tools(data, domains=["calculator"])
+    steps, ran, problems = run_react(qwen, guard, REACT_SYSTEM, "What is 17 * 23?", tools)
+    kinds = [e.name for e, _ in steps]
+    assert kinds[:3] == ["thought", "action", "action_input"] and kinds[-1] == "final_answer", kinds
+    assert all(v.allowed for _, v in steps) and problems == [], (steps, problems)
+    assert len(ran) == 1  # the Action ran once, after the guard allowed it
 
-    strays = qwen.chat([{"role": "system", "content": NO_THOUGHT_SYSTEM}, {"role": "user", "content": question}],
-                       max_tokens=120)
-    report = check_react(guard, strays.text, user=question)
-    assert report.violation is not None, strays.text  # the model left the ReAct format
-    assert report.violation.rule in ("action_needs_thought", "ends_with_answer")
+    # Told to skip the Thought, the model leaves the ReAct format: the guard catches it.
+    steps, ran, problems = run_react(qwen, guard, NO_THOUGHT_SYSTEM, "What is 17 * 23?", tools)
+    assert problems and problems[0].rule in ("action_needs_thought", "ends_with_answer"), (steps, problems)
+    assert ran == [] or problems[0].rule == "ends_with_answer"
 
 
 def test_engine_disabled_tools_switches_grammar_gates(gemma):

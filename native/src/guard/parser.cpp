@@ -375,8 +375,8 @@ class Parser {
     next();
     const Token& nt = peek();
     std::string name = expect_name("a tag name");
-    if (tags_.count(name) && !declared_tags_.count(name) && !tools_.given) fail(nt, "tag '" + name + "' is declared twice");
     if (declared_tags_.count(name)) fail(nt, "tag '" + name + "' is declared twice");
+    if (tags_.count(name)) fail(nt, "tag '" + name + "' already comes from the tool list");
     declared_tags_.insert(name);
     expect_sym("=");
     std::vector<std::string> tools = parse_tool_set();
@@ -928,10 +928,6 @@ int32_t Program::custom_index(std::string_view name) const {
   for (size_t i = 0; i < customs.size(); ++i)
     if (customs[i] == name) return static_cast<int32_t>(i);
   return -1;
-}
-
-bool normalize_path(std::string_view p, std::vector<std::string>& parts, bool& absolute) {
-  return split_path(p, parts, absolute);
 }
 
 std::unique_ptr<Program> compile_policy(std::string_view text, const std::string& source,
