@@ -36,11 +36,14 @@ void register_errors(py::module_& m) {
         } catch (const GuardPolicyError& e) {
             // The Python class carries the position as attributes too.
             py::object cls = errors.attr("GuardPolicyError");
-            py::object err = cls(e.what());
-            err.attr("source") = e.source();
+            auto text = [](const std::string& s) {  // never fail on a byte sequence in a message
+                return py::reinterpret_steal<py::str>(PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace"));
+            };
+            py::object err = cls(text(e.what()));
+            err.attr("source") = text(e.source());
             err.attr("line") = e.line();
             err.attr("column") = e.column();
-            err.attr("message") = e.message();
+            err.attr("message") = text(e.message());
             PyErr_SetObject(cls.ptr(), err.ptr());
         } catch (const GrammarError& e) {
             PyErr_SetString(errors.attr("GrammarError").ptr(), e.what());

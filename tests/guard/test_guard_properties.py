@@ -224,3 +224,28 @@ def test_lookahead_and_narrowing_are_sound(policy, trace, candidates):
         if e is not None:
             guard.step(to_event(e))
             seen.append(e)
+
+
+TOKENS = ["rule", "r", "s:", ":", "deny", "stop", "confirm", "when", "require", "because", "\"x\"", "event", "tag",
+          "call", "result", "(", ")", "{", "}", "[", "]", ",", "*", "a", "b", "x", "==", "!=", "<", ">=", "in",
+          "matches", "/a+/", "/(/", "under", "\"a/b\"", "1", "-2.5", "1e400", "true", "null", "!", "&", "|", "->",
+          "Y", "O", "H", "S", "F", "G", "X", "U", "count", "since", "same_call", "user", "final", "text", "thought",
+          "tagged", "=", ";", "#c\n", "\n", "\"", "/", "é", "\x00", "$"]
+
+
+@settings(max_examples=1500, **SETTINGS)
+@given(st.lists(st.sampled_from(TOKENS), max_size=30), st.text(max_size=20))
+def test_hostile_policies_fail_cleanly(tokens, noise):
+    """Any text either compiles or raises GuardPolicyError with a position inside it."""
+    from edgeagent.errors import GuardPolicyError
+
+    text = "event thought;\n" + " ".join(tokens) + noise
+    try:
+        guard = Guard.from_text(text, source="fuzz.ltl")
+    except GuardPolicyError as e:
+        lines = text.split("\n")
+        assert 1 <= e.line <= len(lines) and 1 <= e.column <= len(lines[e.line - 1]) + 1, (text, str(e))
+        assert str(e).startswith(f"fuzz.ltl:{e.line}:{e.column}: ")
+        return
+    guard.check(GuardEvent.call("a", {"x": 1}))
+    guard.check_final()

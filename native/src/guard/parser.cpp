@@ -98,9 +98,13 @@ class Lexer {
         }
         if (t.text.empty()) {
           if (std::string("(){}[],:;!&|<>*=").find(c) == std::string::npos) {
-            if (static_cast<unsigned char>(c) >= 0x80 || std::isprint(static_cast<unsigned char>(c)))
-              fail(t, std::string("unexpected character '") + c + "'");
-            fail(t, "unexpected control character");
+            if (static_cast<unsigned char>(c) >= 0x80) {  // the whole UTF-8 character (validated up front)
+              size_t n = 1;
+              while (pos_ + n < s_.size() && (static_cast<unsigned char>(s_[pos_ + n]) & 0xC0) == 0x80) ++n;
+              fail(t, "unexpected character '" + std::string(s_.substr(pos_, n)) + "'");
+            }
+            if (std::isprint(static_cast<unsigned char>(c))) fail(t, std::string("unexpected character '") + c + "'");
+            fail(t, "unexpected control character (code " + std::to_string(static_cast<int>(c)) + ")");
           }
           t.text = std::string(1, c);
           advance();
