@@ -306,7 +306,12 @@ edgeagent_status edgeagent_guard_create(const char* policy, const char* source, 
 void edgeagent_guard_free(edgeagent_guard* guard) { delete guard; }
 
 void edgeagent_guard_reset(edgeagent_guard* guard) {
-    if (guard != nullptr) guard->monitor.reset();
+    if (guard == nullptr) return;
+    try {
+        guard->monitor.reset();
+    } catch (...) {  // out of memory: keep the old trace rather than let an exception cross
+        t_error = "out of memory resetting the guard";
+    }
 }
 
 edgeagent_status edgeagent_guard_check(edgeagent_guard* guard, const edgeagent_guard_event* event,
