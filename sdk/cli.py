@@ -91,9 +91,13 @@ def call(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Bundled model name or .gguf path."),
     max_tokens: int = typer.Option(512, "--max-tokens", "-n"),
     threads: Optional[int] = typer.Option(None, help="CPU threads (default: all)."),
+    policy: Optional[Path] = typer.Option(None, "--policy", help="A guard policy (.ltl file or shipped name): "
+                                                                 "denied tools are switched off while decoding, "
+                                                                 "refused calls are listed under \"denied\"."),
 ) -> None:
     """Ask the model to call tools for QUERY; prints the calls (or the text answer) as JSON."""
     from .agent import Agent
+    from .guard import Guard
 
     try:
         tools = json.loads(tools_file.read_text())
@@ -104,7 +108,9 @@ def call(
                              f"{e.msg}") from None
     if not isinstance(tools, list):
         raise UserInputError(f"--tools {tools_file} must hold a JSON list of tools")
-    result = Agent(model, n_threads=threads).call(query, tools, mode=mode, parallel=parallel, max_tokens=max_tokens)
+    guard = Guard.from_file(policy, tools) if policy is not None else None  # checked before the model loads
+    result = Agent(model, n_threads=threads).call(query, tools, mode=mode, parallel=parallel, max_tokens=max_tokens,
+                                                  guard=guard)
     _print_json(result.to_dict())
 
 

@@ -91,3 +91,21 @@ def test_bench_guard_json(cli):
     assert data["rules"] == 10 and data["tools"] == 50 and data["events"] > 100
     for key in ("step_ns", "allowed_tools_us", "python_check_step_us"):
         assert data[key]["p50"] > 0 and data[key]["p99"] >= data[key]["p50"]
+
+
+def test_call_with_a_policy_switches_the_tool_off(cli, tmp_path):
+    from edgeagent.tools import local_tools
+
+    tools = tmp_path / "tools.json"
+    tools.write_text(json.dumps(local_tools(tmp_path / "data", domains=["messages"]).schemas()))
+    policy = tmp_path / "no_send.ltl"
+    policy.write_text("rule no_send: deny call(send_message)\n")
+    r = cli("call", "Send a message to ana@example.com saying hi", "--tools", str(tools), "--mode", "required",
+            "--policy", str(policy), "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["disabled_tools"] == ["send_message"]
+    assert data["calls"] and all(c["name"] != "send_message" for c in data["calls"])
+    policy.write_text("rule no_send: deny call(send_mesage)\n")
+    r = cli("call", "hi", "--tools", str(tools), "--policy", str(policy))
+    assert r.returncode == 2 and "no_send.ltl:1:25: unknown tool 'send_mesage'" in r.stderr
