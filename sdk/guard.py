@@ -362,6 +362,12 @@ class Guard:
             self._audit.close()
             self._audit = None
 
+    def __del__(self) -> None:  # an unclosed audit log is flushed already; release the handle
+        try:
+            self.close()
+        except Exception:
+            pass
+
     def __enter__(self) -> "Guard":
         return self
 
