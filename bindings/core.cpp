@@ -7,6 +7,7 @@
 
 #include "edgeagent/errors.h"
 #include "edgeagent/grammar.h"
+#include "edgeagent/guard.h"
 #include "edgeagent/log.h"
 #include "edgeagent/model.h"
 #include "edgeagent/session.h"
@@ -32,6 +33,18 @@ void register_errors(py::module_& m) {
             PyErr_SetString(errors.attr("ContextOverflowError").ptr(), e.what());
         } catch (const DecodeFailure& e) {
             PyErr_SetString(errors.attr("DecodeError").ptr(), e.what());
+        } catch (const GuardPolicyError& e) {
+            // The Python class carries the position as attributes too.
+            py::object cls = errors.attr("GuardPolicyError");
+            auto text = [](const std::string& s) {  // never fail on a byte sequence in a message
+                return py::reinterpret_steal<py::str>(PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace"));
+            };
+            py::object err = cls(text(e.what()));
+            err.attr("source") = text(e.source());
+            err.attr("line") = e.line();
+            err.attr("column") = e.column();
+            err.attr("message") = text(e.message());
+            PyErr_SetObject(cls.ptr(), err.ptr());
         } catch (const GrammarError& e) {
             PyErr_SetString(errors.attr("GrammarError").ptr(), e.what());
         } catch (const Error& e) {  // after every subclass
@@ -55,6 +68,28 @@ struct PyMatcher {
     std::shared_ptr<const CompiledGrammar> compiled;  // keeps the vocabulary alive
     GrammarMatcher matcher;
 };
+
+// Guard events arrive as (kind, name, value JSON or None, text); the Json lives here
+// for the duration of the call.
+struct PyGuardEvent {
+    Json value;
+    GuardEvent event;
+    PyGuardEvent(int kind, std::string name_, const std::optional<std::string>& value_json, std::string text_)
+        : name(std::move(name_)), text(std::move(text_)) {
+        if (kind < 0 || kind > static_cast<int>(GuardEventKind::Custom)) throw InvalidArgument("guard event kind out of range");
+        event.kind = static_cast<GuardEventKind>(kind);
+        if (value_json) {
+            value = parse_json(*value_json);
+            event.value = &value;
+        }
+        event.name = name;
+        event.text = text;
+    }
+    PyGuardEvent(const PyGuardEvent&) = delete;
+    std::string name, text;
+};
+
+py::tuple verdict_tuple(GuardVerdict v) { return py::make_tuple(static_cast<int>(v.action), v.rule); }
 
 ToolChoice parse_choice(const std::string& mode) {
     if (mode == "auto") return ToolChoice::Auto;
@@ -251,6 +286,92 @@ PYBIND11_MODULE(_core, m) {
         .def("set_tool_enabled",
              [](PyMatcher& self, const std::string& name, bool on) { self.matcher.set_tool_enabled(name, on); })
         .def("reset", [](PyMatcher& self) { self.matcher.reset(); });
+
+    py::class_<GuardPolicy, std::shared_ptr<GuardPolicy>>(m, "GuardPolicy")
+        .def_static(
+            "parse",
+            [](const std::string& text, const std::string& source,
+               const std::optional<std::vector<std::tuple<std::string, std::string, std::vector<std::string>>>>& tools) {
+                std::vector<GuardToolInfo> infos;
+                if (tools)
+                    for (const auto& [name, schema, tags] : *tools) infos.push_back(GuardToolInfo{name, schema, tags});
+                auto p = GuardPolicy::parse(text, source, tools ? &infos : nullptr);
+                return std::const_pointer_cast<GuardPolicy>(p);
+            },
+            py::arg("text"), py::arg("source") = "<policy>", py::arg("tools") = py::none())
+        .def_property_readonly("rules",
+                               [](const GuardPolicy& p) {
+                                   py::list out;
+                                   for (const auto& r : p.rules()) {
+                                       py::dict d;
+                                       d["name"] = r.name;
+                                       d["action"] = guard_action_name(r.action);
+                                       d["obligation"] = r.obligation;
+                                       d["text"] = r.text;
+                                       d["reason"] = r.reason;
+                                       d["line"] = r.line;
+                                       d["column"] = r.column;
+                                       out.append(d);
+                                   }
+                                   return out;
+                               })
+        .def_property_readonly("custom_events", &GuardPolicy::custom_events);
+
+    py::class_<GuardMonitor>(m, "GuardMonitor")
+        .def(py::init([](const std::shared_ptr<GuardPolicy>& p) { return new GuardMonitor(p); }))
+        .def("reset", &GuardMonitor::reset)
+        .def("check",
+             [](const GuardMonitor& self, int kind, std::string name, std::optional<std::string> value, std::string text) {
+                 PyGuardEvent e(kind, std::move(name), value, std::move(text));
+                 return verdict_tuple(self.check(e.event));
+             })
+        .def("step",
+             [](GuardMonitor& self, int kind, std::string name, std::optional<std::string> value, std::string text) {
+                 PyGuardEvent e(kind, std::move(name), value, std::move(text));
+                 return verdict_tuple(self.step(e.event));
+             })
+        .def("check_final",
+             [](const GuardMonitor& self) {
+                 std::vector<GuardVerdict> out;
+                 self.check_final(out);
+                 py::list l;
+                 for (auto v : out) l.append(verdict_tuple(v));
+                 return l;
+             })
+        .def("allowed_tools",
+             [](const GuardMonitor& self, const std::vector<std::string>& names) {
+                 std::vector<std::string> out;
+                 for (const auto& n : names) out.push_back(tool_allowance_name(self.allowed_tool(n)));
+                 return out;
+             })
+        .def("argument_constraints",
+             [](const GuardMonitor& self, const std::string& tool) {
+                 py::list l;
+                 for (const auto& c : self.argument_constraints(tool))
+                     l.append(py::make_tuple(c.argument, c.op, c.literal_json, c.rule));
+                 return l;
+             })
+        .def_property_readonly("trace_length", &GuardMonitor::trace_length);
+
+    m.def(
+        "time_guard",
+        [](const std::shared_ptr<GuardPolicy>& policy,
+           const std::vector<std::tuple<int, std::string, std::optional<std::string>, std::string>>& events,
+           const std::vector<std::string>& tools, int rounds) {
+            std::vector<std::unique_ptr<PyGuardEvent>> owned;
+            std::vector<GuardEvent> views;
+            for (const auto& [kind, name, value, text] : events) {
+                owned.push_back(std::make_unique<PyGuardEvent>(kind, name, value, text));
+                views.push_back(owned.back()->event);
+            }
+            GuardTimings t;
+            {
+                py::gil_scoped_release release;
+                t = time_guard(policy, views, tools, rounds);
+            }
+            return py::make_tuple(t.step_ns, t.allowed_tools_ns);
+        },
+        py::arg("policy"), py::arg("events"), py::arg("tools"), py::arg("rounds"));
 
     py::class_<Session>(m, "Session")
         .def(py::init<std::shared_ptr<Model>, const SessionParams&>(), py::arg("model"), py::arg("params"),

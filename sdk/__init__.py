@@ -10,8 +10,10 @@ from .engine import Engine, Generation, GenerationOptions, Timings
 from .grammar import Grammar
 from .tool import Tool, ToolRegistry, tool
 from .agent import Agent, CallResult, ToolCall
+from .guard import Guard, GuardEvent, GuardViolation, Verdict
 
 __version__ = "0.1.0"
 
-__all__ = ["Agent", "CallResult", "Engine", "Generation", "GenerationOptions", "Grammar", "Timings", "Tool",
-           "ToolCall", "ToolRegistry", "errors", "models", "tool", "__version__"]
+__all__ = ["Agent", "CallResult", "Engine", "Generation", "GenerationOptions", "Grammar", "Guard", "GuardEvent",
+           "GuardViolation", "Timings", "Tool", "ToolCall", "ToolRegistry", "Verdict", "errors", "models", "tool",
+           "__version__"]

@@ -34,9 +34,10 @@ from typing import Any, Iterable, Optional, Sequence, Union
 from .engine import Engine, Generation
 from .errors import ChatTemplateError, InvalidParameterError
 from .grammar import TOOL_MODES, Grammar
+from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
 
-__all__ = ["Agent", "ToolCall", "CallResult"]
+__all__ = ["Agent", "ToolCall", "CallResult", "DeniedCall"]
 
 CALL_FORMATS = ("json", "hermes")
 # Asks for the one decision the model must make beyond what its template says: how many
@@ -64,6 +65,8 @@ class CallResult:
     text: str  # free text the model wrote instead of (or before) calls
     generation: Generation = field(repr=False)
     truncated: bool = False  # a last call was cut off by max_tokens (and left out)
+    denied: list[DeniedCall] = field(default_factory=list)  # calls the guard refused (with guard=)
+    disabled_tools: list[str] = field(default_factory=list)  # tools the guard switched off in the grammar
 
     @property
     def latency_s(self) -> float:
@@ -71,6 +74,7 @@ class CallResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"calls": [c.to_dict() for c in self.calls], "text": self.text, "truncated": self.truncated,
+                "denied": [d.to_dict() for d in self.denied], "disabled_tools": self.disabled_tools,
                 "finish_reason": self.generation.finish_reason, "timings": self.generation.to_dict()["timings"]}
 
 
@@ -112,14 +116,19 @@ class Agent:
 
     def call(self, query: Union[str, Sequence[dict]], tools: Union[ToolRegistry, Iterable[Any], None] = None, *,
              mode: str = "auto", parallel: Union[bool, int] = True, max_tokens: int = 512,
-             end_bias: float = 8.0, **options: Any) -> CallResult:
+             end_bias: float = 8.0, guard: Optional[Guard] = None, **options: Any) -> CallResult:
         """Asks the model to call tools for `query` (a user message, or a whole message list).
 
         `mode`: "auto" (calls, or a text answer when no tool fits), "required" (at least
         one call), "none" (text only) or a tool name (only that tool). `parallel`: whether
         (or how many) calls may be made at once. `end_bias` (hermes format only) pushes
         the model to stop after a complete call. Other options go to generation (greedy
-        by default)."""
+        by default).
+
+        `guard` (an edgeagent.Guard): tools it denies whatever the arguments are switched
+        off in the grammar, argument predicates it can express in JSON Schema narrow the
+        argument grammar, and each returned call is checked (`guard.check`, the trace is
+        not advanced): refused calls go to `denied` instead of `calls`."""
         registry = _registry(tools) if tools is not None else self.tools
         if len(registry) == 0 and mode != "none":
             raise InvalidParameterError("no tools given: pass tools= or create the Agent with tools")
@@ -132,20 +141,35 @@ class Agent:
             messages = _with_call_guide(messages)
         if mode == "auto":
             mode = self._decide(messages, schemas)
+        disabled: list[str] = []
+        grammar_schemas = schemas
+        if guard is not None:
+            disabled = disabled_tools(guard, registry.names())
+            if mode not in TOOL_MODES and mode in disabled or len(disabled) == len(registry):
+                mode = "none"  # every call it could make would be refused: answer in text
+            grammar_schemas = [narrowed_tool_schema(guard, s) for s in schemas]
         if mode == "none":
             out = self.engine.chat(messages, tools=schemas or None, max_tokens=max_tokens, **options)
-            return CallResult(calls=[], text=out.text.strip(), generation=out)
+            return CallResult(calls=[], text=out.text.strip(), generation=out, disabled_tools=disabled)
         choice = "required" if mode == "auto" else mode
         if self.call_format == "hermes":
-            grammar = self._grammar(schemas, choice, max_calls, "hermes")
+            grammar = self._grammar(grammar_schemas, choice, max_calls, "hermes")
             out = self.engine.chat(messages, tools=schemas, grammar=grammar, max_tokens=max_tokens,
-                                   end_bias=end_bias, **options)
-            return self._parse_hermes(out, registry)
-        several = max_calls > 1
-        grammar = self._grammar(schemas, choice, max_calls, "json" if several else "json_object")
-        out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=_FENCE, max_tokens=max_tokens,
-                               **options)
-        return self._parse_json(out, registry)
+                                   end_bias=end_bias, disabled_tools=disabled, **options)
+            result = self._parse_hermes(out, registry)
+        else:
+            grammar = self._grammar(grammar_schemas, choice, max_calls, "json" if max_calls > 1 else "json_object")
+            out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=_FENCE, max_tokens=max_tokens,
+                                   disabled_tools=disabled, **options)
+            result = self._parse_json(out, registry)
+        if guard is None:
+            return result
+        kept, denied = [], []
+        for c in result.calls:
+            v = guard.check(GuardEvent.call(c.name, c.arguments))
+            (denied.append(DeniedCall(c.name, c.arguments, v)) if v.action in ("deny", "stop") else kept.append(c))
+        return CallResult(calls=kept, text=result.text, generation=result.generation, truncated=result.truncated,
+                          denied=denied, disabled_tools=disabled)
 
     def warm(self, tools: Union[ToolRegistry, Iterable[Any], None] = None,
              context: Sequence[dict] = ()) -> None:

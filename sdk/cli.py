@@ -27,6 +27,9 @@ app.add_typer(models_app, name="models")
 app.add_typer(bench_app, name="bench")
 eval_app = typer.Typer(help="Accuracy evaluations (JSON output with --json).", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+from .guard_cli import guard_app  # noqa: E402 - the `guard` verbs live in their own module
+
+app.add_typer(guard_app, name="guard")
 
 out = Console()
 err = Console(stderr=True)
@@ -88,9 +91,13 @@ def call(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Bundled model name or .gguf path."),
     max_tokens: int = typer.Option(512, "--max-tokens", "-n"),
     threads: Optional[int] = typer.Option(None, help="CPU threads (default: all)."),
+    policy: Optional[Path] = typer.Option(None, "--policy", help="A guard policy (.ltl file or shipped name): "
+                                                                 "denied tools are switched off while decoding, "
+                                                                 "refused calls are listed under \"denied\"."),
 ) -> None:
     """Ask the model to call tools for QUERY; prints the calls (or the text answer) as JSON."""
     from .agent import Agent
+    from .guard import Guard
 
     try:
         tools = json.loads(tools_file.read_text())
@@ -101,7 +108,9 @@ def call(
                              f"{e.msg}") from None
     if not isinstance(tools, list):
         raise UserInputError(f"--tools {tools_file} must hold a JSON list of tools")
-    result = Agent(model, n_threads=threads).call(query, tools, mode=mode, parallel=parallel, max_tokens=max_tokens)
+    guard = Guard.from_file(policy, tools) if policy is not None else None  # checked before the model loads
+    result = Agent(model, n_threads=threads).call(query, tools, mode=mode, parallel=parallel, max_tokens=max_tokens,
+                                                  guard=guard)
     _print_json(result.to_dict())
 
 
@@ -222,6 +231,28 @@ def bench_grammar(
                   f"{d['constrained']['decode_tok_s']} constrained (ratio {d['ratio']}, target ≥ {d['target']})")
     for t in report["tool_call"]:
         out.print(f"{t['model']}: tool call wall time ours/GBNF {t['ratio_median']} (target ≤ {t['target']})")
+
+
+@bench_app.command("guard")
+def bench_guard(
+    rounds: int = typer.Option(200, help="Times the event trace is replayed for the step timings."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Guard monitor speed: per-event step time (10-rule policy) and allowed_tools() over 50 tools."""
+    from .bench.guard import run_guard_bench
+
+    if rounds < 1:
+        raise UserInputError("--rounds must be >= 1")
+    report = run_guard_bench(rounds=rounds)
+    if as_json:
+        _print_json(report)
+        return
+    s, a, p = report["step_ns"], report["allowed_tools_us"], report["python_check_step_us"]
+    out.print(f"step: p50 {s['p50']} ns, p99 {s['p99']} ns (target p50 <= {s['target_p50']} ns) over "
+              f"{report['events']} events x {report['rounds']} rounds, {report['rules']} rules")
+    out.print(f"allowed_tools({report['tools']} tools): p50 {a['p50']} µs, p99 {a['p99']} µs "
+              f"(target p50 <= {a['target_p50']} µs)")
+    out.print(f"through Python (check + step): p50 {p['p50']} µs, p99 {p['p99']} µs")
 
 
 @eval_app.command("bfcl")

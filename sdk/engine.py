@@ -221,8 +221,13 @@ class Engine:
         return _core.GrammarMatcher(entry[1])
 
     def _run(self, tokens: list[int], options: GenerationOptions, on_text=None,
-             grammar: Optional[Grammar] = None) -> Generation:
+             grammar: Optional[Grammar] = None, disabled_tools: Sequence[str] = ()) -> Generation:
         matcher = self.matcher(grammar) if grammar is not None else None
+        if disabled_tools:
+            if matcher is None:
+                raise InvalidParameterError("disabled_tools needs a tool-call grammar (grammar=Grammar.from_tools(...))")
+            for name in disabled_tools:  # the grammar's tool gates (unknown names: GrammarError)
+                matcher.set_tool_enabled(name, False)
         with self._lock:
             r = self._session.generate(tokens, options.to_native(), on_text, matcher)
         return Generation(text=r.text.decode("utf-8", errors="replace"), tokens=list(r.tokens),
@@ -230,19 +235,23 @@ class Engine:
                           stop_sequence=r.stop_sequence, model=self.model_name)
 
     def generate(self, prompt: Union[str, Sequence[int]], *, grammar: Optional[Grammar] = None,
-                 **options: Any) -> Generation:
-        """Continues a raw prompt (text or token ids), under `grammar` if given.
+                 disabled_tools: Sequence[str] = (), **options: Any) -> Generation:
+        """Continues a raw prompt (text or token ids), under `grammar` if given; with a
+        tool-call grammar, `disabled_tools` are switched off (no call can name them).
         Options: see `GenerationOptions`."""
-        return self._run(self._prompt_tokens(prompt), GenerationOptions.parse(options), grammar=grammar)
+        return self._run(self._prompt_tokens(prompt), GenerationOptions.parse(options), grammar=grammar,
+                         disabled_tools=disabled_tools)
 
     def chat(self, messages: Sequence[dict], *, tools: Optional[Sequence[dict]] = None,
-             grammar: Optional[Grammar] = None, prefix: str = "", **options: Any) -> Generation:
-        """Answers a conversation using the model's own chat template, under `grammar` if given.
-        `prefix`: the start of the reply, written for the model (the output continues it
-        and does not repeat it)."""
+             grammar: Optional[Grammar] = None, prefix: str = "", disabled_tools: Sequence[str] = (),
+             **options: Any) -> Generation:
+        """Answers a conversation using the model's own chat template, under `grammar` if
+        given (`disabled_tools`: as in generate). `prefix`: the start of the reply,
+        written for the model (the output continues it and does not repeat it)."""
         if not isinstance(prefix, str):
             raise InvalidParameterError("prefix must be a string")
-        return self._run(self._chat_tokens(messages, tools, prefix), GenerationOptions.parse(options), grammar=grammar)
+        return self._run(self._chat_tokens(messages, tools, prefix), GenerationOptions.parse(options), grammar=grammar,
+                         disabled_tools=disabled_tools)
 
     def json(self, prompt: str, schema: Any, **options: Any) -> Any:
         """Asks for JSON matching `schema` (dict, JSON text or pydantic model class) and

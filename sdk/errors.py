@@ -22,6 +22,8 @@ __all__ = [
     "ToolArgumentError",
     "ToolExecutionError",
     "DecodeError",
+    "GuardPolicyError",
+    "GuardViolation",
 ]
 
 
@@ -75,3 +77,22 @@ class ToolExecutionError(EdgeAgentError):
 
 class DecodeError(EdgeAgentError):
     """The native decode loop failed (llama.cpp returned an error mid-generation)."""
+
+
+class GuardPolicyError(UserInputError):
+    """A guard policy that does not compile; `source`, `line`, `column` and `message` say where
+    and what (str(e) is "source:line:column: message")."""
+
+    source: str = "<policy>"
+    line: int = 0
+    column: int = 0
+    message: str = ""
+
+
+class GuardViolation(EdgeAgentError):
+    """A guard refused an event (deny or stop); `verdict` is the guard's Verdict."""
+
+    def __init__(self, verdict: object):
+        self.verdict = verdict
+        super().__init__(f"{getattr(verdict, 'action', '?')} by rule {getattr(verdict, 'rule', '?')}: "
+                         f"{getattr(verdict, 'reason', '')}")

@@ -33,7 +33,8 @@ typedef enum edgeagent_status {
     EDGEAGENT_ERR_MODEL_FILE = 2,       /* missing, not GGUF, truncated, unloadable */
     EDGEAGENT_ERR_CONTEXT_OVERFLOW = 3, /* the prompt does not fit in the context */
     EDGEAGENT_ERR_DECODE = 4,           /* llama.cpp failed while decoding */
-    EDGEAGENT_ERR_INTERNAL = 5          /* anything else (out of memory, ...) */
+    EDGEAGENT_ERR_INTERNAL = 5,         /* anything else (out of memory, ...) */
+    EDGEAGENT_ERR_POLICY = 6            /* a guard policy that does not compile ("file:line:col: message") */
 } edgeagent_status;
 
 typedef struct edgeagent_model edgeagent_model;     /* a loaded GGUF model */
@@ -126,6 +127,70 @@ EDGEAGENT_API edgeagent_status edgeagent_session_generate(edgeagent_session* ses
                                                           const edgeagent_generate_params* params,
                                                           edgeagent_text_callback on_text, void* user_data,
                                                           edgeagent_result* out);
+
+/* ---- behaviour guards (policy language: README "Behaviour guards") ---- */
+typedef struct edgeagent_guard edgeagent_guard; /* a compiled policy + the monitor of one conversation */
+
+typedef enum edgeagent_guard_event_kind {
+    EDGEAGENT_GUARD_USER = 0,
+    EDGEAGENT_GUARD_CALL = 1,   /* name: the tool; value_json: the arguments (a JSON object) */
+    EDGEAGENT_GUARD_RESULT = 2, /* name: the tool; value_json: the result (any JSON) */
+    EDGEAGENT_GUARD_TEXT = 3,
+    EDGEAGENT_GUARD_FINAL = 4,
+    EDGEAGENT_GUARD_CUSTOM = 5  /* name: the custom event kind, e.g. "thought" */
+} edgeagent_guard_event_kind;
+
+typedef enum edgeagent_guard_action {
+    EDGEAGENT_GUARD_ALLOW = 0,
+    EDGEAGENT_GUARD_CONFIRM = 1,
+    EDGEAGENT_GUARD_DENY = 2,
+    EDGEAGENT_GUARD_STOP = 3
+} edgeagent_guard_action;
+
+typedef enum edgeagent_tool_allowance {
+    EDGEAGENT_TOOL_ALLOWED = 0, /* no deny/stop rule can fire, whatever the arguments */
+    EDGEAGENT_TOOL_DENIED = 1,  /* a deny/stop rule fires whatever the arguments */
+    EDGEAGENT_TOOL_DEPENDS = 2  /* it depends on the arguments */
+} edgeagent_tool_allowance;
+
+typedef struct edgeagent_guard_event {
+    edgeagent_guard_event_kind kind;
+    const char* name;       /* CALL/RESULT: tool; CUSTOM: kind; else NULL */
+    const char* value_json; /* CALL/RESULT: JSON text; NULL = no value */
+    const char* text;       /* USER/TEXT/FINAL/CUSTOM: the text (NULL = "") */
+} edgeagent_guard_event;
+
+typedef struct edgeagent_guard_verdict {
+    edgeagent_guard_action action;
+    int32_t rule;          /* index of the rule that decided, -1 when allowed */
+    const char* rule_name; /* NULL when allowed; owned by the guard, valid until it is freed */
+    const char* reason;    /* "" when allowed; owned by the guard, valid until it is freed */
+} edgeagent_guard_verdict;
+
+/* Compiles `policy` (UTF-8 text; `source` names it in error messages, may be NULL).
+ * `tools_json` may be NULL or a JSON list of tool names or of objects
+ * {"name": ..., "parameters": {JSON Schema}, "tags": [...]}: then unknown tools and
+ * arguments and type mismatches are errors (EDGEAGENT_ERR_POLICY, message
+ * "source:line:col: ..."). On success *out owns the guard: free it with edgeagent_guard_free. */
+EDGEAGENT_API edgeagent_status edgeagent_guard_create(const char* policy, const char* source, const char* tools_json,
+                                                      edgeagent_guard** out);
+EDGEAGENT_API void edgeagent_guard_free(edgeagent_guard* guard);
+/* Forgets the trace (a new conversation). */
+EDGEAGENT_API void edgeagent_guard_reset(edgeagent_guard* guard);
+/* The verdict `event` would get as the next event; the trace is unchanged. (Not const:
+ * the guard computes into scratch space; one guard per thread.) */
+EDGEAGENT_API edgeagent_status edgeagent_guard_check(edgeagent_guard* guard, const edgeagent_guard_event* event,
+                                                     edgeagent_guard_verdict* out);
+/* Appends `event` to the trace; *out (may be NULL) gets the verdict it had. */
+EDGEAGENT_API edgeagent_status edgeagent_guard_step(edgeagent_guard* guard, const edgeagent_guard_event* event,
+                                                    edgeagent_guard_verdict* out);
+/* Obligations (`require` rules) the current turn violates if it ends now: writes up to
+ * `n_max` verdicts to `out` and returns how many are violated (may exceed n_max). */
+EDGEAGENT_API int32_t edgeagent_guard_check_final(edgeagent_guard* guard, edgeagent_guard_verdict* out, int32_t n_max);
+/* One-step lookahead: for each of the `n` tool names, whether calling it next is allowed,
+ * denied whatever the arguments, or depends on them. Writes `n` values to `out`. */
+EDGEAGENT_API edgeagent_status edgeagent_guard_allowed_tools(edgeagent_guard* guard, const char* const* names, size_t n,
+                                                             edgeagent_tool_allowance* out);
 
 #ifdef __cplusplus
 }

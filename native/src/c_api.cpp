@@ -7,12 +7,17 @@
 #include <new>
 
 #include "edgeagent/errors.h"
+#include "edgeagent/grammar.h"
+#include "edgeagent/guard.h"
 #include "edgeagent/log.h"
 #include "edgeagent/model.h"
 #include "edgeagent/session.h"
 
 struct edgeagent_model {
     std::shared_ptr<edgeagent::Model> model;
+};
+struct edgeagent_guard {
+    edgeagent::GuardMonitor monitor;
 };
 struct edgeagent_session {
     std::unique_ptr<edgeagent::Session> session;
@@ -41,6 +46,12 @@ edgeagent_status guarded(F&& body) {
     } catch (const edgeagent::DecodeFailure& e) {
         t_error = e.what();
         return EDGEAGENT_ERR_DECODE;
+    } catch (const edgeagent::GuardPolicyError& e) {
+        t_error = e.what();
+        return EDGEAGENT_ERR_POLICY;
+    } catch (const edgeagent::GrammarError& e) {  // malformed JSON given to the guard
+        t_error = e.what();
+        return EDGEAGENT_ERR_INVALID_ARGUMENT;
     } catch (const std::exception& e) {
         t_error = e.what();
         return EDGEAGENT_ERR_INTERNAL;
@@ -204,6 +215,143 @@ edgeagent_status edgeagent_session_generate(edgeagent_session* session, const ch
         out->prefill_tok_s = r.timings.prefill_tok_s();
         out->decode_tok_s = r.timings.decode_tok_s();
         out->ttft_ms = r.timings.ttft_ms;
+    });
+}
+
+}  // extern "C"
+
+// ---- guards ----
+namespace {
+
+std::vector<edgeagent::GuardToolInfo> read_tools(const char* tools_json) {
+    edgeagent::Json list = edgeagent::parse_json(tools_json);
+    if (!list.is_array()) throw edgeagent::InvalidArgument("tools_json must be a JSON list");
+    std::vector<edgeagent::GuardToolInfo> tools;
+    for (const auto& item : list.items()) {
+        edgeagent::GuardToolInfo info;
+        if (item.is_string()) {
+            info.name = item.str();
+        } else if (item.is_object() && item.find("name") != nullptr && item.find("name")->is_string()) {
+            info.name = item.find("name")->str();
+            if (const auto* params = item.find("parameters")) info.schema_json = params->dump();
+            if (const auto* tags = item.find("tags")) {
+                if (!tags->is_array()) throw edgeagent::InvalidArgument("tools_json: \"tags\" must be a list");
+                for (const auto& t : tags->items()) {
+                    if (!t.is_string()) throw edgeagent::InvalidArgument("tools_json: tags must be strings");
+                    info.tags.push_back(t.str());
+                }
+            }
+        } else {
+            throw edgeagent::InvalidArgument("tools_json: each tool is a name or an object with a \"name\"");
+        }
+        tools.push_back(std::move(info));
+    }
+    return tools;
+}
+
+void fill_verdict(const edgeagent_guard* g, edgeagent::GuardVerdict v, edgeagent_guard_verdict* out) {
+    if (out == nullptr) return;
+    out->action = static_cast<edgeagent_guard_action>(v.action);
+    out->rule = v.rule;
+    if (v.rule >= 0) {
+        const auto& r = g->monitor.policy().rules()[static_cast<size_t>(v.rule)];
+        out->rule_name = r.name.c_str();
+        out->reason = r.reason.c_str();
+    } else {
+        out->rule_name = nullptr;
+        out->reason = "";
+    }
+}
+
+// Runs `body` with the event as a GuardEvent view (parsing its JSON value).
+template <typename F>
+void with_event(const edgeagent_guard_event* event, F&& body) {
+    if (event == nullptr) throw edgeagent::InvalidArgument("event is NULL");
+    if (event->kind < EDGEAGENT_GUARD_USER || event->kind > EDGEAGENT_GUARD_CUSTOM)
+        throw edgeagent::InvalidArgument("event kind out of range");
+    edgeagent::GuardEvent e;
+    e.kind = static_cast<edgeagent::GuardEventKind>(event->kind);
+    e.name = event->name ? event->name : "";
+    e.text = event->text ? event->text : "";
+    bool named = event->kind == EDGEAGENT_GUARD_CALL || event->kind == EDGEAGENT_GUARD_RESULT ||
+                 event->kind == EDGEAGENT_GUARD_CUSTOM;
+    if (named && e.name.empty()) throw edgeagent::InvalidArgument("a call, result or custom event needs a name");
+    edgeagent::Json value;
+    if (event->value_json != nullptr) {
+        value = edgeagent::parse_json(event->value_json);
+        e.value = &value;
+    }
+    if (event->kind == EDGEAGENT_GUARD_CALL && e.value != nullptr && !value.is_object())
+        throw edgeagent::InvalidArgument("a call's value_json must be a JSON object (the arguments)");
+    body(e);
+}
+
+}  // namespace
+
+extern "C" {
+
+edgeagent_status edgeagent_guard_create(const char* policy, const char* source, const char* tools_json,
+                                        edgeagent_guard** out) {
+    return guarded([&] {
+        if (policy == nullptr || out == nullptr) throw edgeagent::InvalidArgument("policy and out must not be NULL");
+        *out = nullptr;
+        std::vector<edgeagent::GuardToolInfo> tools;
+        if (tools_json != nullptr) tools = read_tools(tools_json);
+        auto compiled = edgeagent::GuardPolicy::parse(policy, source ? source : "<policy>",
+                                                      tools_json != nullptr ? &tools : nullptr);
+        *out = new edgeagent_guard{edgeagent::GuardMonitor(compiled)};
+    });
+}
+
+void edgeagent_guard_free(edgeagent_guard* guard) { delete guard; }
+
+void edgeagent_guard_reset(edgeagent_guard* guard) {
+    if (guard == nullptr) return;
+    try {
+        guard->monitor.reset();
+    } catch (...) {  // out of memory: keep the old trace rather than let an exception cross
+        t_error = "out of memory resetting the guard";
+    }
+}
+
+edgeagent_status edgeagent_guard_check(edgeagent_guard* guard, const edgeagent_guard_event* event,
+                                       edgeagent_guard_verdict* out) {
+    return guarded([&] {
+        if (guard == nullptr || out == nullptr) throw edgeagent::InvalidArgument("guard and out must not be NULL");
+        with_event(event, [&](const edgeagent::GuardEvent& e) { fill_verdict(guard, guard->monitor.check(e), out); });
+    });
+}
+
+edgeagent_status edgeagent_guard_step(edgeagent_guard* guard, const edgeagent_guard_event* event,
+                                      edgeagent_guard_verdict* out) {
+    return guarded([&] {
+        if (guard == nullptr) throw edgeagent::InvalidArgument("guard must not be NULL");
+        with_event(event, [&](const edgeagent::GuardEvent& e) { fill_verdict(guard, guard->monitor.step(e), out); });
+    });
+}
+
+int32_t edgeagent_guard_check_final(edgeagent_guard* guard, edgeagent_guard_verdict* out, int32_t n_max) {
+    if (guard == nullptr) return 0;
+    std::vector<edgeagent::GuardVerdict> verdicts;
+    try {
+        guard->monitor.check_final(verdicts);
+    } catch (...) {
+        return 0;
+    }
+    for (int32_t i = 0; i < n_max && out != nullptr && static_cast<size_t>(i) < verdicts.size(); ++i)
+        fill_verdict(guard, verdicts[static_cast<size_t>(i)], &out[i]);
+    return static_cast<int32_t>(verdicts.size());
+}
+
+edgeagent_status edgeagent_guard_allowed_tools(edgeagent_guard* guard, const char* const* names, size_t n,
+                                               edgeagent_tool_allowance* out) {
+    return guarded([&] {
+        if (guard == nullptr || (n > 0 && (names == nullptr || out == nullptr)))
+            throw edgeagent::InvalidArgument("guard, names and out must not be NULL");
+        for (size_t i = 0; i < n; ++i) {
+            if (names[i] == nullptr) throw edgeagent::InvalidArgument("tool name " + std::to_string(i) + " is NULL");
+            out[i] = static_cast<edgeagent_tool_allowance>(guard->monitor.allowed_tool(names[i]));
+        }
     });
 }
 
