@@ -22,6 +22,10 @@ __all__ = [
     "ToolArgumentError",
     "ToolExecutionError",
     "DecodeError",
+    "QuantizeError",
+    "QuantizeInputError",
+    "DiskFullError",
+    "AdapterError",
 ]
 
 
@@ -75,3 +79,20 @@ class ToolExecutionError(EdgeAgentError):
 
 class DecodeError(EdgeAgentError):
     """The native decode loop failed (llama.cpp returned an error mid-generation)."""
+
+
+class QuantizeError(EdgeAgentError):
+    """A step of export/quantization failed (conversion, quantization, verification)."""
+
+
+class QuantizeInputError(UserInputError, QuantizeError):
+    """The model to export cannot be: unsupported architecture, no tokenizer, a LoRA
+    adapter made for another base model, an unknown quantization type."""
+
+
+class DiskFullError(QuantizeError):
+    """The disk filled up while writing an output; nothing was left behind."""
+
+
+class AdapterError(UserInputError):
+    """A LoRA adapter that cannot be used with this model (bad file, other base, unknown name)."""

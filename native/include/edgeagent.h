@@ -127,6 +127,21 @@ EDGEAGENT_API edgeagent_status edgeagent_session_generate(edgeagent_session* ses
                                                           edgeagent_text_callback on_text, void* user_data,
                                                           edgeagent_result* out);
 
+/* ---- quantization ---- */
+typedef struct edgeagent_quantize_params {
+    size_t size;      /* sizeof(edgeagent_quantize_params) */
+    const char* type; /* "f16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_0", "iq4_nl" */
+    int32_t n_threads; /* 0: all hardware threads */
+} edgeagent_quantize_params;
+
+EDGEAGENT_API edgeagent_quantize_params edgeagent_quantize_default_params(void);
+
+/* Writes `dst` (a GGUF) quantized from the GGUF `src` (normally f16 or f32) with
+ * llama.cpp's quantizer. `dst` is written in place: write to a temporary name and
+ * rename it for an atomic result. params may be NULL (q4_k_m). */
+EDGEAGENT_API edgeagent_status edgeagent_model_quantize(const char* src, const char* dst,
+                                                        const edgeagent_quantize_params* params);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,6 +42,7 @@ thread_local Batch t_batch;
 Session::Session(std::shared_ptr<Model> model, const SessionParams& params)
     : model_(std::move(model)), params_(params) {
     if (!model_) throw InvalidArgument("session needs a model");
+    if (model_->vocab_only()) throw InvalidArgument("a vocabulary-only model has no weights to run: " + model_->path());
     if (params_.n_ctx < 16) throw InvalidArgument("n_ctx must be >= 16, got " + std::to_string(params_.n_ctx));
     const int32_t train = model_->n_ctx_train();
     if (train > 0 && params_.n_ctx > static_cast<uint32_t>(train)) {
@@ -82,6 +83,22 @@ Session::~Session() {
 }
 
 uint32_t Session::n_ctx() const { return llama_n_ctx(ctx_); }
+
+void Session::use_adapter(const std::shared_ptr<LoraAdapter>& adapter, float scale) {
+    if (adapter && adapter->model() != model_.get())
+        throw InvalidArgument("this adapter was loaded for another model (" + adapter->model()->path() + ")");
+    if (!std::isfinite(scale)) throw InvalidArgument("adapter_scale must be a finite number");
+    const float want_scale = adapter ? scale : 0.0f;
+    if (adapter == active_adapter_ && want_scale == active_scale_) return;
+    llama_adapter_lora* raw = adapter ? adapter->raw() : nullptr;
+    float s = want_scale;
+    if (llama_set_adapters_lora(ctx_, adapter ? &raw : nullptr, adapter ? 1 : 0, adapter ? &s : nullptr) != 0)
+        throw DecodeFailure("llama.cpp refused to set the LoRA adapter " + (adapter ? adapter->path() : ""));
+    // The cached KV entries were computed under the previous adapter.
+    reset();
+    active_adapter_ = adapter;
+    active_scale_ = want_scale;
+}
 
 void Session::reset() {
     llama_memory_clear(llama_get_memory(ctx_), true);
@@ -181,6 +198,7 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         if (end_tokens_.empty()) end_tokens_ = model_->grammar_vocabulary()->eos_token_ids();
     }
     if (!std::isfinite(params.end_bias)) throw InvalidArgument("end_bias must be a finite number");
+    use_adapter(params.adapter, params.adapter_scale);
     TextStream stream(params.stop);
 
     GenerateResult result;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "edgeagent/adapter.h"
 #include "edgeagent/model.h"
 #include "edgeagent/sampler.h"
 
@@ -40,6 +41,11 @@ struct GenerateParams {
     // grammar may end. Small models constrained into a tool-call format tend to keep
     // writing calls; a positive bias makes them stop once their calls are complete.
     float end_bias = 0.0f;
+    // A LoRA adapter of this session's model applied for this request (none: the base
+    // model), scaled by `adapter_scale`. Switching adapters clears the prefix cache:
+    // KV entries computed under one adapter are not valid under another.
+    std::shared_ptr<LoraAdapter> adapter;
+    float adapter_scale = 1.0f;
 };
 
 struct Timings {
@@ -109,6 +115,10 @@ private:
     std::vector<Token> cache_;  // tokens whose KV entries are in the context, in order
     std::vector<uint32_t> mask_;  // allowed-token bitmask, sized once per session
     std::vector<Token> end_tokens_;  // end-of-generation tokens (for end_bias)
+    // The adapter whose effect is in the KV cache (kept alive so the pointer stays unique).
+    std::shared_ptr<LoraAdapter> active_adapter_;
+    float active_scale_ = 0.0f;
+    void use_adapter(const std::shared_ptr<LoraAdapter>& adapter, float scale);
 };
 
 }  // namespace edgeagent
