@@ -345,6 +345,20 @@ PYBIND11_MODULE(_core, m) {
                 return self.generate(prompt, params, cb, grammar ? &grammar->matcher : nullptr);
             },
             py::arg("prompt"), py::arg("params"), py::arg("on_text") = py::none(), py::arg("grammar") = nullptr)
+        .def(
+            "all_logits",
+            [](Session& self, const std::vector<Token>& tokens) {
+                auto* v = new std::vector<float>();
+                {
+                    py::gil_scoped_release release;
+                    *v = self.all_logits(tokens);
+                }
+                const int32_t n_vocab = self.model()->n_vocab();
+                py::capsule owner(v, [](void* p) { delete static_cast<std::vector<float>*>(p); });
+                return py::array_t<float>({static_cast<py::ssize_t>(tokens.size()), static_cast<py::ssize_t>(n_vocab)},
+                                          v->data(), owner);
+            },
+            py::arg("tokens"), "Logits at every position of `tokens` (n × n_vocab float32), from an empty cache.")
         .def("reset", &Session::reset)
         .def_property_readonly("cached_tokens", &Session::cached_tokens)
         .def_property_readonly("n_ctx", &Session::n_ctx);

@@ -8,7 +8,9 @@
 from . import errors, models
 from .engine import Engine, Generation, GenerationOptions, Timings
 from .grammar import Grammar
+from .quantize import QuantizeResult, quantize  # edgeagent.quantize(...): the function (the package stays importable)
 
 __version__ = "0.1.0"
 
-__all__ = ["Engine", "Generation", "GenerationOptions", "Grammar", "Timings", "errors", "models", "__version__"]
+__all__ = ["Engine", "Generation", "GenerationOptions", "Grammar", "QuantizeResult", "Timings", "errors", "models",
+           "quantize", "__version__"]

@@ -129,6 +129,44 @@ void Session::decode_tokens(const Token* tokens, size_t n) {
     }
 }
 
+std::vector<float> Session::all_logits(const std::vector<Token>& tokens) {
+    const int32_t n_vocab = model_->n_vocab();
+    if (tokens.empty()) throw InvalidArgument("no tokens to evaluate");
+    if (tokens.size() >= n_ctx()) throw ContextOverflow("the text has " + std::to_string(tokens.size()) +
+                                                        " tokens, the context holds " + std::to_string(n_ctx()));
+    for (size_t i = 0; i < tokens.size(); ++i)
+        if (tokens[i] < 0 || tokens[i] >= n_vocab)
+            throw InvalidArgument("token " + std::to_string(i) + " is outside the vocabulary");
+    use_adapter(nullptr, 0.0f);
+    reset();
+    std::vector<float> out(tokens.size() * static_cast<size_t>(n_vocab));
+    const size_t n_batch = params_.n_batch;
+    t_batch.ensure(static_cast<int32_t>(n_batch));
+    llama_batch& b = t_batch.b;
+    for (size_t i = 0; i < tokens.size(); i += n_batch) {
+        const size_t chunk = std::min(tokens.size() - i, n_batch);
+        b.n_tokens = static_cast<int32_t>(chunk);
+        for (size_t j = 0; j < chunk; ++j) {
+            b.token[j] = tokens[i + j];
+            b.pos[j] = static_cast<llama_pos>(i + j);
+            b.n_seq_id[j] = 1;
+            b.seq_id[j][0] = 0;
+            b.logits[j] = true;
+        }
+        if (llama_decode(ctx_, b) != 0) {
+            reset();
+            throw DecodeFailure("llama_decode failed while evaluating logits");
+        }
+        for (size_t j = 0; j < chunk; ++j) {
+            const float* row = llama_get_logits_ith(ctx_, static_cast<int32_t>(j));
+            if (row == nullptr) throw DecodeFailure("llama.cpp returned no logits");
+            std::copy(row, row + n_vocab, out.begin() + static_cast<long>((i + j) * n_vocab));
+        }
+        cache_.insert(cache_.end(), tokens.begin() + static_cast<long>(i), tokens.begin() + static_cast<long>(i + chunk));
+    }
+    return out;
+}
+
 void Session::drop_last_cached() {
     if (cache_.empty()) return;
     if (!llama_memory_seq_rm(llama_get_memory(ctx_), 0, static_cast<llama_pos>(cache_.size() - 1), -1)) {

@@ -87,6 +87,11 @@ public:
     GenerateResult generate(const std::vector<Token>& prompt, const GenerateParams& params,
                             const TokenCallback& on_text = nullptr, GrammarMatcher* grammar = nullptr);
 
+    // Evaluates `tokens` from an empty cache and returns the logits at every position
+    // (tokens.size() rows of n_vocab floats, row-major): for perplexity and for comparing
+    // a quantized model's next-token distributions with its source's.
+    std::vector<float> all_logits(const std::vector<Token>& tokens);
+
     // Forgets the KV cache (the next request prefills from scratch).
     void reset();
     const std::vector<Token>& cached_tokens() const { return cache_; }
