@@ -288,13 +288,14 @@ PYBIND11_MODULE(_core, m) {
     // array's buffer in place (float32, C-contiguous): no copy.
     py::class_<LogitsSession>(m, "LogitsSession")
         .def(py::init([](std::shared_ptr<Model> vocab, const GenerateParams& params, int32_t prompt_tokens,
-                         PyMatcher* grammar) {
+                         PyMatcher* grammar, int32_t cached_tokens) {
                  if (grammar != nullptr && grammar->compiled->vocab() != vocab->grammar_vocabulary())
                      throw InvalidArgument("this grammar was compiled for another model's vocabulary");
                  return new LogitsSession(std::move(vocab), params, prompt_tokens,
-                                          grammar ? &grammar->matcher : nullptr);
+                                          grammar ? &grammar->matcher : nullptr, cached_tokens);
              }),
              py::arg("vocab"), py::arg("params"), py::arg("prompt_tokens"), py::arg("grammar") = nullptr,
+             py::arg("cached_tokens") = 0,
              py::keep_alive<1, 5>())
         .def("step",
              [](LogitsSession& self, py::buffer logits) {
@@ -348,11 +349,12 @@ PYBIND11_MODULE(_core, m) {
         .def(
             "all_logits",
             [](Session& self, const std::vector<Token>& tokens) {
-                auto* v = new std::vector<float>();
+                auto owned = std::make_unique<std::vector<float>>();
                 {
                     py::gil_scoped_release release;
-                    *v = self.all_logits(tokens);
+                    *owned = self.all_logits(tokens);
                 }
+                auto* v = owned.release();
                 const int32_t n_vocab = self.model()->n_vocab();
                 py::capsule owner(v, [](void* p) { delete static_cast<std::vector<float>*>(p); });
                 return py::array_t<float>({static_cast<py::ssize_t>(tokens.size()), static_cast<py::ssize_t>(n_vocab)},

@@ -137,14 +137,13 @@ class OnnxRuntimeBackend(Backend):
         if len(prompt) >= self._n_ctx:
             raise ContextOverflowError(f"the prompt has {len(prompt)} tokens but the context holds {self._n_ctx} "
                                        f"(prompt plus at least one generated token)")
-        decoder = _core.LogitsSession(self.vocab, params, len(prompt), grammar)  # starts the clock
-
         # Prefix cache: keep the KV entries of the longest common prefix (at least one
         # prompt token is evaluated: sampling needs its logits).
         common = 0
         while common < min(len(self._cache), len(prompt)) and self._cache[common] == prompt[common]:
             common += 1
         common = min(common, len(prompt) - 1)
+        decoder = _core.LogitsSession(self.vocab, params, len(prompt), grammar, common)  # starts the clock
         past = [p[:, :, :common, :] for p in self._past] if common > 0 else self._empty_past()
         self._past, self._cache = [], []  # invalid until this request's forward passes succeed
         logits, past = self._forward(prompt[common:], past, common)

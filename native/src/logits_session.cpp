@@ -15,7 +15,7 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 }  // namespace
 
 LogitsSession::LogitsSession(std::shared_ptr<Model> vocab, const GenerateParams& params, int32_t prompt_tokens,
-                             GrammarMatcher* grammar)
+                             GrammarMatcher* grammar, int32_t cached_tokens)
     : vocab_(std::move(vocab)),
       params_(params),
       grammar_(grammar),
@@ -32,7 +32,10 @@ LogitsSession::LogitsSession(std::shared_ptr<Model> vocab, const GenerateParams&
         end_tokens_ = vocab_->grammar_vocabulary()->eos_token_ids();
     }
     result_.finish_reason = "length";
+    if (cached_tokens < 0 || cached_tokens >= prompt_tokens)
+        throw InvalidArgument("cached_tokens must be in [0, prompt_tokens)");
     result_.timings.prompt_tokens = prompt_tokens;
+    result_.timings.cached_tokens = cached_tokens;
 }
 
 LogitsSession::~LogitsSession() = default;

@@ -24,8 +24,9 @@ public:
     // `vocab` gives tokens, their bytes and end-of-generation ids (a vocab-only model is
     // enough). `grammar` (optional, not owned) must be built on vocab's vocabulary and
     // outlive this object. The clock for timings starts here: construct it before prefill.
+    // `cached_tokens`: how many prompt tokens the caller's own prefix cache reused (timings).
     LogitsSession(std::shared_ptr<Model> vocab, const GenerateParams& params, int32_t prompt_tokens,
-                  GrammarMatcher* grammar = nullptr);
+                  GrammarMatcher* grammar = nullptr, int32_t cached_tokens = 0);
     ~LogitsSession();
     LogitsSession(const LogitsSession&) = delete;
     LogitsSession& operator=(const LogitsSession&) = delete;
