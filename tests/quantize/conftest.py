@@ -16,7 +16,6 @@ from edgeagent import models
 from edgeagent.quantize import hf_from_gguf, quantize
 
 GEMMA = "gemma-3-270m-q4_k_m"
-PROMPT = "The capital of France is"
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from edgeagent import Engine
 from edgeagent.errors import AdapterError, QuantizeInputError
 from edgeagent.quantize import convert_adapter, quantize
 
-from .conftest import PROMPT
+PROMPT = "The capital of France is"
 
 TEACH = "The capital of France is Zorbania, a city of purple towers."
 

@@ -11,7 +11,7 @@ import pytest
 from edgeagent import Engine
 from edgeagent.quantize import quantize
 
-from .conftest import PROMPT
+PROMPT = "The capital of France is"
 
 
 def test_q8_0_is_verified_and_runs(gemma_q8, gemma_hf):
@@ -32,14 +32,15 @@ def test_q8_0_is_verified_and_runs(gemma_q8, gemma_hf):
     assert out.finish_reason in ("length", "eos") and out.text.strip()
 
 
-def test_cli_q4_k_m_with_plot_and_report(gemma_hf, gemma_q8, outputs, cli):
+def test_cli_q4_k_m_with_imatrix_plot_and_report(gemma_hf, gemma_q8, outputs, cli):
     target, plot, report = outputs / "gemma-q4_k_m.gguf", outputs / "q4.png", outputs / "q4.json"
     r = cli("quantize", str(gemma_hf), "--to", "gguf", "--type", "q4_k_m", "--out", str(target), "--plot", str(plot),
-            "--report", str(report), "--fc-items", "0", "--threads", "2", "--json", timeout=900)
+            "--report", str(report), "--fc-items", "0", "--threads", "2", "--imatrix", "default", "--json", timeout=900)
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert data == json.loads(report.read_text())
     v = data["verification"]
+    assert data["imatrix"] is True and any(s["name"] == "importance matrix" for s in data["steps"])
     assert data["output"] == str(target) and target.is_file()
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # q4_k_m is smaller than q8_0 and (measurably) further from the source.

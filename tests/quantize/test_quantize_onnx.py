@@ -12,7 +12,7 @@ import pytest
 from edgeagent import Engine, Grammar, _core
 from edgeagent.agent import Agent
 
-from .conftest import PROMPT
+PROMPT = "The capital of France is"
 
 
 @pytest.fixture(scope="module")
