@@ -104,7 +104,8 @@ def supported_architectures() -> list[str]:
 _TENSOR_LINE = re.compile(r"\[\s*(\d+)\s*/\s*(\d+)\s*\]")
 
 
-def _run(cmd: list[str], llama_dir: Path, what: str, on_progress: Optional[Callable[[int, int], None]]) -> str:
+def _run(cmd: list[str], llama_dir: Path, what: str, on_progress: Optional[Callable[[int, int], None]],
+         out_dir: Optional[Path] = None) -> str:
     """Runs a converter script, reporting `[i/n]` tensor lines to `on_progress`;
     returns its log. A KeyboardInterrupt stops the child too."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(llama_dir),
@@ -124,14 +125,18 @@ def _run(cmd: list[str], llama_dir: Path, what: str, on_progress: Optional[Calla
         raise
     log = "".join(lines)
     if proc.returncode != 0:
-        raise _converter_error(log, what)
+        raise _converter_error(log, what, out_dir)
     return log
 
 
-def _converter_error(log: str, what: str) -> Exception:
-    tail = [ln.strip() for ln in log.strip().splitlines() if ln.strip()]
-    last = tail[-1] if tail else "no output"
-    if "No space left on device" in log:
+def _converter_error(log: str, what: str, out_dir: Optional[Path] = None) -> Exception:
+    # Progress bars end with carriage returns: the message is the last line that is not one.
+    tail = [ln.strip() for ln in log.replace("\r", "\n").splitlines() if ln.strip()]
+    errors = [ln for ln in tail if "Error" in ln or "error" in ln or "not supported" in ln]
+    last = errors[-1] if errors else (tail[-1] if tail else "no output")
+    full = ("No space left on device" in log or "Errno 28" in log
+            or (out_dir is not None and shutil.disk_usage(out_dir).free < 16 * 2**20))
+    if full:
         from ..errors import DiskFullError
         return DiskFullError(f"no space left on the device while {what}; nothing was written")
     if "not supported" in last or "NotImplementedError" in last:
@@ -148,7 +153,7 @@ def convert_hf_to_gguf(model_dir: Path, outfile: Path, *, outtype: str = "f16", 
            "--outtype", outtype]
     if vocab_only:
         cmd.append("--vocab-only")
-    _run(cmd, llama_dir, f"converting {model_dir}", on_progress)
+    _run(cmd, llama_dir, f"converting {model_dir}", on_progress, outfile.parent)
     if not outfile.is_file():
         raise QuantizeError(f"llama.cpp's converter wrote no file for {model_dir}")
     return outfile
@@ -161,7 +166,7 @@ def convert_lora_to_gguf(adapter_dir: Path, base_dir: Path, outfile: Path, *, ou
     llama_dir = converter_dir()
     cmd = [sys.executable, str(llama_dir / "convert_lora_to_gguf.py"), str(adapter_dir), "--base", str(base_dir),
            "--outfile", str(outfile), "--outtype", outtype]
-    _run(cmd, llama_dir, f"converting the adapter {adapter_dir}", on_progress)
+    _run(cmd, llama_dir, f"converting the adapter {adapter_dir}", on_progress, outfile.parent)
     if not outfile.is_file():
         raise QuantizeError(f"llama.cpp's converter wrote no adapter file for {adapter_dir}")
     return outfile

@@ -34,14 +34,18 @@ def check_type(qtype: str) -> str:
 
 
 def _export_fp32(source: HFSource, out: Path) -> None:
+    import optimum.exporters.onnx.model_configs  # noqa: F401  (fills optimum's registry of exporters)
     from optimum.exporters.onnx import main_export
     from optimum.exporters.tasks import TasksManager
 
-    try:
-        TasksManager.get_exporter_config_constructor("onnx", model_type=source.model_type.replace("_", "-"),
-                                                     task="text-generation-with-past", library_name="transformers")
-    except (KeyError, ValueError) as e:
-        raise QuantizeInputError(f"optimum cannot export '{source.model_type}' models to ONNX: {e}") from None
+    try:  # optimum's registry is keyed by the config's model_type, as written (gemma3_text)
+        tasks = TasksManager.get_supported_tasks_for_model_type(source.model_type, "onnx",
+                                                                library_name="transformers")
+    except KeyError:
+        tasks = {}
+    if "text-generation-with-past" not in tasks:
+        raise QuantizeInputError(f"optimum cannot export '{source.model_type}' models to ONNX as a causal LM with "
+                                 f"a KV cache")
     main_export(str(source.path), output=str(out), task="text-generation-with-past", device="cpu",
                 do_validation=False, library_name="transformers")
     if not (out / ONNX_MODEL_FILE).is_file():

@@ -307,9 +307,13 @@ def quantize_cmd(
         raise UserInputError("--threads must be >= 1")
     if fc_items < 0:
         raise UserInputError("--fc-items must be >= 0")
-    result = quantize(src, to=to, type=qtype, lora=lora, out=out_path, verify_output=verify, plot=plot,
-                      imatrix=(True if imatrix == "default" else imatrix) if imatrix else False,
-                      progress=not as_json, n_threads=threads, fc_items=fc_items)
+    try:
+        result = quantize(src, to=to, type=qtype, lora=lora, out=out_path, verify_output=verify, plot=plot,
+                          imatrix=(True if imatrix == "default" else imatrix) if imatrix else False,
+                          progress=not as_json, n_threads=threads, fc_items=fc_items)
+    except KeyboardInterrupt:  # click would turn it into "Aborted!" and exit 1
+        err.print("interrupted: nothing was written")
+        raise typer.Exit(130) from None
     if report is not None:
         write_report(result, report)
     if as_json:

@@ -84,7 +84,7 @@ def test_unknown_adapter_name_and_duplicate(gemma_q8, lora_gguf):
 
 
 def test_adapter_for_another_base_is_refused(qwen, lora_gguf, tmp_path):
-    with pytest.raises(AdapterError, match="gemma3"):
+    with pytest.raises(AdapterError, match="arch"):
         qwen.load_adapter(lora_gguf)
     not_gguf = tmp_path / "a.gguf"
     not_gguf.write_bytes(b"nope" * 10)
