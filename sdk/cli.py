@@ -51,9 +51,11 @@ def run(
     raw: bool = typer.Option(False, "--raw", help="Continue the prompt as raw text, without the chat template."),
     n_ctx: int = typer.Option(4096, "--n-ctx", help="Context window in tokens."),
     threads: Optional[int] = typer.Option(None, help="CPU threads (default: all)."),
+    adapter: Optional[Path] = typer.Option(None, "--adapter", help="LoRA adapter (llama.cpp GGUF) applied at run time."),
+    adapter_scale: float = typer.Option(1.0, "--adapter-scale", help="Scale of the --adapter."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole result with timings as JSON."),
 ) -> None:
-    """Generate text from a prompt, streaming it to the terminal."""
+    """Generate text from a prompt (a GGUF model or an ONNX export directory), streaming it."""
     from .engine import Engine
 
     if len(args) > 2:
@@ -62,6 +64,8 @@ def run(
     engine = Engine(model, n_ctx=n_ctx, n_threads=threads)
     options = dict(max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
                    seed=seed, stop=stop)
+    if adapter is not None:
+        options["adapter"] = engine.load_adapter(adapter, scale=adapter_scale)
     use_chat = not raw and bool(engine.chat_template)
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
     if as_json:

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from . import _core
 from .backend import open_backend
 from .chat_template import render_chat
-from .errors import DecodeError, InvalidParameterError
+from .errors import AdapterError, DecodeError, InvalidParameterError
 from .grammar import Grammar
 from .models import resolve
 
@@ -234,8 +234,6 @@ class Engine:
         """Loads a llama.cpp LoRA adapter (GGUF) over this model once; requests pick it
         with `adapter=name` (the base stays loaded, adapters switch per request).
         Returns the name (default: the file's stem)."""
-        from .errors import AdapterError
-
         if self.backend != "llama.cpp":
             raise AdapterError(f"LoRA adapters apply to GGUF models; this engine runs {self.backend}")
         if not isinstance(scale, (int, float)) or not -100.0 <= float(scale) <= 100.0:
@@ -250,8 +248,6 @@ class Engine:
         return name
 
     def unload_adapter(self, name: str) -> None:
-        from .errors import AdapterError
-
         if name not in self._adapters:
             raise AdapterError(f"no adapter named '{name}' is loaded")
         with self._lock:
@@ -265,8 +261,6 @@ class Engine:
     def _native_params(self, options: GenerationOptions) -> "_core.GenerateParams":
         native = options.to_native()
         if options.adapter is not None:
-            from .errors import AdapterError
-
             entry = self._adapters.get(options.adapter)
             if entry is None:
                 loaded = ", ".join(self._adapters) or "none"

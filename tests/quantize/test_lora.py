@@ -107,3 +107,11 @@ def test_peft_adapter_with_wrong_shapes_is_refused_before_work(gemma_hf, tmp_pat
     with pytest.raises(QuantizeInputError, match="another model"):
         quantize(gemma_hf, to="gguf", type="q8_0", lora=bad, out=out)
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["bad-lora"]
+
+
+def test_cli_run_with_an_adapter(gemma_q8, lora_gguf, cli):
+    r = cli("run", gemma_q8.output, PROMPT, "--raw", "-n", "8", "--adapter", str(lora_gguf), "--json")
+    assert r.returncode == 0, r.stderr
+    assert "Zorb" in json.loads(r.stdout)["text"]
+    r = cli("run", gemma_q8.output, PROMPT, "--raw", "-n", "4", "--adapter", "/nonexistent/lora.gguf")
+    assert r.returncode == 2 and "adapter file not found" in r.stderr
