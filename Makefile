@@ -18,7 +18,9 @@ $(BIN)/python:
 # llama.cpp that llama-cpp-python installed), then edgeagent with its extras.
 install: $(BIN)/python
 	$(BIN)/pip install --quiet $(BUILD_REQS)
-	$(BIN)/pip install --quiet --no-build-isolation '.[models,test]'
+	# torch first, as the CPU wheel: the quantize extra (transformers, optimum, peft) pulls torch.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet --no-build-isolation '.[models,test,quantize]'
 
 models: install
 	$(BIN)/edgeagent models pull qwen2.5-coder-0.5b-instruct-q4_k_m

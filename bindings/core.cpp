@@ -5,11 +5,14 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "edgeagent/adapter.h"
 #include "edgeagent/errors.h"
 #include "edgeagent/grammar.h"
 #include "edgeagent/guard.h"
 #include "edgeagent/log.h"
+#include "edgeagent/logits_session.h"
 #include "edgeagent/model.h"
+#include "edgeagent/quantize.h"
 #include "edgeagent/session.h"
 
 namespace py = pybind11;
@@ -45,6 +48,8 @@ void register_errors(py::module_& m) {
             err.attr("column") = e.column();
             err.attr("message") = text(e.message());
             PyErr_SetObject(cls.ptr(), err.ptr());
+        } catch (const AdapterError& e) {
+            PyErr_SetString(errors.attr("AdapterError").ptr(), e.what());
         } catch (const GrammarError& e) {
             PyErr_SetString(errors.attr("GrammarError").ptr(), e.what());
         } catch (const Error& e) {  // after every subclass
@@ -138,7 +143,8 @@ PYBIND11_MODULE(_core, m) {
     py::class_<ModelParams>(m, "ModelParams")
         .def(py::init<>())
         .def_readwrite("n_gpu_layers", &ModelParams::n_gpu_layers)
-        .def_readwrite("use_mmap", &ModelParams::use_mmap);
+        .def_readwrite("use_mmap", &ModelParams::use_mmap)
+        .def_readwrite("vocab_only", &ModelParams::vocab_only);
 
     py::class_<Model, std::shared_ptr<Model>>(m, "Model")
         .def_static("load", &Model::load, py::arg("path"), py::arg("params") = ModelParams{},
@@ -195,7 +201,35 @@ PYBIND11_MODULE(_core, m) {
         .def_readwrite("ignore_eos", &GenerateParams::ignore_eos)
         .def_readwrite("jump_forward", &GenerateParams::jump_forward)
         .def_readwrite("end_bias", &GenerateParams::end_bias)
-        .def_readwrite("logit_bias", &GenerateParams::logit_bias);
+        .def_readwrite("logit_bias", &GenerateParams::logit_bias)
+        .def_readwrite("adapter", &GenerateParams::adapter)
+        .def_readwrite("adapter_scale", &GenerateParams::adapter_scale);
+
+    py::class_<LoraAdapter, std::shared_ptr<LoraAdapter>>(m, "LoraAdapter")
+        .def_static("load", &LoraAdapter::load, py::arg("model"), py::arg("path"),
+                    py::call_guard<py::gil_scoped_release>())
+        .def_property_readonly("path", &LoraAdapter::path)
+        .def_property_readonly("alpha", &LoraAdapter::alpha)
+        .def("metadata", &LoraAdapter::metadata);
+
+    m.def("quantize_types", &quantize_types);
+    m.def(
+        "quantize_model",
+        [](const std::string& src, const std::string& dst, const std::string& type, int32_t n_threads,
+           py::object imatrix) {
+            QuantizeParams p;
+            p.type = type;
+            p.n_threads = n_threads;
+            ImportanceMatrix im;
+            if (!imatrix.is_none()) im = imatrix.cast<ImportanceMatrix>();
+            if (!im.empty()) p.imatrix = &im;
+            py::gil_scoped_release release;
+            quantize_model(src, dst, p);
+        },
+        py::arg("src"), py::arg("dst"), py::arg("type"), py::arg("n_threads") = 0, py::arg("imatrix") = py::none(),
+        "Quantizes the GGUF `src` into `dst` (llama_model_quantize); imatrix: {tensor name: [float]}.");
+    m.def("compute_importance_matrix", &compute_importance_matrix, py::arg("path"), py::arg("tokens"),
+          py::arg("n_ctx") = 512, py::arg("n_threads") = 0, py::call_guard<py::gil_scoped_release>());
 
     py::class_<Timings>(m, "Timings")
         .def_readonly("prompt_tokens", &Timings::prompt_tokens)
@@ -372,6 +406,43 @@ PYBIND11_MODULE(_core, m) {
             return py::make_tuple(t.step_ns, t.allowed_tools_ns);
         },
         py::arg("policy"), py::arg("events"), py::arg("tools"), py::arg("rounds"));
+    // Sampling over logits computed elsewhere (ONNX Runtime). `step` reads the numpy
+    // array's buffer in place (float32, C-contiguous): no copy.
+    py::class_<LogitsSession>(m, "LogitsSession")
+        .def(py::init([](std::shared_ptr<Model> vocab, const GenerateParams& params, int32_t prompt_tokens,
+                         PyMatcher* grammar, int32_t cached_tokens) {
+                 if (grammar != nullptr && grammar->compiled->vocab() != vocab->grammar_vocabulary())
+                     throw InvalidArgument("this grammar was compiled for another model's vocabulary");
+                 return new LogitsSession(std::move(vocab), params, prompt_tokens,
+                                          grammar ? &grammar->matcher : nullptr, cached_tokens);
+             }),
+             py::arg("vocab"), py::arg("params"), py::arg("prompt_tokens"), py::arg("grammar") = nullptr,
+             py::arg("cached_tokens") = 0,
+             py::keep_alive<1, 5>())
+        .def("step",
+             [](LogitsSession& self, py::buffer logits) {
+                 py::buffer_info info = logits.request(true);
+                 if (info.format != py::format_descriptor<float>::format())
+                     throw InvalidArgument("logits must be float32, got format '" + info.format + "'");
+                 py::ssize_t stride = sizeof(float);
+                 for (py::ssize_t d = info.ndim - 1; d >= 0; --d) {
+                     if (info.shape[d] > 1 && info.strides[d] != stride)
+                         throw InvalidArgument("logits must be a C-contiguous array");
+                     stride *= info.shape[d];
+                 }
+                 if (info.ndim < 1 || info.size == 0) throw InvalidArgument("logits must not be empty");
+                 float* data = static_cast<float*>(info.ptr);
+                 const size_t n = static_cast<size_t>(info.shape.back());
+                 // The last row when a [.., seq, vocab] array is passed.
+                 data += static_cast<size_t>(info.size) - n;
+                 py::gil_scoped_release release;
+                 return self.step(data, n);
+             },
+             py::arg("logits"))
+        .def_property_readonly("done", &LogitsSession::done)
+        .def("take_text", [](LogitsSession& self) { return to_bytes(self.take_text()); })
+        .def("stop", &LogitsSession::stop)
+        .def("finish", &LogitsSession::finish);
 
     py::class_<Session>(m, "Session")
         .def(py::init<std::shared_ptr<Model>, const SessionParams&>(), py::arg("model"), py::arg("params"),
@@ -397,6 +468,21 @@ PYBIND11_MODULE(_core, m) {
                 return self.generate(prompt, params, cb, grammar ? &grammar->matcher : nullptr);
             },
             py::arg("prompt"), py::arg("params"), py::arg("on_text") = py::none(), py::arg("grammar") = nullptr)
+        .def(
+            "all_logits",
+            [](Session& self, const std::vector<Token>& tokens) {
+                auto owned = std::make_unique<std::vector<float>>();
+                {
+                    py::gil_scoped_release release;
+                    *owned = self.all_logits(tokens);
+                }
+                auto* v = owned.release();
+                const int32_t n_vocab = self.model()->n_vocab();
+                py::capsule owner(v, [](void* p) { delete static_cast<std::vector<float>*>(p); });
+                return py::array_t<float>({static_cast<py::ssize_t>(tokens.size()), static_cast<py::ssize_t>(n_vocab)},
+                                          v->data(), owner);
+            },
+            py::arg("tokens"), "Logits at every position of `tokens` (n × n_vocab float32), from an empty cache.")
         .def("reset", &Session::reset)
         .def_property_readonly("cached_tokens", &Session::cached_tokens)
         .def_property_readonly("n_ctx", &Session::n_ctx);

@@ -11,9 +11,10 @@ from .grammar import Grammar
 from .tool import Tool, ToolRegistry, tool
 from .agent import Agent, CallResult, ToolCall
 from .guard import Guard, GuardEvent, GuardViolation, Verdict
+from .quantize import QuantizeResult, quantize  # edgeagent.quantize(...): the function (the package stays importable)
 
 __version__ = "0.1.0"
 
 __all__ = ["Agent", "CallResult", "Engine", "Generation", "GenerationOptions", "Grammar", "Guard", "GuardEvent",
-           "GuardViolation", "Timings", "Tool", "ToolCall", "ToolRegistry", "Verdict", "errors", "models", "tool",
-           "__version__"]
+           "GuardViolation", "QuantizeResult", "Timings", "Tool", "ToolCall", "ToolRegistry", "Verdict", "errors",
+           "models", "quantize", "tool", "__version__"]

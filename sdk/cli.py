@@ -54,9 +54,11 @@ def run(
     raw: bool = typer.Option(False, "--raw", help="Continue the prompt as raw text, without the chat template."),
     n_ctx: int = typer.Option(4096, "--n-ctx", help="Context window in tokens."),
     threads: Optional[int] = typer.Option(None, help="CPU threads (default: all)."),
+    adapter: Optional[Path] = typer.Option(None, "--adapter", help="LoRA adapter (llama.cpp GGUF) applied at run time."),
+    adapter_scale: float = typer.Option(1.0, "--adapter-scale", help="Scale of the --adapter."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole result with timings as JSON."),
 ) -> None:
-    """Generate text from a prompt, streaming it to the terminal."""
+    """Generate text from a prompt (a GGUF model or an ONNX export directory), streaming it."""
     from .engine import Engine
 
     if len(args) > 2:
@@ -65,6 +67,8 @@ def run(
     engine = Engine(model, n_ctx=n_ctx, n_threads=threads)
     options = dict(max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
                    seed=seed, stop=stop)
+    if adapter is not None:
+        options["adapter"] = engine.load_adapter(adapter, scale=adapter_scale)
     use_chat = not raw and bool(engine.chat_template)
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
     if as_json:
@@ -314,6 +318,80 @@ def eval_bfcl(
     out.print(table)
     if predictions:
         out.print(f"predictions of {primary}: {predictions}", soft_wrap=True)
+
+
+@app.command("quantize")
+def quantize_cmd(
+    src: Path = typer.Argument(..., help="Hugging Face model directory (config.json, weights, tokenizer)."),
+    to: str = typer.Option("gguf", "--to", help="Output format: gguf or onnx."),
+    qtype: str = typer.Option(..., "--type", "-t", help="gguf: f16 q8_0 q6_k q5_k_m q4_k_m q4_0 iq4_nl; "
+                              "onnx: fp32 int8 int4."),
+    lora: Optional[Path] = typer.Option(None, "--lora", help="PEFT LoRA adapter directory, merged first."),
+    out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (gguf) or directory (onnx)."),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Measure quality and speed against SRC."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a size-vs-quality PNG."),
+    imatrix: Optional[str] = typer.Option(None, "--imatrix", help="GGUF: weight quantization by an importance "
+                                          "matrix computed on this text file ('default': bundled text)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: all)."),
+    fc_items: int = typer.Option(5, "--fc-items", help="BFCL items for the function-calling check (0: skip)."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Also write the JSON report to this file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Export a fine-tuned HF model (optionally + LoRA) to GGUF or ONNX, quantized and verified."""
+    from .quantize import quality_table, quantize, steps_table, write_report
+
+    if threads is not None and threads < 1:
+        raise UserInputError("--threads must be >= 1")
+    if fc_items < 0:
+        raise UserInputError("--fc-items must be >= 0")
+    try:
+        result = quantize(src, to=to, type=qtype, lora=lora, out=out_path, verify_output=verify, plot=plot,
+                          imatrix=(True if imatrix == "default" else imatrix) if imatrix else False,
+                          progress=not as_json, n_threads=threads, fc_items=fc_items)
+    except KeyboardInterrupt:  # click would turn it into "Aborted!" and exit 1
+        err.print("interrupted: nothing was written")
+        raise typer.Exit(130) from None
+    if report is not None:
+        write_report(result, report)
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    data = result.to_dict()
+    out.print(steps_table(data))
+    out.print(quality_table([data]))
+    out.print(f"wrote {result.output} ({result.size_bytes / 2**20:.1f} MB)", soft_wrap=True)
+    if plot is not None:
+        out.print(f"plot: {plot}", soft_wrap=True)
+
+
+@bench_app.command("quantize")
+def bench_quantize(
+    model: str = typer.Option("qwen2.5-coder-0.5b-instruct-q4_k_m", "--model", "-m",
+                              help="Bundled GGUF whose dequantized HF weights are the source."),
+    threads: int = typer.Option(2, help="CPU threads."),
+    fc_items: int = typer.Option(10, "--fc-items", help="BFCL simple_python items per output."),
+    onnx: bool = typer.Option(True, "--onnx/--no-onnx", help="Include the ONNX int8 export."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Write the JSON report here as well."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write the size-vs-quality PNG."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Time and peak memory per export step, and the quality table, on a bundled model."""
+    from .bench.quantize import run_quantize_bench
+    from .quantize import quality_table
+
+    if threads < 1 or fc_items < 0:
+        raise UserInputError("--threads must be >= 1 and --fc-items >= 0")
+    report = run_quantize_bench(model, threads=threads, fc_items=fc_items, onnx=onnx, plot=plot, output=output,
+                                progress=lambda m: err.print(f"[dim]{m}[/dim]"))
+    if as_json:
+        _print_json(report)
+        return
+    table = Table("output", "step", "seconds", "peak RSS MB")
+    for r in report["outputs"]:
+        for s in r["steps"]:
+            table.add_row(f"{r['format']} {r['type']}", s["name"], f"{s['seconds']:.1f}", f"{s['peak_rss_mb']:.0f}")
+    out.print(table)
+    out.print(quality_table(report["outputs"]))
 
 
 def main() -> None:

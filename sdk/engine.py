@@ -23,8 +23,9 @@ from typing import Any, Iterator, Optional, Sequence, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import _core
+from .backend import open_backend
 from .chat_template import render_chat
-from .errors import DecodeError, InvalidParameterError
+from .errors import AdapterError, DecodeError, InvalidParameterError
 from .grammar import Grammar
 from .models import resolve
 
@@ -49,6 +50,7 @@ class GenerationOptions(BaseModel):
     jump_forward: bool = True  # with a grammar: decode forced text in one batch
     end_bias: float = Field(0.0, ge=-100.0, le=100.0)  # with a grammar: push toward ending where it may end
     logit_bias: dict[int, float] = Field(default_factory=dict)  # token id -> added to its logit at every step
+    adapter: Optional[str] = None  # name of a LoRA adapter loaded with Engine.load_adapter (GGUF models)
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> "GenerationOptions":
@@ -142,16 +144,25 @@ class Engine:
             raise InvalidParameterError(f"n_threads must be a positive integer, got {n_threads!r}")
         if not isinstance(n_batch, int) or n_batch < 1:
             raise InvalidParameterError(f"n_batch must be a positive integer, got {n_batch!r}")
-        self.model_path: Path = resolve(model)
+        # A directory of another format (ONNX) runs in its backend; the vocabulary,
+        # templates, grammar and sampling stay the native core's.
+        backend = open_backend(model, n_ctx=n_ctx, n_threads=n_threads)
+        self.backend = backend.name if backend is not None else "llama.cpp"
+        self.model_path: Path = backend.path if backend is not None else resolve(model)
         self.model_name = os.fspath(model) if model is not None else self.model_path.stem
-        self._model = _core.Model.load(str(self.model_path))
-        train = self._model.n_ctx_train
-        params = _core.SessionParams()
-        params.n_ctx = min(n_ctx, train) if train > 0 else n_ctx
-        params.n_threads = n_threads or 0
-        params.n_batch = n_batch
-        params.flash_attn = bool(flash_attn)
-        self._session = _core.Session(self._model, params)
+        if backend is not None:
+            self._model = backend.vocab
+            self._session = backend
+        else:
+            self._model = _core.Model.load(str(self.model_path))
+            train = self._model.n_ctx_train
+            params = _core.SessionParams()
+            params.n_ctx = min(n_ctx, train) if train > 0 else n_ctx
+            params.n_threads = n_threads or 0
+            params.n_batch = n_batch
+            params.flash_attn = bool(flash_attn)
+            self._session = _core.Session(self._model, params)
+        self._adapters: dict[str, tuple["_core.LoraAdapter", float]] = {}
         self._lock = threading.Lock()
         self.chat_template: str = self._model.chat_template
         self._compiled: dict[int, tuple[Grammar, "_core.CompiledGrammar"]] = {}
@@ -170,7 +181,8 @@ class Engine:
         return self._model
 
     def describe(self) -> dict[str, Any]:
-        return {"model": self.model_name, "path": str(self.model_path), "description": self._model.description,
+        return {"model": self.model_name, "path": str(self.model_path), "backend": self.backend,
+                "description": self._model.description,
                 "n_params": self._model.n_params, "n_vocab": self.n_vocab, "n_ctx": self.n_ctx,
                 "n_ctx_train": self._model.n_ctx_train, "has_chat_template": bool(self.chat_template)}
 
@@ -220,6 +232,46 @@ class Engine:
             self._compiled[id(grammar)] = entry
         return _core.GrammarMatcher(entry[1])
 
+    # -- LoRA adapters -------------------------------------------------------
+    def load_adapter(self, path: Union[str, os.PathLike[str]], name: Optional[str] = None,
+                     scale: float = 1.0) -> str:
+        """Loads a llama.cpp LoRA adapter (GGUF) over this model once; requests pick it
+        with `adapter=name` (the base stays loaded, adapters switch per request).
+        Returns the name (default: the file's stem)."""
+        if self.backend != "llama.cpp":
+            raise AdapterError(f"LoRA adapters apply to GGUF models; this engine runs {self.backend}")
+        if not isinstance(scale, (int, float)) or not -100.0 <= float(scale) <= 100.0:
+            raise InvalidParameterError(f"adapter scale must be a number in [-100, 100], got {scale!r}")
+        name = name if name is not None else Path(os.fspath(path)).stem
+        if not isinstance(name, str) or not name:
+            raise InvalidParameterError("adapter name must be a non-empty string")
+        if name in self._adapters:
+            raise AdapterError(f"an adapter named '{name}' is already loaded (unload it first)")
+        adapter = _core.LoraAdapter.load(self._model, os.fspath(Path(os.fspath(path)).expanduser()))
+        self._adapters[name] = (adapter, float(scale))
+        return name
+
+    def unload_adapter(self, name: str) -> None:
+        if name not in self._adapters:
+            raise AdapterError(f"no adapter named '{name}' is loaded")
+        with self._lock:
+            del self._adapters[name]
+
+    @property
+    def adapters(self) -> dict[str, str]:
+        """Loaded adapters: name → file path."""
+        return {name: a.path for name, (a, _) in self._adapters.items()}
+
+    def _native_params(self, options: GenerationOptions) -> "_core.GenerateParams":
+        native = options.to_native()
+        if options.adapter is not None:
+            entry = self._adapters.get(options.adapter)
+            if entry is None:
+                loaded = ", ".join(self._adapters) or "none"
+                raise AdapterError(f"no adapter named '{options.adapter}' is loaded (loaded: {loaded})")
+            native.adapter, native.adapter_scale = entry
+        return native
+
     def _run(self, tokens: list[int], options: GenerationOptions, on_text=None,
              grammar: Optional[Grammar] = None, disabled_tools: Sequence[str] = ()) -> Generation:
         matcher = self.matcher(grammar) if grammar is not None else None
@@ -228,8 +280,9 @@ class Engine:
                 raise InvalidParameterError("disabled_tools needs a tool-call grammar (grammar=Grammar.from_tools(...))")
             for name in disabled_tools:  # the grammar's tool gates (unknown names: GrammarError)
                 matcher.set_tool_enabled(name, False)
+        native = self._native_params(options)
         with self._lock:
-            r = self._session.generate(tokens, options.to_native(), on_text, matcher)
+            r = self._session.generate(tokens, native, on_text, matcher)
         return Generation(text=r.text.decode("utf-8", errors="replace"), tokens=list(r.tokens),
                           finish_reason=r.finish_reason, timings=Timings.from_native(r.timings),
                           stop_sequence=r.stop_sequence, model=self.model_name)

@@ -24,6 +24,10 @@ __all__ = [
     "DecodeError",
     "GuardPolicyError",
     "GuardViolation",
+    "QuantizeError",
+    "QuantizeInputError",
+    "DiskFullError",
+    "AdapterError",
 ]
 
 
@@ -96,3 +100,18 @@ class GuardViolation(EdgeAgentError):
         self.verdict = verdict
         super().__init__(f"{getattr(verdict, 'action', '?')} by rule {getattr(verdict, 'rule', '?')}: "
                          f"{getattr(verdict, 'reason', '')}")
+class QuantizeError(EdgeAgentError):
+    """A step of export/quantization failed (conversion, quantization, verification)."""
+
+
+class QuantizeInputError(UserInputError, QuantizeError):
+    """The model to export cannot be: unsupported architecture, no tokenizer, a LoRA
+    adapter made for another base model, an unknown quantization type."""
+
+
+class DiskFullError(QuantizeError):
+    """The disk filled up while writing an output; nothing was left behind."""
+
+
+class AdapterError(UserInputError):
+    """A LoRA adapter that cannot be used with this model (bad file, other base, unknown name)."""

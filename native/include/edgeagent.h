@@ -191,6 +191,20 @@ EDGEAGENT_API int32_t edgeagent_guard_check_final(edgeagent_guard* guard, edgeag
  * denied whatever the arguments, or depends on them. Writes `n` values to `out`. */
 EDGEAGENT_API edgeagent_status edgeagent_guard_allowed_tools(edgeagent_guard* guard, const char* const* names, size_t n,
                                                              edgeagent_tool_allowance* out);
+/* ---- quantization ---- */
+typedef struct edgeagent_quantize_params {
+    size_t size;      /* sizeof(edgeagent_quantize_params) */
+    const char* type; /* "f16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_0", "iq4_nl" */
+    int32_t n_threads; /* 0: all hardware threads */
+} edgeagent_quantize_params;
+
+EDGEAGENT_API edgeagent_quantize_params edgeagent_quantize_default_params(void);
+
+/* Writes `dst` (a GGUF) quantized from the GGUF `src` (normally f16 or f32) with
+ * llama.cpp's quantizer. `dst` is written in place: write to a temporary name and
+ * rename it for an atomic result. params may be NULL (q4_k_m). */
+EDGEAGENT_API edgeagent_status edgeagent_model_quantize(const char* src, const char* dst,
+                                                        const edgeagent_quantize_params* params);
 
 #ifdef __cplusplus
 }

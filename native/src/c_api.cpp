@@ -11,6 +11,7 @@
 #include "edgeagent/guard.h"
 #include "edgeagent/log.h"
 #include "edgeagent/model.h"
+#include "edgeagent/quantize.h"
 #include "edgeagent/session.h"
 
 struct edgeagent_model {
@@ -356,3 +357,22 @@ edgeagent_status edgeagent_guard_allowed_tools(edgeagent_guard* guard, const cha
 }
 
 }  // extern "C"
+edgeagent_quantize_params edgeagent_quantize_default_params(void) {
+    edgeagent_quantize_params p{};
+    p.size = sizeof(p);
+    p.type = "q4_k_m";
+    p.n_threads = 0;
+    return p;
+}
+
+edgeagent_status edgeagent_model_quantize(const char* src, const char* dst, const edgeagent_quantize_params* params) {
+    return guarded([&] {
+        if (src == nullptr || dst == nullptr) throw edgeagent::InvalidArgument("src and dst must not be NULL");
+        const edgeagent_quantize_params p = read_params(params, edgeagent_quantize_default_params());
+        edgeagent::QuantizeParams qp;
+        if (p.type == nullptr) throw edgeagent::InvalidArgument("params.type must not be NULL");
+        qp.type = p.type;
+        qp.n_threads = p.n_threads;
+        edgeagent::quantize_model(src, dst, qp);
+    });
+}

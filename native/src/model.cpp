@@ -54,6 +54,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelParams& p
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = params.n_gpu_layers;
     if (!params.use_mmap) mp.load_mode = LLAMA_LOAD_MODE_NONE;
+    mp.vocab_only = params.vocab_only;
     take_recent_llama_errors();
     llama_model* raw = llama_model_load_from_file(path.c_str(), mp);
     if (raw == nullptr) {
@@ -64,6 +65,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelParams& p
     std::shared_ptr<Model> model(new Model());
     model->path_ = path;
     model->model_ = raw;
+    model->vocab_only_ = params.vocab_only;
     model->vocab_ = llama_model_get_vocab(raw);
 
     // The byte string of every token, computed once: the grammar engine matches on it.

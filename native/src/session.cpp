@@ -42,6 +42,7 @@ thread_local Batch t_batch;
 Session::Session(std::shared_ptr<Model> model, const SessionParams& params)
     : model_(std::move(model)), params_(params) {
     if (!model_) throw InvalidArgument("session needs a model");
+    if (model_->vocab_only()) throw InvalidArgument("a vocabulary-only model has no weights to run: " + model_->path());
     if (params_.n_ctx < 16) throw InvalidArgument("n_ctx must be >= 16, got " + std::to_string(params_.n_ctx));
     const int32_t train = model_->n_ctx_train();
     if (train > 0 && params_.n_ctx > static_cast<uint32_t>(train)) {
@@ -83,6 +84,22 @@ Session::~Session() {
 
 uint32_t Session::n_ctx() const { return llama_n_ctx(ctx_); }
 
+void Session::use_adapter(const std::shared_ptr<LoraAdapter>& adapter, float scale) {
+    if (adapter && adapter->model() != model_.get())
+        throw InvalidArgument("this adapter was loaded for another model (" + adapter->model()->path() + ")");
+    if (!std::isfinite(scale)) throw InvalidArgument("adapter_scale must be a finite number");
+    const float want_scale = adapter ? scale : 0.0f;
+    if (adapter == active_adapter_ && want_scale == active_scale_) return;
+    llama_adapter_lora* raw = adapter ? adapter->raw() : nullptr;
+    float s = want_scale;
+    if (llama_set_adapters_lora(ctx_, adapter ? &raw : nullptr, adapter ? 1 : 0, adapter ? &s : nullptr) != 0)
+        throw DecodeFailure("llama.cpp refused to set the LoRA adapter " + (adapter ? adapter->path() : ""));
+    // The cached KV entries were computed under the previous adapter.
+    reset();
+    active_adapter_ = adapter;
+    active_scale_ = want_scale;
+}
+
 void Session::reset() {
     llama_memory_clear(llama_get_memory(ctx_), true);
     cache_.clear();
@@ -110,6 +127,44 @@ void Session::decode_tokens(const Token* tokens, size_t n) {
         }
         cache_.insert(cache_.end(), tokens + i, tokens + i + chunk);
     }
+}
+
+std::vector<float> Session::all_logits(const std::vector<Token>& tokens) {
+    const int32_t n_vocab = model_->n_vocab();
+    if (tokens.empty()) throw InvalidArgument("no tokens to evaluate");
+    if (tokens.size() >= n_ctx()) throw ContextOverflow("the text has " + std::to_string(tokens.size()) +
+                                                        " tokens, the context holds " + std::to_string(n_ctx()));
+    for (size_t i = 0; i < tokens.size(); ++i)
+        if (tokens[i] < 0 || tokens[i] >= n_vocab)
+            throw InvalidArgument("token " + std::to_string(i) + " is outside the vocabulary");
+    use_adapter(nullptr, 0.0f);
+    reset();
+    std::vector<float> out(tokens.size() * static_cast<size_t>(n_vocab));
+    const size_t n_batch = params_.n_batch;
+    t_batch.ensure(static_cast<int32_t>(n_batch));
+    llama_batch& b = t_batch.b;
+    for (size_t i = 0; i < tokens.size(); i += n_batch) {
+        const size_t chunk = std::min(tokens.size() - i, n_batch);
+        b.n_tokens = static_cast<int32_t>(chunk);
+        for (size_t j = 0; j < chunk; ++j) {
+            b.token[j] = tokens[i + j];
+            b.pos[j] = static_cast<llama_pos>(i + j);
+            b.n_seq_id[j] = 1;
+            b.seq_id[j][0] = 0;
+            b.logits[j] = true;
+        }
+        if (llama_decode(ctx_, b) != 0) {
+            reset();
+            throw DecodeFailure("llama_decode failed while evaluating logits");
+        }
+        for (size_t j = 0; j < chunk; ++j) {
+            const float* row = llama_get_logits_ith(ctx_, static_cast<int32_t>(j));
+            if (row == nullptr) throw DecodeFailure("llama.cpp returned no logits");
+            std::copy(row, row + n_vocab, out.begin() + static_cast<long>((i + j) * n_vocab));
+        }
+        cache_.insert(cache_.end(), tokens.begin() + static_cast<long>(i), tokens.begin() + static_cast<long>(i + chunk));
+    }
+    return out;
 }
 
 void Session::drop_last_cached() {
@@ -188,6 +243,7 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         }
         if (!std::isfinite(bias)) throw InvalidArgument("logit_bias for token " + std::to_string(token) + " is not finite");
     }
+    use_adapter(params.adapter, params.adapter_scale);
     TextStream stream(params.stop);
 
     GenerateResult result;

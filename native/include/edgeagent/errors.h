@@ -33,4 +33,9 @@ struct DecodeFailure : Error {
     using Error::Error;
 };
 
+// A LoRA adapter that cannot be used with this base model (file, type, shapes).
+struct AdapterError : Error {
+    using Error::Error;
+};
+
 }  // namespace edgeagent

@@ -18,6 +18,9 @@ using Token = int32_t;
 struct ModelParams {
     int32_t n_gpu_layers = 0;  // this engine targets CPUs; >0 only if llama.cpp was built with a GPU backend
     bool use_mmap = true;
+    // Tokenizer, chat template and metadata only, no weights: the vocabulary of a model
+    // whose weights run elsewhere (the ONNX Runtime backend). Such a model has no Session.
+    bool vocab_only = false;
 };
 
 // Token attributes we care about (a subset of llama_token_attr, stable for our callers).
@@ -69,6 +72,7 @@ public:
     // built on first use and shared by every grammar compiled for this model.
     std::shared_ptr<const Vocabulary> grammar_vocabulary() const;
 
+    bool vocab_only() const { return vocab_only_; }
     llama_model* raw() const { return model_; }
     const llama_vocab* vocab() const { return vocab_; }
 
@@ -79,6 +83,7 @@ private:
     const llama_vocab* vocab_ = nullptr;
     std::vector<std::string> token_bytes_;
     std::vector<uint8_t> token_kinds_;
+    bool vocab_only_ = false;
     mutable std::once_flag vocab_once_;
     mutable std::shared_ptr<const Vocabulary> grammar_vocab_;
 };

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "edgeagent/adapter.h"
 #include "edgeagent/model.h"
 #include "edgeagent/sampler.h"
 
@@ -44,6 +45,11 @@ struct GenerateParams {
     // Added to the logits of these tokens at every step (before the grammar mask), like
     // OpenAI's logit_bias. Token ids must be inside the vocabulary.
     std::vector<std::pair<Token, float>> logit_bias;
+    // A LoRA adapter of this session's model applied for this request (none: the base
+    // model), scaled by `adapter_scale`. Switching adapters clears the prefix cache:
+    // KV entries computed under one adapter are not valid under another.
+    std::shared_ptr<LoraAdapter> adapter;
+    float adapter_scale = 1.0f;
 };
 
 struct Timings {
@@ -85,6 +91,11 @@ public:
     GenerateResult generate(const std::vector<Token>& prompt, const GenerateParams& params,
                             const TokenCallback& on_text = nullptr, GrammarMatcher* grammar = nullptr);
 
+    // Evaluates `tokens` from an empty cache and returns the logits at every position
+    // (tokens.size() rows of n_vocab floats, row-major): for perplexity and for comparing
+    // a quantized model's next-token distributions with its source's.
+    std::vector<float> all_logits(const std::vector<Token>& tokens);
+
     // Forgets the KV cache (the next request prefills from scratch).
     void reset();
     const std::vector<Token>& cached_tokens() const { return cache_; }
@@ -113,6 +124,10 @@ private:
     std::vector<Token> cache_;  // tokens whose KV entries are in the context, in order
     std::vector<uint32_t> mask_;  // allowed-token bitmask, sized once per session
     std::vector<Token> end_tokens_;  // end-of-generation tokens (for end_bias)
+    // The adapter whose effect is in the KV cache (kept alive so the pointer stays unique).
+    std::shared_ptr<LoraAdapter> active_adapter_;
+    float active_scale_ = 0.0f;
+    void use_adapter(const std::shared_ptr<LoraAdapter>& adapter, float scale);
 };
 
 }  // namespace edgeagent
