@@ -29,6 +29,7 @@ from .errors import DecodeError, InvalidParameterError
 from .executor import ConfirmCallback, ExecutionReport, Executor, StepOutcome, guard_event
 from .grammar import Grammar
 from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step
+from .request import annotate_dates, clauses
 from .tool import Tool, ToolRegistry
 from .toolrag import ToolRAG
 
@@ -175,8 +176,9 @@ class Assistant:
         tools = self._tools_for(query)
         turn.tools_offered = [t.name for t in tools]
         self.on_event("tools", {"tools": turn.tools_offered})
-        messages = [{"role": "system", "content": _system_prompt(self.clock())}, *self.history,
-                    {"role": "user", "content": query}]
+        now = self.clock()
+        messages = [{"role": "system", "content": _system_prompt(now)}, *self.history,
+                    {"role": "user", "content": annotate_dates(query, now)}]
         self._answering = answer
         if not tools:
             text = self._answer(messages, [], on_text, turn)
@@ -216,7 +218,9 @@ class Assistant:
         for attempt in range(2):  # the plan, and one re-plan after a failure
             turn.generations += 1
             try:
-                plan = self.planner.plan(plan_messages, tools)
+                # At least one call per clause of the request, on the first plan.
+                min_steps = len(clauses(messages[-1]["content"])) if attempt == 0 else 1
+                plan = self.planner.plan(plan_messages, tools, min_steps=min_steps)
             except DecodeError as e:  # a plan cut off: nothing ran, say so
                 turn.plans.append({"error": str(e)})
                 break

@@ -104,8 +104,8 @@ def _call_schema(tool: Tool, step: int) -> dict:
             "required": ["name", "arguments"]}
 
 
-def plan_schema(tools: Sequence[Tool], max_steps: int) -> dict:
-    """The JSON Schema of a plan over `tools` with at most `max_steps` calls."""
+def plan_schema(tools: Sequence[Tool], max_steps: int, min_steps: int = 1) -> dict:
+    """The JSON Schema of a plan over `tools` with `min_steps`..`max_steps` calls."""
     if not tools:
         raise InvalidParameterError("a plan needs at least one tool")
     if not 1 <= max_steps <= 9:
@@ -114,7 +114,9 @@ def plan_schema(tools: Sequence[Tool], max_steps: int) -> dict:
     for i in range(1, max_steps + 1):
         calls = [_call_schema(t, i) for t in tools]
         positions.append(calls[0] if len(calls) == 1 else {"anyOf": calls})
-    return {"type": "array", "prefixItems": positions, "items": False, "minItems": 1, "maxItems": max_steps}
+    min_steps = max(1, min(min_steps, max_steps))
+    return {"type": "array", "prefixItems": positions, "items": False, "minItems": min_steps,
+            "maxItems": max_steps}
 
 
 PLAN_INSTRUCTIONS = (
@@ -140,11 +142,11 @@ class Planner:
         self.max_tokens = max_tokens
         self._grammars: "OrderedDict[str, Grammar]" = OrderedDict()
 
-    def grammar(self, tools: Sequence[Tool]) -> Grammar:
-        key = json.dumps([[t.name, t.parameters] for t in tools], sort_keys=True)
+    def grammar(self, tools: Sequence[Tool], min_steps: int = 1) -> Grammar:
+        key = json.dumps([[[t.name, t.parameters] for t in tools], min_steps], sort_keys=True)
         g = self._grammars.get(key)
         if g is None:
-            g = Grammar.from_json_schema(plan_schema(tools, self.max_steps))
+            g = Grammar.from_json_schema(plan_schema(tools, self.max_steps, min_steps))
             self._grammars[key] = g
             if len(self._grammars) > 32:
                 self._grammars.popitem(last=False)
@@ -152,11 +154,12 @@ class Planner:
             self._grammars.move_to_end(key)
         return g
 
-    def plan(self, messages: Sequence[dict], tools: Sequence[Tool], **options: Any) -> Plan:
-        """A plan for the conversation `messages` (its last user turn) over `tools`."""
+    def plan(self, messages: Sequence[dict], tools: Sequence[Tool], *, min_steps: int = 1, **options: Any) -> Plan:
+        """A plan for the conversation `messages` (its last user turn) over `tools`, of at
+        least `min_steps` calls (e.g. one per clause of the request)."""
         tools = list(tools)
         schemas = [t.schema for t in tools]
-        out = self.engine.chat(list(messages), tools=schemas, grammar=self.grammar(tools),
+        out = self.engine.chat(list(messages), tools=schemas, grammar=self.grammar(tools, min_steps),
                                max_tokens=options.pop("max_tokens", self.max_tokens), **options)
         if out.finish_reason != "eos":
             raise DecodeError(f"the plan was cut off after {out.timings.generated_tokens} tokens "

