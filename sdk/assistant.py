@@ -219,7 +219,7 @@ class Assistant:
             turn.generations += 1
             try:
                 # At least one call per clause of the request, on the first plan.
-                min_steps = len(clauses(messages[-1]["content"])) if attempt == 0 else 1
+                min_steps = len(clauses(turn.query)) if attempt == 0 else 1
                 plan = self.planner.plan(plan_messages, tools, min_steps=min_steps)
             except DecodeError as e:  # a plan cut off: nothing ran, say so
                 turn.plans.append({"error": str(e)})

@@ -31,6 +31,11 @@ app.add_typer(eval_app, name="eval")
 out = Console()
 err = Console(stderr=True)
 
+# The assistant part's verbs: `chat`, `eval toolrag|assistant|injection` (sdk/assistant_cli.py).
+from .assistant_cli import register as _register_assistant  # noqa: E402
+
+_register_assistant(app, eval_app)
+
 
 def _print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -100,6 +100,10 @@ def _call_schema(tool: Tool, step: int) -> dict:
     props = params.get("properties") or {}
     params["properties"] = {name: _value_schema(s, step) if isinstance(s, dict) else s
                             for name, s in props.items()}
+    if props and not params.get("required"):
+        # Every argument optional: a small model then tends to write {} and stop. A call
+        # in a plan must say at least one thing, so one of the arguments is required.
+        params = {"anyOf": [dict(params, required=[name]) for name in props]}
     return {"type": "object", "properties": {"name": {"const": tool.name}, "arguments": params},
             "required": ["name", "arguments"]}
 

@@ -6,8 +6,9 @@ Two generic aids for small models, neither specific to any tool or task:
   several clauses usually needs a call for each; tool retrieval searches per clause
   (one intent per query embeds better) and the plan grammar asks for at least as
   many calls as there are clauses.
-* `annotate_dates(text, now)`: "next Tuesday at 3pm" -> "next Tuesday (2026-03-17) at
-  3pm (15:00)". A 0.5B model copies a date well but computes one badly.
+* `annotate_dates(text, now)`: "next Tuesday at 3pm" -> the request followed by a line
+  "(next Tuesday = 2026-03-17; 3pm = 15:00)". A 0.5B model copies a date well but
+  computes one badly; on a line of its own the dates do not leak into copied text.
 """
 
 from __future__ import annotations
@@ -63,7 +64,15 @@ def _weekday_date(now: dt.datetime, word: str, modifier: str, next_week: bool) -
 
 
 def annotate_dates(text: str, now: dt.datetime) -> str:
-    """`text` with ISO dates and 24-hour times added in brackets after date and time words."""
+    """`text` and, on a line after it, the ISO dates and 24-hour times its date and time words mean."""
+    found: list[str] = []
+    _mark_dates(text, now, found)
+    return f"{text}\n({'; '.join(dict.fromkeys(found))})" if found else text
+
+
+def _mark_dates(text: str, now: dt.datetime, found: list[str]) -> str:
+    """`text` with ISO dates and 24-hour times added in brackets after date and time words;
+    each "phrase = value" is also appended to `found`."""
     def day(m: re.Match) -> str:
         modifier, word, next_week = (m.group(1) or "").lower(), m.group(2).lower(), bool(m.group(3))
         if word in ("today", "tonight"):
@@ -72,6 +81,7 @@ def annotate_dates(text: str, now: dt.datetime) -> str:
             d = now.date() + dt.timedelta(days=1)
         else:
             d = _weekday_date(now, word, modifier, next_week)
+        found.append(f"{m.group(0)} = {d.isoformat()}")
         return f"{m.group(0)} ({d.isoformat()})"
 
     def month_day(m: re.Match) -> str:
@@ -82,15 +92,19 @@ def annotate_dates(text: str, now: dt.datetime) -> str:
             return m.group(0)
         if d < now.date():
             d = d.replace(year=d.year + 1)
+        found.append(f"{m.group(0)} = {d.isoformat()}")
         return f"{m.group(0)} ({d.isoformat()})"
 
     def time(m: re.Match) -> str:
         if m.group(4):
-            return f"{m.group(0)} ({'12:00' if m.group(4).lower() == 'noon' else '00:00'})"
+            value = "12:00" if m.group(4).lower() == "noon" else "00:00"
+            found.append(f"{m.group(0)} = {value}")
+            return f"{m.group(0)} ({value})"
         hour, minute = int(m.group(1)), int(m.group(2) or 0)
         if not (1 <= hour <= 12 and minute < 60):
             return m.group(0)
         hour = hour % 12 + (12 if m.group(3).lower() == "pm" else 0)
+        found.append(f"{m.group(0)} = {hour:02d}:{minute:02d}")
         return f"{m.group(0)} ({hour:02d}:{minute:02d})"
 
     text = _DAY_WORD.sub(day, text)
