@@ -25,7 +25,7 @@ from .planner import _WHOLE_REFERENCE, REFERENCE, Plan, Step
 from .tool import ToolRegistry
 
 __all__ = ["Executor", "StepOutcome", "ExecutionReport", "resolve_references", "ReferenceError_",
-           "guard_event"]
+           "guard_event", "TraceEvent"]
 
 #: Called before a side-effecting (or guard-"confirm") call: (tool name, arguments) -> run it?
 ConfirmCallback = Callable[[str, dict], bool]
@@ -35,13 +35,43 @@ class ReferenceError_(EdgeAgentError):
     """A `$k.field` reference that cannot be resolved (named with a trailing _ : not the builtin)."""
 
 
+@dataclass(frozen=True)
+class TraceEvent:
+    """The events the executor reports to a guard, for installs without `edgeagent.GuardEvent`
+    (same constructors: user, call, result, text, final)."""
+    kind: str
+    tool: Optional[str] = None
+    args: Optional[dict] = None
+    value: Any = None
+    content: Optional[str] = None  # user / text / final events
+
+    @classmethod
+    def user(cls, text: str) -> "TraceEvent":
+        return cls("user", content=text)
+
+    @classmethod
+    def call(cls, tool: str, args: dict) -> "TraceEvent":
+        return cls("call", tool=tool, args=args)
+
+    @classmethod
+    def result(cls, tool: str, value: Any) -> "TraceEvent":
+        return cls("result", tool=tool, value=value)
+
+    @classmethod
+    def text(cls, text: str) -> "TraceEvent":
+        return cls("text", content=text)
+
+    @classmethod
+    def final(cls, text: str) -> "TraceEvent":
+        return cls("final", content=text)
+
+
 def guard_event(kind: str, *args: Any) -> Any:
-    """A GuardEvent (`edgeagent.GuardEvent`, from the guard part), imported when first needed."""
+    """A guard event: `edgeagent.GuardEvent` when the guard part is installed, else a TraceEvent."""
     try:
         from edgeagent import GuardEvent  # type: ignore[attr-defined]
     except ImportError:
-        raise InvalidParameterError("a guard was given but edgeagent.GuardEvent is not available "
-                                    "in this install") from None
+        GuardEvent = TraceEvent
     return getattr(GuardEvent, kind)(*args)
 
 
@@ -78,6 +108,12 @@ def _field(value: Any, name: str, ref: str) -> Any:
     found, out = _find_key(value, name)
     if found:
         return out
+    # "$1.email" of a result that lists "emails": the first one (and "$1.emails" of "email").
+    for alias in (name + "s", name[:-1] if name.endswith("s") else None):
+        if alias:
+            found, out = _find_key(value, alias)
+            if found:
+                return out[0] if isinstance(out, list) and out and not name.endswith("s") else out
     raise ReferenceError_(f"{ref}: no field {name!r} in {_describe(value)}")
 
 
@@ -99,6 +135,8 @@ def resolve_references(value: Any, results: dict[int, Any]) -> Any:
             return _lookup(results, int(whole.group(1)), whole.group(2), value)
 
         def text(m: Any) -> str:
+            if int(m.group(1)) not in results:
+                return m.group(0)  # "$5 budget": money, not a step
             got = _lookup(results, int(m.group(1)), m.group(2), m.group(0))
             return got if isinstance(got, str) else json.dumps(got, ensure_ascii=False)
         return REFERENCE.sub(text, value)
@@ -210,9 +248,8 @@ class Executor:
         stopped = False
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="edgeagent-tool") as pool:
             while pending and not stopped:
-                ready = [s for s in pending.values()
-                         if all(d in known or d in outcomes for d in s.depends_on() if d != s.index)]
-                if not ready:  # only self- or cyclic references remain: the grammar forbids these
+                ready = [s for s in pending.values() if all(d in known or d in outcomes for d in s.depends_on())]
+                if not ready:  # a reference to a step not in the plan: nothing will come
                     ready = list(pending.values())
                 wave: list[tuple[Step, dict]] = []
                 for step in sorted(ready, key=lambda s: s.index):
@@ -224,7 +261,8 @@ class Executor:
                         self.on_event("result", outcomes[step.index].to_dict())
                         continue
                     try:
-                        args = resolve_references(step.arguments, known)
+                        args = resolve_references(step.arguments, {k: v for k, v in known.items()
+                                                                   if k < step.index})
                         tool = self.registry.get(step.tool)
                         args = _coerce_to_schema(args, tool.parameters)
                         tool.validate_arguments(args)  # checked here so a bad call is never admitted

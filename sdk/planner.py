@@ -31,9 +31,10 @@ __all__ = ["Planner", "Plan", "Step", "plan_schema", "REFERENCE", "references_in
 REFERENCE = re.compile(r"\$(\d+)((?:\.[A-Za-z0-9_]+)*)")
 _WHOLE_REFERENCE = re.compile(r"^\$(\d+)((?:\.[A-Za-z0-9_]+)*)$")
 
-# A literal string argument that does not look like a reference ("$5 budget" is fine,
-# "$5" is not): so step i cannot smuggle in a reference to a later step.
-_NOT_A_REFERENCE = r"^([^$][\s\S]*|\$([^0-9][\s\S]*)?)?$"
+# A literal string argument: anything but a whole reference ("$5 budget" is fine, "$5"
+# and "$5.email" are not), so step i cannot refer to itself or a later step.
+_NOT_A_REFERENCE = (r"^([^$][\s\S]*|\$|\$[^0-9][\s\S]*|"
+                    r"\$[0-9]+(\.[A-Za-z0-9_]+)*([^.A-Za-z0-9_][\s\S]*|\.([^A-Za-z0-9_][\s\S]*)?))?$")
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ class Step:
     arguments: dict[str, Any]
 
     def depends_on(self) -> set[int]:
-        return references_in(self.arguments)
+        """Earlier steps whose results this one takes ("$k" in text naming no earlier step is literal)."""
+        return {k for k in references_in(self.arguments) if 1 <= k < self.index}
 
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.index, "name": self.tool, "arguments": self.arguments}
@@ -72,9 +74,16 @@ def references_in(value: Any) -> set[int]:
     return set()
 
 
-def _is_plain_string(schema: dict) -> bool:
-    return (schema.get("type") == "string"
-            and not any(k in schema for k in ("pattern", "enum", "const", "format")))
+def _forbid_references(schema: dict) -> dict:
+    """`schema` where a free string may not be a `$k` reference (a literal, then)."""
+    if isinstance(schema.get("anyOf"), list):
+        schema["anyOf"] = [_forbid_references(dict(m)) if isinstance(m, dict) else m for m in schema["anyOf"]]
+        return schema
+    kinds = schema.get("type")
+    is_string = kinds == "string" or (isinstance(kinds, list) and "string" in kinds)
+    if is_string and not any(k in schema for k in ("pattern", "enum", "const", "format")):
+        schema["pattern"] = _NOT_A_REFERENCE  # applies to strings only, so type lists keep the rest
+    return schema
 
 
 def _reference_schema(step: int) -> dict:
@@ -83,9 +92,7 @@ def _reference_schema(step: int) -> dict:
 
 
 def _value_schema(schema: dict, step: int) -> dict:
-    value = copy.deepcopy(schema)
-    if _is_plain_string(value):
-        value["pattern"] = _NOT_A_REFERENCE
+    value = _forbid_references(copy.deepcopy(schema))
     if step == 1:
         return value
     description = value.pop("description", None)
