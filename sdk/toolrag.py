@@ -290,11 +290,20 @@ class ToolRAG:
         if not isinstance(k, int) or k < 1:
             raise InvalidParameterError(f"k must be a positive integer, got {k!r}")
         s = self.scores(query)
+        leaders: list[int] = []
         if per_clause:
             parts = clauses(query)
             if len(parts) > 1:
-                s = np.max(np.stack([s] + [self.scores(p) for p in parts]), axis=0)
-        order = np.argsort(-s, kind="stable")[:k]
+                per = [self.scores(p) for p in parts]
+                s = np.max(np.stack([s] + per), axis=0)
+                # Each clause's best tool first, in the request's order: the plan's calls
+                # follow the clauses, and small models lean toward the first tools listed.
+                for ps in per:
+                    best = int(np.argmax(ps))
+                    if best not in leaders:
+                        leaders.append(best)
+        rest = [int(i) for i in np.argsort(-s, kind="stable") if int(i) not in leaders]
+        order = (leaders + rest)[:k]
         return [Scored(self.tools[i], float(s[i])) for i in order]
 
     def select(self, query: str, k: int = 5, *, per_clause: bool = True) -> list[Tool]:
