@@ -57,14 +57,14 @@ def test_a_turn_with_confirmation_then_ctrl_d(tmp_path, qwen_path):
     data = tmp_path / "data"
     term = Terminal(f"ea-chat-{os.getpid()}", chat_command(data, tmp_path / "stderr.log"))
     try:
-        term.wait(lambda s: "you> " in s, 300, "the prompt")
+        term.wait(lambda s: "you>" in s, 300, "the prompt")
         term.type("Set a timer for 7 minutes for the tea")
         answered = 0
         # The plan and each call are shown; every side-effecting call is put to the person.
         while True:
-            screen = term.wait(lambda s: s.count("? run ") > answered or s.count("you> ") >= 2, 1200,
+            screen = term.wait(lambda s: s.count("? run ") > answered or s.count("you>") >= 2, 1200,
                                "a confirmation question or the next prompt")
-            if screen.count("you> ") >= 2:
+            if screen.count("you>") >= 2:
                 break
             answered += 1
             term.type("y")
@@ -83,13 +83,13 @@ def test_declining_a_call_leaves_no_trace_and_quit_ends(tmp_path, qwen_path):
     data = tmp_path / "data"
     term = Terminal(f"ea-chat-n-{os.getpid()}", chat_command(data, tmp_path / "stderr.log"))
     try:
-        term.wait(lambda s: "you> " in s, 300, "the prompt")
+        term.wait(lambda s: "you>" in s, 300, "the prompt")
         term.type("Create a note titled Secret plan with the text launch at dawn")
         answered = 0
         while True:
-            screen = term.wait(lambda s: s.count("? run ") > answered or s.count("you> ") >= 2, 1200,
+            screen = term.wait(lambda s: s.count("? run ") > answered or s.count("you>") >= 2, 1200,
                                "a confirmation question or the next prompt")
-            if screen.count("you> ") >= 2:
+            if screen.count("you>") >= 2:
                 break
             answered += 1
             term.type("n")
