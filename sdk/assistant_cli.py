@@ -36,6 +36,14 @@ def _short(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _ask(prompt: str) -> str:
+    """input() with the prompt on stdout: CPython writes input()'s own prompt to stderr
+    when it uses readline, so it would vanish whenever stderr is redirected."""
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    return input()
+
+
 def _print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
@@ -66,7 +74,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             if yes:
                 return True
             try:
-                answer = input(f"  ? run {tool} {_short(arguments)}? [y/N] ")
+                answer = _ask(f"  ? run {tool} {_short(arguments)}? [y/N] ")
             except EOFError:
                 return False
             return answer.strip().lower() in ("y", "yes")
@@ -94,7 +102,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         say(f"edgeagent chat ({strategy}; data in {Path(data_dir).expanduser()}). /quit or Ctrl-D to leave.")
         while True:
             try:
-                query = input("you> ")
+                query = _ask("you> ")
             except EOFError:
                 say("")
                 break
