@@ -34,6 +34,11 @@ app.add_typer(guard_app, name="guard")
 out = Console()
 err = Console(stderr=True)
 
+# The assistant part's verbs: `chat`, `eval toolrag|assistant|injection` (sdk/assistant_cli.py).
+from .assistant_cli import register as _register_assistant  # noqa: E402
+
+_register_assistant(app, eval_app)
+
 
 def _print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,269 @@
+"""`Assistant`: an offline assistant over the local tools, one conversation at a time.
+
+    assistant = edgeagent.Assistant(data_dir="~/assistant-data")       # plan strategy
+    turn = assistant.ask("Note the meeting with Ana on Tuesday at 3 and remind me an hour before")
+    turn.calls, turn.text, turn.latency_s
+
+Each turn: tool retrieval keeps the prompt small (the top-k tools for the query);
+then either
+  * "plan"  — the model writes the whole plan in one constrained pass (`Planner`), the
+              `Executor` runs it as a DAG (parallel, guarded, confirmed), re-plans once
+              if a call failed, and the model writes the answer from the results; or
+  * "react" — one call at a time (`Agent.call`), each result fed back, until the model
+              answers in text.
+The conversation (user and assistant texts) is kept across turns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional, Union
+
+from .agent import Agent
+from .engine import Engine
+from .errors import DecodeError, InvalidParameterError
+from .executor import ConfirmCallback, ExecutionReport, Executor, StepOutcome, guard_event
+from .grammar import Grammar
+from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step
+from .request import annotate_dates, clauses
+from .tool import Tool, ToolRegistry
+from .toolrag import ToolRAG
+
+__all__ = ["Assistant", "AssistantTurn", "STRATEGIES"]
+
+STRATEGIES = ("plan", "react")
+_CALL_STARTS = ("<tool_call>", "```", "{", "[")
+MAX_RESULT_CHARS = 1500  # what one tool result may take of the prompt
+
+EventCallback = Callable[[str, dict], None]
+_PROSE = Grammar.from_regex(r"[A-Za-z0-9\"'(][^{}<>\[\]]*")
+
+
+@dataclass
+class AssistantTurn:
+    query: str
+    strategy: str
+    text: str = ""
+    calls: list[dict] = field(default_factory=list)  # every call tried: arguments, status, result
+    guard: list[dict] = field(default_factory=list)  # every guard decision
+    plans: list[dict] = field(default_factory=list)
+    tools_offered: list[str] = field(default_factory=list)
+    replanned: bool = False
+    stopped: bool = False
+    generations: int = 0  # model passes (plans, ReAct steps, answer)
+    latency_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("query", "strategy", "text", "calls", "guard", "plans",
+                                               "tools_offered", "replanned", "stopped", "generations",
+                                               "latency_s")}
+
+
+def _system_prompt(now: dt.datetime) -> str:
+    # Small models cannot do calendar arithmetic; a table of the coming days lets them
+    # copy "next Tuesday" instead of computing it.
+    days = "\n".join(f"- {label}{(now + dt.timedelta(days=i)):%A} = {(now + dt.timedelta(days=i)).date().isoformat()}"
+                      for i, label in zip(range(1, 8), ["tomorrow, "] + [""] * 6))
+    return (f"You are a helpful assistant running offline on the user's device. You manage the user's files, "
+            f"notes, calendar, contacts, messages and reminders with the tools below.\n"
+            f"Now: {now:%A} {now.isoformat(timespec='minutes')} (today = {now.date().isoformat()}).\n"
+            f"The coming days:\n{days}")
+
+
+def _result_text(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= MAX_RESULT_CHARS else text[:MAX_RESULT_CHARS] + "…"
+
+
+def _call_message(steps: list[tuple[str, dict]]) -> dict:
+    return {"role": "assistant", "content": "",
+            "tool_calls": [{"type": "function", "function": {"name": n, "arguments": a}} for n, a in steps]}
+
+
+class Assistant:
+    """An offline assistant: tools over `data_dir`, a model, a strategy, an optional guard."""
+
+    def __init__(self, model: Union[str, None] = None, *, data_dir: Union[str, Path, None] = None,
+                 tools: Union[ToolRegistry, Iterable[Any], None] = None, engine: Optional[Engine] = None,
+                 strategy: str = "plan", guard: Any = None, confirm: Optional[ConfirmCallback] = None,
+                 top_k: int = 6, max_steps: int = 6, retrieval: str = "auto",
+                 clock: Optional[Callable[[], dt.datetime]] = None, on_event: Optional[EventCallback] = None,
+                 answer_tokens: int = 160, n_ctx: int = 4096, n_threads: Optional[int] = None):
+        if strategy not in STRATEGIES:
+            raise InvalidParameterError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+        if not isinstance(top_k, int) or top_k < 1:
+            raise InvalidParameterError(f"top_k must be a positive integer, got {top_k!r}")
+        if tools is None:
+            from .tools import local_tools
+
+            if data_dir is None:
+                raise InvalidParameterError("give data_dir= (the folder of the local tools) or tools=")
+            tools = local_tools(data_dir, clock=clock)
+        self.registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
+        self.engine = engine if engine is not None else Engine(model, n_ctx=n_ctx, n_threads=n_threads)
+        self.agent = Agent(engine=self.engine)
+        self.planner = Planner(self.engine, max_steps=max_steps)
+        self.rag = ToolRAG(self.registry, backend=retrieval)
+        self.strategy = strategy
+        self.guard = guard
+        self.confirm = confirm
+        self.top_k = top_k
+        self.max_steps = max_steps
+        self.clock = clock or (lambda: dt.datetime.now().replace(second=0, microsecond=0))
+        self.on_event = on_event or (lambda kind, data: None)
+        self.answer_tokens = answer_tokens
+        self.history: list[dict] = []  # user and assistant texts of earlier turns
+        self._answering = True
+
+    def reset(self) -> None:
+        """Forgets the conversation (and resets the guard's trace)."""
+        self.history.clear()
+        if self.guard is not None:
+            self.guard.reset()
+
+    # -- helpers -------------------------------------------------------------------
+    def _tools_for(self, query: str) -> list[Tool]:
+        chosen = self.rag.select(query, k=min(self.top_k, len(self.rag)))
+        if self.guard is not None:
+            verdicts = self.guard.allowed_tools([t.name for t in chosen])
+            chosen = [t for t in chosen if verdicts.get(t.name) != "denied"]
+        return chosen
+
+    def _executor(self, turn: AssistantTurn) -> Executor:
+        def relay(kind: str, data: dict) -> None:
+            if kind == "guard":
+                turn.guard.append(data)
+            self.on_event(kind, data)
+        return Executor(self.registry, guard=self.guard, confirm=self.confirm, on_event=relay)
+
+    def _wants_tools(self, messages: list[dict], schemas: list[dict]) -> bool:
+        """Does the model mean to call a tool? Read from its first token, unconstrained
+        (a call in any shape counts); one decode step, the prompt stays cached."""
+        probe = self.engine.chat(messages, tools=schemas, max_tokens=1)
+        return probe.text.lstrip().startswith(_CALL_STARTS)
+
+    def _answer(self, messages: list[dict], schemas: list[dict], on_text: Optional[Callable[[str], None]],
+                turn: AssistantTurn) -> str:
+        """The final answer in text, streamed; tool calls are ruled out by the grammar."""
+        if not self._answering:
+            return ""
+        turn.generations += 1
+        # Prose only: after tool results small models like to echo JSON instead of answering.
+        stream = self.engine.stream(messages=messages, tools=schemas or None, grammar=_PROSE,
+                                    max_tokens=self.answer_tokens)
+        pieces = []
+        for piece in stream:
+            pieces.append(piece)
+            if on_text is not None:
+                on_text(piece)
+        return "".join(pieces).strip()
+
+    # -- one turn --------------------------------------------------------------------
+    def ask(self, query: str, *, on_text: Optional[Callable[[str], None]] = None,
+            answer: bool = True) -> AssistantTurn:
+        """Carries out `query`; `on_text` receives the answer as it is written. `answer=False`
+        stops once the calls are done (no final text: what a benchmark of actions measures)."""
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidParameterError("the query must be a non-empty string")
+        start = time.perf_counter()
+        turn = AssistantTurn(query=query, strategy=self.strategy)
+        if self.guard is not None:
+            self.guard.step(guard_event("user", query))
+        tools = self._tools_for(query)
+        turn.tools_offered = [t.name for t in tools]
+        self.on_event("tools", {"tools": turn.tools_offered})
+        now = self.clock()
+        messages = [{"role": "system", "content": _system_prompt(now)}, *self.history,
+                    {"role": "user", "content": annotate_dates(query, now)}]
+        self._answering = answer
+        if not tools:
+            text = self._answer(messages, [], on_text, turn)
+        elif self.strategy == "plan":
+            text = self._plan_turn(messages, tools, turn, on_text)
+        else:
+            text = self._react_turn(messages, tools, turn, on_text)
+        turn.text = text
+        if self.guard is not None and not turn.stopped:
+            self.guard.step(guard_event("final", text))
+            for v in self.guard.check_final():
+                decision = {"step": None, "tool": None, "action": v.action, "rule": getattr(v, "rule", None),
+                            "reason": getattr(v, "reason", None)}
+                turn.guard.append(decision)
+                self.on_event("guard", decision)
+        self.history += [{"role": "user", "content": query}, {"role": "assistant", "content": text}]
+        turn.latency_s = time.perf_counter() - start
+        return turn
+
+    def _record(self, turn: AssistantTurn, report: ExecutionReport, messages: list[dict]) -> None:
+        tried = [o for o in report.outcomes if o.arguments is not None or o.status != "ok"]
+        turn.calls += [o.to_dict() for o in tried]
+        if tried:
+            messages.append(_call_message([(o.step.tool, o.arguments or o.step.arguments) for o in tried]))
+            messages += [{"role": "tool", "content": _result_text(o.result)} for o in tried]
+        turn.stopped = turn.stopped or report.stopped
+
+    def _plan_turn(self, messages: list[dict], tools: list[Tool], turn: AssistantTurn,
+                   on_text: Optional[Callable[[str], None]]) -> str:
+        schemas = [t.schema for t in tools]
+        plan_messages = [dict(messages[0], content=messages[0]["content"] + "\n\n" + PLAN_INSTRUCTIONS),
+                         *messages[1:]]
+        turn.generations += 1
+        if not self._wants_tools(plan_messages, schemas):
+            return self._answer(messages, schemas, on_text, turn)
+        executor = self._executor(turn)
+        for attempt in range(2):  # the plan, and one re-plan after a failure
+            turn.generations += 1
+            try:
+                # At least one call per clause of the request, on the first plan.
+                min_steps = len(clauses(turn.query)) if attempt == 0 else 1
+                plan = self.planner.plan(plan_messages, tools, min_steps=min_steps)
+            except DecodeError as e:  # a plan cut off: nothing ran, say so
+                turn.plans.append({"error": str(e)})
+                break
+            turn.plans.append(plan.to_dict())
+            self.on_event("plan", plan.to_dict())
+            report = executor.run(plan)
+            self._record(turn, report, plan_messages)
+            if report.stopped or not report.failed or attempt == 1:
+                break
+            turn.replanned = True
+            failed = ", ".join(f"{o.step.tool} (call {o.step.index})" for o in report.failed)
+            plan_messages.append({"role": "user", "content": (
+                f"These calls did not succeed: {failed}; the tool responses say why. Write a new plan with "
+                f"only the calls still needed to finish my request.")})
+            self.on_event("replan", {"failed": failed})
+        if turn.stopped:
+            return "I stopped: a policy rule ended this turn."
+        answer_messages = messages + plan_messages[len(messages):]
+        return self._answer(answer_messages, schemas, on_text, turn)
+
+    def _react_turn(self, messages: list[dict], tools: list[Tool], turn: AssistantTurn,
+                    on_text: Optional[Callable[[str], None]]) -> str:
+        schemas = [t.schema for t in tools]
+        messages = list(messages)
+        executor = self._executor(turn)
+        seen: set[str] = set()
+        for i in range(self.max_steps):
+            turn.generations += 1
+            if not self._wants_tools(messages, schemas):
+                break  # the model answers now
+            turn.generations += 1
+            result = self.agent.call(messages, tools=tools, mode="required", parallel=False)
+            if not result.calls:
+                break
+            call = result.calls[0]
+            key = json.dumps([call.name, call.arguments], sort_keys=True)
+            if key in seen:  # the same call again: small models loop; its result is already known
+                break
+            seen.add(key)
+            plan = Plan([Step(len(seen), call.name, call.arguments)])
+            self.on_event("plan", plan.to_dict())
+            report = executor.run(plan)
+            self._record(turn, report, messages)
+            if report.stopped:
+                return "I stopped: a policy rule ended this turn."
+        return self._answer(messages, schemas, on_text, turn)

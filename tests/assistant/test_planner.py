@@ -1,0 +1,96 @@
+"""The plan schema: only offered tools, valid arguments, references to earlier steps only."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgeagent import Grammar, Planner
+from edgeagent.errors import InvalidParameterError
+from edgeagent.planner import plan_schema, references_in
+from edgeagent.request import clauses
+from edgeagent.tools import local_tools
+
+
+@pytest.fixture(scope="module")
+def tools(tmp_path_factory):
+    reg = local_tools(tmp_path_factory.mktemp("data"))
+    return [reg.get(n) for n in ("find_contact", "send_message", "create_note", "set_timer")]
+
+
+def valid(schema, plan) -> bool:
+    return jsonschema.Draft202012Validator(schema).is_valid(plan)
+
+
+def test_plan_schema_compiles_with_the_native_engine(tools):
+    g = Grammar.from_json_schema(plan_schema(tools, 6, 2))
+    assert g.warnings == []
+
+
+def test_references_only_to_earlier_steps(tools):
+    schema = plan_schema(tools, 4)
+    find = {"name": "find_contact", "arguments": {"query": "Ana"}}
+    assert valid(schema, [find, {"name": "send_message", "arguments": {"to": "$1.email", "body": "hi"}}])
+    assert valid(schema, [find, {"name": "set_timer", "arguments": {"minutes": "$1"}}])  # any type may be a reference
+    assert not valid(schema, [{"name": "send_message", "arguments": {"to": "$1.email", "body": "hi"}}])  # itself
+    assert not valid(schema, [find, {"name": "send_message", "arguments": {"to": "$3", "body": "x"}}])  # later
+    assert not valid(schema, [{"name": "set_timer", "arguments": {"minutes": "$0"}}])
+    # A dollar amount is text, not a reference.
+    assert valid(schema, [{"name": "create_note", "arguments": {"title": "$5 budget"}}])
+
+
+def test_only_offered_tools_and_schema_valid_arguments(tools):
+    schema = plan_schema(tools, 3)
+    assert not valid(schema, [{"name": "delete_note", "arguments": {"note_id": 1}}])
+    assert not valid(schema, [{"name": "set_timer", "arguments": {"minutes": "ten"}}])
+    assert not valid(schema, [{"name": "create_note", "arguments": {}}])  # title is required
+    assert not valid(schema, [{"name": "send_message", "arguments": {}}])  # all optional: one needed
+    assert not valid(schema, [])
+    assert not valid(schema, [{"name": "set_timer", "arguments": {"minutes": 1}}] * 4)  # max_steps
+
+
+def test_min_steps(tools):
+    schema = plan_schema(tools, 4, min_steps=2)
+    one = {"name": "set_timer", "arguments": {"minutes": 5}}
+    assert not valid(schema, [one])
+    assert valid(schema, [one, one])
+
+
+def test_bad_limits(tools):
+    with pytest.raises(InvalidParameterError):
+        plan_schema(tools, 0)
+    with pytest.raises(InvalidParameterError):
+        plan_schema([], 3)
+
+
+step_refs = st.lists(st.lists(st.integers(0, 7), max_size=2), min_size=1, max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(step_refs)
+def test_a_plan_is_valid_exactly_when_every_reference_is_to_an_earlier_step(tools, refs):
+    schema = plan_schema(tools, 6)
+    plan = []
+    for i, rs in enumerate(refs, start=1):
+        to = f"${rs[0]}.email" if rs else "Ana"
+        body = f"${rs[1]}" if len(rs) > 1 else "hello"
+        plan.append({"name": "send_message", "arguments": {"to": to, "body": body}})
+    earlier_only = all(1 <= r < i for i, rs in enumerate(refs, start=1) for r in rs)
+    assert valid(schema, plan) == earlier_only
+    assert all(references_in(s["arguments"]) == set(rs) for s, rs in zip(plan, refs))
+
+
+def test_model_writes_a_plan_over_the_offered_tools(planner_engine, tools):
+    planner = Planner(planner_engine)
+    q = "Find Ana's email and send her a message saying hello"
+    plan = planner.plan([{"role": "user", "content": q}], tools, min_steps=len(clauses(q)))
+    names = {t.name for t in tools}
+    assert 2 <= len(plan) <= planner.max_steps
+    assert all(s.tool in names for s in plan.steps)
+    assert all(r < s.index for s in plan.steps for r in s.depends_on())
+    assert valid(plan_schema(tools, planner.max_steps, 2), [{"name": s.tool, "arguments": s.arguments}
+                                                             for s in plan.steps])

