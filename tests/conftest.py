@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from cli_runner import run_cli
 
 from edgeagent import Engine, models
 
@@ -38,10 +37,6 @@ def gemma(gemma_path) -> Engine:
     return Engine(gemma_path, n_ctx=1024, n_threads=2)
 
 
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Runs the `edgeagent` CLI in a subprocess, as a user would."""
-    return subprocess.run([sys.executable, "-m", "edgeagent.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "COLUMNS": "200"})
 
 
 @pytest.fixture()

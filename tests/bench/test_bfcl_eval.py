@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import run_cli as edgeagent
+from cli_runner import run_cli as edgeagent
 from edgeagent.bench import bfcl, bfcl_eval
 from edgeagent.bench.bfcl_peers import LlamaCppChatmlFunctionCalling, _safe_names, parse_tool_calls
 from edgeagent.errors import UserInputError

@@ -114,7 +114,7 @@ def test_warm_puts_the_tools_prefix_in_the_cache(agent):
     messages = _with_call_guide([{"role": "user", "content": "Weather in Quito?"}])
     t = agent.engine.chat(messages, tools=ToolRegistry([WEATHER, add_note]).schemas(), max_tokens=1).timings
     assert t.cached_tokens > 150 and t.prompt_tokens - t.cached_tokens < 25
-    assert agent.call("Weather in Quito?", [WEATHER, add_note], parallel=False).calls[0].arguments["city"] == "Quito"
+    assert agent.call("Weather in Quito?", [WEATHER, add_note], parallel=False).calls[0].arguments["city"].lower() == "quito"
 
 
 def test_hermes_format_is_still_available(qwen):
