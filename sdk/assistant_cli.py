@@ -18,17 +18,15 @@ from .errors import UserInputError
 __all__ = ["register", "load_guard"]
 
 
-def load_guard(policy: Optional[Path]) -> Any:
-    """A guard from a policy file, via the guard part's `edgeagent.Guard.from_file`."""
+def load_guard(policy: Optional[Path], tools: Any = None) -> Any:
+    """A guard from a policy file or a shipped policy's name (`Guard.from_file`; a bad
+    policy is a GuardPolicyError naming file, line and column). With `tools`, unknown
+    tools and arguments in the policy are errors too."""
     if policy is None:
         return None
-    if not policy.is_file():
-        raise UserInputError(f"--policy {policy}: no such file")
-    try:
-        from edgeagent import Guard  # type: ignore[attr-defined]
-    except ImportError:
-        raise UserInputError("--policy needs the guard (edgeagent.Guard), which this install does not have") from None
-    return Guard.from_file(str(policy))
+    from .guard import Guard
+
+    return Guard.from_file(str(policy), tools)
 
 
 def _short(value: Any, limit: int = 160) -> str:

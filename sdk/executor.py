@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from .errors import EdgeAgentError, InvalidParameterError
+from .guard import GuardEvent
 from .planner import _WHOLE_REFERENCE, REFERENCE, Plan, Step
 from .tool import ToolRegistry
 
 __all__ = ["Executor", "StepOutcome", "ExecutionReport", "resolve_references", "ReferenceError_",
-           "guard_event", "TraceEvent"]
+           "guard_event"]
 
 #: Called before a side-effecting (or guard-"confirm") call: (tool name, arguments) -> run it?
 ConfirmCallback = Callable[[str, dict], bool]
@@ -35,43 +36,8 @@ class ReferenceError_(EdgeAgentError):
     """A `$k.field` reference that cannot be resolved (named with a trailing _ : not the builtin)."""
 
 
-@dataclass(frozen=True)
-class TraceEvent:
-    """The events the executor reports to a guard, for installs without `edgeagent.GuardEvent`
-    (same constructors: user, call, result, text, final)."""
-    kind: str
-    tool: Optional[str] = None
-    args: Optional[dict] = None
-    value: Any = None
-    content: Optional[str] = None  # user / text / final events
-
-    @classmethod
-    def user(cls, text: str) -> "TraceEvent":
-        return cls("user", content=text)
-
-    @classmethod
-    def call(cls, tool: str, args: dict) -> "TraceEvent":
-        return cls("call", tool=tool, args=args)
-
-    @classmethod
-    def result(cls, tool: str, value: Any) -> "TraceEvent":
-        return cls("result", tool=tool, value=value)
-
-    @classmethod
-    def text(cls, text: str) -> "TraceEvent":
-        return cls("text", content=text)
-
-    @classmethod
-    def final(cls, text: str) -> "TraceEvent":
-        return cls("final", content=text)
-
-
-def guard_event(kind: str, *args: Any) -> Any:
-    """A guard event: `edgeagent.GuardEvent` when the guard part is installed, else a TraceEvent."""
-    try:
-        from edgeagent import GuardEvent  # type: ignore[attr-defined]
-    except ImportError:
-        GuardEvent = TraceEvent
+def guard_event(kind: str, *args: Any) -> GuardEvent:
+    """`GuardEvent.<kind>(*args)`: the event the executor reports to its guard."""
     return getattr(GuardEvent, kind)(*args)
 
 
