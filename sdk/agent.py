@@ -49,6 +49,11 @@ _FENCE = "```json\n"
 # (cosine of all-MiniLM-L6-v2 embeddings) to the query. On the BFCL dev split 0.30 kept
 # 97-100% of the queries a tool fits and turned away 57% of those none fits.
 RELEVANCE_THRESHOLD = 0.30
+# ...and only tools within this margin of the best match may be called. The embedding's
+# first choice was right on 97/100 BFCL dev "multiple" items where the model alone picked
+# a wrong tool on ~25%; 0.25 keeps every needed tool on 100% of those and 88% of the
+# parallel_multiple items (whose several tools each match only part of the query).
+RETRIEVAL_MARGIN = 0.25
 _CALL_BLOCK = re.compile(r"<tool_call>\n(.*?)\n</tool_call>", re.S)
 # First output text that shows the model is starting a tool call, in whatever shape.
 _CALL_STARTS = ("<tool_call>", "```", "{", "[")
@@ -70,7 +75,7 @@ class CallResult:
     generation: Generation = field(repr=False)
     truncated: bool = False  # a last call was cut off by max_tokens (and left out)
     denied: list[DeniedCall] = field(default_factory=list)  # calls the guard refused (with guard=)
-    disabled_tools: list[str] = field(default_factory=list)  # tools the guard switched off in the grammar
+    disabled_tools: list[str] = field(default_factory=list)  # switched off in the grammar (guard, tool retrieval)
 
     @property
     def latency_s(self) -> float:
@@ -146,12 +151,22 @@ class Agent:
         schemas = registry.schemas()
         if self.call_format == "json":
             messages = _with_call_guide(messages)
+        scores = self._tool_scores(messages, registry) if mode in ("auto", "required") else None
         if mode == "auto":
-            mode = "none" if not self._any_tool_fits(messages, registry) else self._decide(messages, schemas)
+            # The relevance gate: the model alone almost always calls *something* (asked
+            # for a triangle's area it calls a BMI tool); sentence embeddings tell topics
+            # apart far better.
+            fits = scores is None or max(scores.values()) >= self.relevance_threshold
+            mode = self._decide(messages, schemas) if fits else "none"
+        # Tool choice: tools far below the best match cannot be called (switched off in the
+        # grammar; the prompt keeps them all, and with them the prefix cache).
         disabled: list[str] = []
+        if scores is not None and mode != "none":
+            best = max(scores.values())
+            disabled = [name for name, v in scores.items() if v < best - RETRIEVAL_MARGIN]
         grammar_schemas = schemas
         if guard is not None:
-            disabled = disabled_tools(guard, registry.names())
+            disabled = sorted(set(disabled) | set(disabled_tools(guard, registry.names())))
             if mode not in TOOL_MODES and mode in disabled or len(disabled) == len(registry):
                 mode = "none"  # every call it could make would be refused: answer in text
             grammar_schemas = [narrowed_tool_schema(guard, s) for s in schemas]
@@ -189,26 +204,24 @@ class Agent:
             messages = _with_call_guide(messages)
         self.engine.chat(messages, tools=registry.schemas() or None, max_tokens=1)
 
-    def _any_tool_fits(self, messages: list[dict], registry: ToolRegistry) -> bool:
-        """The relevance gate of auto mode: is some tool's description close enough to the
-        last user message? The model alone almost always calls *something* (a 0.5B model
-        asked for a triangle's area calls a BMI tool); sentence embeddings tell topics
-        apart far better. Without the embedding model (or with relevance_threshold=None)
-        every query passes."""
+    def _tool_scores(self, messages: list[dict], registry: ToolRegistry) -> Optional[dict[str, float]]:
+        """Cosine similarity of each tool's description to the last user message
+        (all-MiniLM-L6-v2), or None without the embedding model, a text query, or with
+        relevance_threshold=None."""
         from . import toolrag
 
         query = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), None)
         if self.relevance_threshold is None or not isinstance(query, str) or not toolrag.embedding_model_available():
-            return True
+            return None
         embedder = toolrag.shared_embedder()
-        texts = [toolrag.tool_text(t) for t in registry]
-        missing = [t for t in texts if t not in self._tool_vectors]
+        texts = {t.name: toolrag.tool_text(t) for t in registry}
+        missing = [t for t in texts.values() if t not in self._tool_vectors]
         if missing:
             if len(self._tool_vectors) > 4096:
                 self._tool_vectors.clear()
             self._tool_vectors.update(zip(missing, embedder.embed(missing)))
         q = embedder.embed([query])[0]
-        return max(float(self._tool_vectors[t] @ q) for t in texts) >= self.relevance_threshold
+        return {name: float(self._tool_vectors[text] @ q) for name, text in texts.items()}
 
     def _decide(self, messages: list[dict], schemas: list[dict]) -> str:
         """Auto mode: does the model want to call a tool or to answer in text?
