@@ -14,19 +14,9 @@ from typing import Any, Optional
 import typer
 
 from .errors import UserInputError
+from .guard_cli import load_guard
 
-__all__ = ["register", "load_guard"]
-
-
-def load_guard(policy: Optional[Path], tools: Any = None) -> Any:
-    """A guard from a policy file or a shipped policy's name (`Guard.from_file`; a bad
-    policy is a GuardPolicyError naming file, line and column). With `tools`, unknown
-    tools and arguments in the policy are errors too."""
-    if policy is None:
-        return None
-    from .guard import Guard
-
-    return Guard.from_file(str(policy), tools)
+__all__ = ["register"]
 
 
 def _short(value: Any, limit: int = 160) -> str:

@@ -106,7 +106,7 @@ def call(
 ) -> None:
     """Ask the model to call tools for QUERY; prints the calls (or the text answer) as JSON."""
     from .agent import Agent
-    from .guard import Guard
+    from .guard_cli import load_guard
 
     try:
         tools = json.loads(tools_file.read_text())
@@ -117,7 +117,7 @@ def call(
                              f"{e.msg}") from None
     if not isinstance(tools, list):
         raise UserInputError(f"--tools {tools_file} must hold a JSON list of tools")
-    guard = Guard.from_file(policy, tools) if policy is not None else None  # checked before the model loads
+    guard = load_guard(policy, tools)  # checked before the model loads
     result = Agent(model, n_threads=threads).call(query, tools, mode=mode, parallel=parallel, max_tokens=max_tokens,
                                                   guard=guard)
     _print_json(result.to_dict())

@@ -47,6 +47,23 @@ def _tools(tools_file: Optional[Path], local: bool) -> Any:
     return data
 
 
+def load_guard(policy: Optional[Path], tools: Any = None) -> Any:
+    """The guard of a `--policy` option: a policy file or a shipped policy's name. A file
+    that cannot be read is an error naming the option; a policy that does not compile is a
+    GuardPolicyError naming file, line and column. With `tools`, unknown tools and
+    arguments in the policy are errors too."""
+    if policy is None:
+        return None
+    from .guard import Guard
+
+    try:
+        return Guard.from_file(str(policy), tools)
+    except GuardPolicyError:
+        raise
+    except UserInputError as e:
+        raise UserInputError(f"--policy: {e}") from None
+
+
 def _load(policy: Path, tools: Any):
     from .guard import Guard
 

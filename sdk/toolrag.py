@@ -45,13 +45,20 @@ MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained on 256-token inputs
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-def tool_text(t: Union[Tool, dict]) -> str:
-    """What a tool is embedded as: its name in words, description, parameter descriptions."""
+def tool_summary(t: Union[Tool, dict]) -> str:
+    """A tool's name in words and its description."""
     schema = t.schema if isinstance(t, Tool) else t
     fn = schema.get("function", schema)
     name = str(fn.get("name", ""))
     words = re.sub(r"([a-z])([A-Z])", r"\1 \2", name).replace("_", " ").replace(".", " ")
-    parts = [f"{words}: {fn.get('description', '')}".strip()]
+    return f"{words}: {fn.get('description', '')}".strip()
+
+
+def tool_text(t: Union[Tool, dict]) -> str:
+    """What a tool is embedded as: its name in words, description, parameter descriptions."""
+    schema = t.schema if isinstance(t, Tool) else t
+    fn = schema.get("function", schema)
+    parts = [tool_summary(t)]
     props = (fn.get("parameters") or {}).get("properties") or {}
     for pname, pschema in props.items():
         desc = pschema.get("description", "") if isinstance(pschema, dict) else ""

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from edgeagent import Executor, Plan, Step
+from edgeagent import Executor, Guard, Plan, Step
 from edgeagent.executor import ReferenceError_, resolve_references
 from edgeagent.tool import ToolRegistry, tool
 
@@ -69,34 +69,14 @@ def test_independent_steps_run_in_parallel():
     assert [o.result for o in report.outcomes] == [{"n": 1}, {"n": 2}, {"n": 3}]
 
 
-class DenySendGuard:
-    """A policy written against the guard interface: no send_message after a read_file."""
-
-    def __init__(self, action: str = "deny"):
-        self.action, self.trace = action, []
-
-    def check(self, event):
-        read = any(getattr(e, "kind", None) == "call" and e.tool == "read_file" for e in self.trace)
-        if event.kind == "call" and event.tool == "send_message" and read:
-            return type("V", (), {"action": self.action, "rule": "no_send_after_read", "reason": "read a file",
-                                  "allowed": False})()
-        return type("V", (), {"action": "allow", "rule": None, "reason": None, "allowed": True})()
-
-    def step(self, event):
-        self.trace.append(event)
-
-    def allowed_tools(self, names):
-        return {n: "depends" if n == "send_message" else "allowed" for n in names}
-
-    def check_final(self):
-        return []
-
-    def reset(self):
-        self.trace.clear()
+def deny_send_after_read(action: str = "deny") -> Guard:
+    """The real guard with a one-rule policy: no send_message once a file was read."""
+    return Guard.from_text(f"rule no_send_after_read: {action} call(send_message) when O call(read_file)\n"
+                           f"  because \"read a file\"")
 
 
 def test_guard_denial_is_a_structured_observation_and_nothing_is_sent(registry, data_dir):
-    guard = DenySendGuard()
+    guard = deny_send_after_read()
     plan = Plan([Step(1, "read_file", {"path": "todo.txt"}),
                  Step(2, "send_message", {"to": "bob@example.com", "body": "$1.content"})])
     events = []
@@ -105,7 +85,7 @@ def test_guard_denial_is_a_structured_observation_and_nothing_is_sent(registry, 
     assert report.outcomes[1].result["rule"] == "no_send_after_read"
     assert report.outcomes[1].result["error"] == "denied by policy"
     assert not list((data_dir / "outbox").glob("*.eml"))
-    assert [e.kind for e in guard.trace] == ["call", "result"]  # only the call that ran, and its result
+    assert guard.trace_length == 2  # only the call that ran, and its result
     assert "guard" in events
 
 
@@ -113,7 +93,7 @@ def test_guard_stop_ends_the_turn(registry):
     plan = Plan([Step(1, "read_file", {"path": "todo.txt"}),
                  Step(2, "send_message", {"to": "bob", "body": "$1.content"}),
                  Step(3, "set_timer", {"minutes": "$2.x"})])
-    report = Executor(registry, guard=DenySendGuard("stop")).run(plan)
+    report = Executor(registry, guard=deny_send_after_read("stop")).run(plan)
     assert report.stopped
     assert [o.status for o in report.outcomes] == ["ok", "stopped", "stopped"]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgeagent import Engine
 from edgeagent.agent import Agent
@@ -122,3 +124,20 @@ def test_hermes_format_is_still_available(qwen):
     assert [c.name for c in r.calls] == ["get_weather"]
     with pytest.raises(InvalidParameterError, match="call_format"):
         Agent(engine=qwen, call_format="xml")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.fixed_dictionaries({"name": st.text(max_size=8),
+                                       "arguments": st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=6),
+                                                                    max_size=3)}),
+                min_size=1, max_size=4),
+       st.floats(0.0, 1.0))
+def test_a_reply_cut_by_max_tokens_keeps_its_complete_calls(calls, where):
+    from edgeagent.agent import _complete_calls
+
+    text = "[" + ", ".join(json.dumps(c) for c in calls) + "]"  # the grammar's shape
+    assert _complete_calls(text) == (calls, False)
+    cut = int(where * (len(text) - 1))
+    items, truncated = _complete_calls(text[:cut])
+    assert truncated
+    assert items == [c for i, c in enumerate(calls) if len("[" + ", ".join(json.dumps(x) for x in calls[:i + 1])) <= cut]
