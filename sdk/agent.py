@@ -34,6 +34,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 from .engine import Engine, Generation
 from .errors import ChatTemplateError, InvalidParameterError
 from .grammar import TOOL_MODES, Grammar
+from .grounding import QueryFacts, adds_to_earlier
 from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
 
@@ -186,6 +187,10 @@ class Agent:
             out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=_FENCE, max_tokens=max_tokens,
                                    disabled_tools=disabled, **options)
             result = self._parse_json(out, registry)
+            if max_calls > 1 and result.calls and not result.truncated:
+                more = self._more_calls(messages, schemas, grammar_schemas, choice, result.calls, max_calls,
+                                        disabled, max_tokens, options, registry)
+                result = CallResult(calls=result.calls + more, text="", generation=out)
         if guard is None:
             return result
         kept, denied = [], []
@@ -239,6 +244,30 @@ class Agent:
         probe = self.engine.chat(messages, tools=schemas, max_tokens=1, temperature=0.0)
         first = probe.text.lstrip()
         return "required" if first.startswith(_CALL_STARTS) else "none"
+
+    def _more_calls(self, messages: list[dict], schemas: list[dict], grammar_schemas: list[dict], choice: str,
+                    calls: list[ToolCall], max_calls: int, disabled: list[str], max_tokens: int,
+                    options: dict, registry: ToolRegistry) -> list[ToolCall]:
+        """Asks for one call more after the model closed its list, while each new call
+        brings something from the query that no earlier call did (see grounding.py): the
+        0.5B model closes a list of several calls too early far more often than it
+        leaves out a call it was going to make."""
+        query = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), None)
+        if not isinstance(query, str):
+            return []
+        facts, grammar, more = QueryFacts(query), self._grammar(grammar_schemas, choice, 1, "json_object"), []
+        while len(calls) + len(more) < max_calls:
+            made = ", ".join(json.dumps(c.to_dict(), ensure_ascii=False) for c in calls + more)
+            out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=f"{_FENCE}[{made}, ",
+                                   max_tokens=max_tokens, disabled_tools=disabled, **options)
+            items, truncated = _complete_calls(out.text)
+            if truncated:
+                break
+            call = self._checked(items[0], registry)
+            if not adds_to_earlier(call.name, call.arguments, [(c.name, c.arguments) for c in calls + more], facts):
+                break
+            more.append(call)
+        return more
 
     def _parse_json(self, out: Generation, registry: ToolRegistry) -> CallResult:
         items, truncated = _complete_calls(out.text)

@@ -1,0 +1,105 @@
+"""Which argument values of a call come from the user's words.
+
+A small model asked for "the weather in Oslo and Lima" often stops after the Oslo call;
+asked once more for a next call, it writes the Lima call when there is one, and repeats
+or invents a value when there is none. A value is *grounded* when the query states it
+(a string whose words are in the query, a number the query writes, 5% read as 0.05 too);
+a further call is worth keeping only when it brings a grounded value no earlier call used,
+or calls a tool the query names that no earlier call was made to.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Iterator, Mapping
+
+__all__ = ["QueryFacts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier"]
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def numbers_in(text: str) -> set[float]:
+    """The numbers a text writes ("1,000" is 1000; "5%" is 5 and 0.05), signed and not."""
+    numbers: set[float] = set()
+    for m in _NUMBER.finditer(text):
+        n = float(m.group().replace(",", ""))
+        numbers.update((n, abs(n)))
+        if text[m.end():m.end() + 1] == "%" or text[m.end():m.end() + 8].lstrip().startswith("percent"):
+            numbers.add(n / 100)
+    return numbers
+
+
+class QueryFacts:
+    """The words and numbers a query states."""
+
+    def __init__(self, query: str):
+        self.words = set(_words(query))
+        self.text = f" {' '.join(_words(query))} "
+        self.numbers = numbers_in(query)
+
+    def states(self, value: Any) -> bool:
+        if isinstance(value, bool) or value is None:
+            return False
+        if isinstance(value, (int, float)):
+            return float(value) in self.numbers or abs(float(value)) in self.numbers
+        if isinstance(value, str):
+            words = _words(value)
+            return bool(words) and (f" {' '.join(words)} " in self.text or all(w in self.words for w in words))
+        return False
+
+
+def leaf_values(value: Any) -> Iterator[Any]:
+    """The strings and numbers inside an argument value (lists and objects walked)."""
+    if isinstance(value, Mapping):
+        for v in value.values():
+            yield from leaf_values(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from leaf_values(v)
+    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        yield value
+
+
+def _key(value: Any) -> Any:
+    return " ".join(_words(value)) if isinstance(value, str) else float(value)
+
+
+# Verbs that half of all tool names start with; they say nothing about which tool.
+_GENERIC = {"get", "find", "calculate", "calc", "compute", "search", "fetch", "list", "create", "make", "check",
+            "update", "set", "retrieve", "lookup", "query", "info", "data", "details", "tool", "function"}
+
+
+def name_words(name: str) -> set[str]:
+    """The telling words of a tool name ("kinematics.distance_traveled" -> kinematics, distance, traveled)."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name).replace("_", " ").replace(".", " ")
+    return {w for w in _words(spaced) if len(w) >= 3 and w not in _GENERIC}
+
+
+def _stated_word(word: str, facts: "QueryFacts") -> bool:
+    return word in facts.words or word + "s" in facts.words or (word.endswith("s") and word[:-1] in facts.words)
+
+
+def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[tuple[str, Mapping[str, Any]]],
+                    facts: QueryFacts) -> bool:
+    """Whether a call brings something from the query that the `earlier` calls (name,
+    arguments) did not: a value the query states and no earlier call used, or a tool the
+    query names ("...and also the mode") that no earlier call was made to."""
+    earlier = list(earlier)
+    used: set[Any] = set()
+    for _, args in earlier:
+        for v in leaf_values(args):
+            used.add(_key(v))
+            if isinstance(v, str):  # "3x^2 + 2x - 1" used the query's 3, 2 and 1, "kg/m³" its m³
+                used.update(numbers_in(v))
+                used.update(_words(v))
+    if any(facts.states(v) and _key(v) not in used for v in leaf_values(arguments)):
+        return True
+    if name in {n for n, _ in earlier}:
+        return False
+    named_before = set().union(*(name_words(n) for n, _ in earlier)) if earlier else set()
+    return any(_stated_word(w, facts) for w in name_words(name) - named_before)
