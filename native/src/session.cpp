@@ -196,6 +196,21 @@ Session::Forced Session::plan_forced(GrammarMatcher& grammar, const std::string&
     } else {
         toks = model_->tokenize(forced, false, false);
     }
+    // The right boundary: the run's last token is left to the model, which may merge it
+    // with what follows. `": ` then `[` is not how the text is written: the model writes
+    // `":` and ` ["`, and forced to stop after the space it writes `[""]` for a list of
+    // strings it would have filled (BFCL dev: arrays of strings came out empty).
+    if (toks.size() < 2) return {};
+    toks.pop_back();
+    std::string kept;
+    for (Token t : toks) kept += model_->token_bytes(t);
+    if (f.replaces_last) {
+        const std::string& prev_bytes = model_->token_bytes(output.back());
+        if (kept.size() <= prev_bytes.size() || kept.compare(0, prev_bytes.size(), prev_bytes) != 0) return {};
+        f.new_bytes = kept.substr(prev_bytes.size());
+    } else {
+        f.new_bytes = kept;
+    }
     // A forced run longer than the tokens left is not forced: sampling ends the output.
     if (toks.size() > room + (f.replaces_last ? 1 : 0)) return {};
     // Check every token against the grammar before committing to anything.
