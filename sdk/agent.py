@@ -34,7 +34,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 from .engine import Engine, Generation
 from .errors import ChatTemplateError, InvalidParameterError
 from .grammar import TOOL_MODES, Grammar
-from .grounding import QueryFacts, adds_to_earlier
+from .grounding import QueryFacts, adds_to_earlier, leaf_values
 from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
 
@@ -155,7 +155,8 @@ class Agent:
         if self.call_format == "json":
             messages = _with_call_guide(messages)
         scores = self._tool_scores(messages, registry) if mode in ("auto", "required") else None
-        if mode == "auto":
+        auto = mode == "auto"
+        if auto:
             # The relevance gate: the model alone almost always calls *something* (asked
             # for a triangle's area it calls a BMI tool); sentence embeddings tell topics
             # apart far better.
@@ -174,8 +175,7 @@ class Agent:
                 mode = "none"  # every call it could make would be refused: answer in text
             grammar_schemas = [narrowed_tool_schema(guard, s) for s in schemas]
         if mode == "none":
-            out = self.engine.chat(messages, tools=schemas or None, max_tokens=max_tokens, **options)
-            return CallResult(calls=[], text=out.text.strip(), generation=out, disabled_tools=disabled)
+            return self._text_answer(messages, schemas, max_tokens, options, disabled)
         choice = "required" if mode == "auto" else mode
         if self.call_format == "hermes":
             grammar = self._grammar(grammar_schemas, choice, max_calls, "hermes")
@@ -191,6 +191,11 @@ class Agent:
                 more = self._more_calls(messages, schemas, grammar_schemas, choice, result.calls, max_calls,
                                         disabled, max_tokens, options, registry)
                 result = CallResult(calls=result.calls + more, text="", generation=out)
+        if auto and result.calls and not _states_anything(messages, result.calls):
+            # Every argument value invented: the tool does not fit what was asked (asked
+            # which blood cells clot, the 0.5B model calls a cell-type tool with
+            # nucleus_count=10). On BFCL dev no correct call was without a stated value.
+            return self._text_answer(messages, schemas, max_tokens, options, disabled)
         if guard is None:
             return result
         kept, denied = [], []
@@ -217,8 +222,8 @@ class Agent:
         relevance_threshold=None."""
         from . import toolrag
 
-        query = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), None)
-        if self.relevance_threshold is None or not isinstance(query, str) or not toolrag.embedding_model_available():
+        query = _last_user_text(messages)
+        if self.relevance_threshold is None or query is None or not toolrag.embedding_model_available():
             return None
         embedder = toolrag.shared_embedder()
         # Two texts per tool, the better match counts: the full text (with parameter
@@ -245,6 +250,11 @@ class Agent:
         first = probe.text.lstrip()
         return "required" if first.startswith(_CALL_STARTS) else "none"
 
+    def _text_answer(self, messages: list[dict], schemas: list[dict], max_tokens: int, options: dict,
+                     disabled: list[str]) -> CallResult:
+        out = self.engine.chat(messages, tools=schemas or None, max_tokens=max_tokens, **options)
+        return CallResult(calls=[], text=out.text.strip(), generation=out, disabled_tools=disabled)
+
     def _more_calls(self, messages: list[dict], schemas: list[dict], grammar_schemas: list[dict], choice: str,
                     calls: list[ToolCall], max_calls: int, disabled: list[str], max_tokens: int,
                     options: dict, registry: ToolRegistry) -> list[ToolCall]:
@@ -252,8 +262,8 @@ class Agent:
         brings something from the query that no earlier call did (see grounding.py): the
         0.5B model closes a list of several calls too early far more often than it
         leaves out a call it was going to make."""
-        query = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), None)
-        if not isinstance(query, str):
+        query = _last_user_text(messages)
+        if query is None:
             return []
         facts, grammar, more = QueryFacts(query), self._grammar(grammar_schemas, choice, 1, "json_object"), []
         while len(calls) + len(more) < max_calls:
@@ -294,6 +304,21 @@ def _max_calls(parallel: Union[bool, int]) -> int:
     if isinstance(parallel, int) and parallel >= 1:
         return parallel
     raise InvalidParameterError(f"parallel must be a bool or an int >= 1, got {parallel!r}")
+
+
+def _last_user_text(messages: list[dict]) -> Optional[str]:
+    query = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), None)
+    return query if isinstance(query, str) else None
+
+
+def _states_anything(messages: list[dict], calls: list[ToolCall]) -> bool:
+    """Whether the calls carry no values, or at least one the conversation states (any
+    message: a value may come from an earlier turn or a tool's result)."""
+    values = [v for c in calls for v in leaf_values(c.arguments)]
+    if not values:
+        return True
+    facts = QueryFacts("\n".join(m["content"] for m in messages if isinstance(m.get("content"), str)))
+    return any(facts.states(v) for v in values)
 
 
 def _complete_calls(text: str) -> tuple[list[dict], bool]:

@@ -141,3 +141,15 @@ def test_a_reply_cut_by_max_tokens_keeps_its_complete_calls(calls, where):
     items, truncated = _complete_calls(text[:cut])
     assert truncated
     assert items == [c for i, c in enumerate(calls) if len("[" + ", ".join(json.dumps(x) for x in calls[:i + 1])) <= cut]
+
+
+def test_calls_whose_values_are_all_invented_state_nothing():
+    from edgeagent.agent import ToolCall, _states_anything
+
+    asked = [{"role": "user", "content": "Which blood cells are responsible for clotting?"}]
+    assert not _states_anything(asked, [ToolCall("cell_type", {"nucleus_count": 10, "organism": "human"})])
+    assert _states_anything(asked, [ToolCall("cell_type", {"function": "clotting"})])
+    assert _states_anything(asked, [ToolCall("now", {})])  # nothing to state
+    # a value from a tool's result earlier in the conversation counts
+    told = asked + [{"role": "tool", "content": '{"email": "ana@example.com"}'}]
+    assert _states_anything(told, [ToolCall("send", {"to": "ana@example.com"})])
