@@ -187,6 +187,9 @@ class Agent:
             out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=_FENCE, max_tokens=max_tokens,
                                    disabled_tools=disabled, **options)
             result = self._parse_json(out, registry)
+            if max_calls > 1 and len(result.calls) > 1:
+                result = CallResult(calls=_pruned(messages, result.calls), text="", generation=out,
+                                    truncated=result.truncated)
             if max_calls > 1 and result.calls and not result.truncated:
                 more = self._more_calls(messages, schemas, grammar_schemas, choice, result.calls, max_calls,
                                         disabled, max_tokens, options, registry)
@@ -309,6 +312,21 @@ def _max_calls(parallel: Union[bool, int]) -> int:
 def _last_user_text(messages: list[dict]) -> Optional[str]:
     query = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), None)
     return query if isinstance(query, str) else None
+
+
+def _pruned(messages: list[dict], calls: list[ToolCall]) -> list[ToolCall]:
+    """The model's own list without the calls that bring nothing the query states beyond
+    the calls before them (the same test as for one call more): a list that goes on
+    after the request is served repeats a call with invented values ("a timer for 45
+    minutes" → timers for pasta, pizza, salad...)."""
+    query = _last_user_text(messages)
+    if query is None:
+        return calls
+    facts, kept = QueryFacts(query), calls[:1]
+    for call in calls[1:]:
+        if adds_to_earlier(call.name, call.arguments, [(c.name, c.arguments) for c in kept], facts):
+            kept.append(call)
+    return kept
 
 
 def _states_anything(messages: list[dict], calls: list[ToolCall]) -> bool:
