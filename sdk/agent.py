@@ -10,17 +10,19 @@ known tool and its arguments match the tool's schema. The system-and-tools prefi
 in the KV prefix cache across calls with the same tools, and the grammar's forced text
 (`{"name": "`, `", "arguments": `...) is decoded in one batch (jump-forward).
 
-One turn takes two steps:
-  1. intent (auto mode): the first token of the unconstrained reply. The model starts a
+One turn (README, "How Agent.call decides"):
+  1. relevance (auto mode): no tool description close to the query (sentence
+     embeddings) means a text answer; tools far below the best match are switched off.
+  2. intent (auto mode): the first token of the unconstrained reply. The model starts a
      call in some shape (a ```json fence, `<tool_call>`, a bare object) or writes text.
-  2. the calls, in a ```json fence the reply is started with: a JSON list of calls when
+  3. the calls, in a ```json fence the reply is started with: a JSON list of calls when
      parallel calls are allowed, one call object otherwise, under the tool grammar.
+  4. the list checked against the query (grounding.py): calls that bring nothing the
+     query states are dropped, and the list is continued while the next call does.
 Why the JSON fence and not Qwen's `<tool_call>` blocks (call_format="hermes", still
 available): the 0.5B model writes its calls as a fenced JSON object when left free, and
 after a `<tool_call>` block it almost always starts another one, whether or not the
-query asks for more, so the block format cannot tell one call from several. In a JSON
-list it closes the list itself after the calls the request needs (one for a single
-request on the BFCL dev split), helped by a system note (`CALL_GUIDE`).
+query asks for more, so the block format cannot tell one call from several.
 """
 
 from __future__ import annotations
