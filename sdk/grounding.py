@@ -24,11 +24,11 @@ def _words(text: str) -> list[str]:
 
 
 def numbers_in(text: str) -> set[float]:
-    """The numbers a text writes ("1,000" is 1000; "5%" is 5 and 0.05), signed and not."""
+    """The numbers a text writes ("1,000" is 1000; "5%" is 5 and 0.05; "-4" is -4, not 4)."""
     numbers: set[float] = set()
     for m in _NUMBER.finditer(text):
         n = float(m.group().replace(",", ""))
-        numbers.update((n, abs(n)))
+        numbers.add(n)
         if text[m.end():m.end() + 1] == "%" or text[m.end():m.end() + 8].lstrip().startswith("percent"):
             numbers.add(n / 100)
     return numbers
@@ -46,7 +46,7 @@ class QueryFacts:
         if isinstance(value, bool) or value is None:
             return False
         if isinstance(value, (int, float)):
-            return float(value) in self.numbers or abs(float(value)) in self.numbers
+            return float(value) in self.numbers
         if isinstance(value, str):
             words = _words(value)
             return bool(words) and (f" {' '.join(words)} " in self.text or all(w in self.words for w in words))

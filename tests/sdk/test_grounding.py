@@ -68,3 +68,9 @@ def test_a_tool_the_query_names_is_new_with_the_same_values():
     assert adds_to_earlier("statistics.mode", {"data": [3, 4, 5]}, earlier, q)
     assert not adds_to_earlier("statistics.range", {"data": [3, 4, 5]}, earlier, q)  # not asked for
     assert not adds_to_earlier("statistics.median", {"data": [3, 4, 5]}, earlier, q)  # asked already
+
+
+def test_a_sign_is_part_of_the_number():
+    q = QueryFacts("Solve 2x^2 + 3x - 4 = 0 with c = -4")
+    assert q.states(-4) and not q.states(4.5)
+    assert not QueryFacts("c is -4").states(4)
