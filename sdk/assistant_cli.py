@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
@@ -17,6 +18,17 @@ from .errors import UserInputError
 from .guard_cli import load_guard
 
 __all__ = ["register"]
+
+
+def _local_tools_guard(policy: Optional[Path]) -> Any:
+    """The guard of `--policy`, compiled against the local tools, so that their tags
+    (`tagged(side_effect)`) and argument names resolve and unknown ones are errors."""
+    if policy is None:
+        return None
+    from .tools import local_tools
+
+    with tempfile.TemporaryDirectory() as scratch:  # the registry is only read for its schemas
+        return load_guard(policy, local_tools(scratch))
 
 
 def _short(value: Any, limit: int = 160) -> str:
@@ -55,7 +67,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             raise UserInputError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
         if top_k < 1:
             raise UserInputError("--top-k must be at least 1")
-        guard = load_guard(policy)
+        guard = _local_tools_guard(policy)
         say = lambda text: (sys.stdout.write(text + "\n"), sys.stdout.flush())  # noqa: E731
 
         def confirm(tool: str, arguments: dict) -> bool:
@@ -190,7 +202,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             raise UserInputError(f"--strategy must be plan or react, got {strategy!r}")
         if limit is not None and limit < 1:
             raise UserInputError("--limit must be at least 1")
-        guard = load_guard(policy)
+        guard = _local_tools_guard(policy)
 
         def progress(row: dict) -> None:
             mark = "ATTACK SUCCEEDED" if row["attack_success"] else "held"
