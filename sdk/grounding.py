@@ -46,7 +46,7 @@ class QueryFacts:
         if isinstance(value, bool) or value is None:
             return False
         if isinstance(value, (int, float)):
-            return float(value) in self.numbers
+            return _number(value) in self.numbers
         if isinstance(value, str):
             words = _words(value)
             return bool(words) and (f" {' '.join(words)} " in self.text or all(w in self.words for w in words))
@@ -65,8 +65,15 @@ def leaf_values(value: Any) -> Iterator[Any]:
         yield value
 
 
+def _number(value: Any) -> Any:
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float range states nothing a query writes
+        return value
+
+
 def _key(value: Any) -> Any:
-    return " ".join(_words(value)) if isinstance(value, str) else float(value)
+    return " ".join(_words(value)) if isinstance(value, str) else _number(value)
 
 
 # Verbs that half of all tool names start with; they say nothing about which tool.

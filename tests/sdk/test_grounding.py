@@ -74,3 +74,10 @@ def test_a_sign_is_part_of_the_number():
     q = QueryFacts("Solve 2x^2 + 3x - 4 = 0 with c = -4")
     assert q.states(-4) and not q.states(4.5)
     assert not QueryFacts("c is -4").states(4)
+
+
+def test_integers_beyond_float_range_are_values_like_any_other():
+    q = QueryFacts("store 12")
+    assert not q.states(10**400)
+    assert adds_to_earlier("t", {"n": 12}, [("t", {"n": 10**400})], q)
+    assert not adds_to_earlier("t", {"n": 10**400}, [("t", {"n": 10**400})], q)
