@@ -189,13 +189,14 @@ class Agent:
             out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=_FENCE, max_tokens=max_tokens,
                                    disabled_tools=disabled, **options)
             result = self._parse_json(out, registry)
-            if max_calls > 1 and len(result.calls) > 1:
-                result = CallResult(calls=_pruned(messages, result.calls), text="", generation=out,
-                                    truncated=result.truncated)
-            if max_calls > 1 and result.calls and not result.truncated:
-                more = self._more_calls(messages, schemas, grammar_schemas, choice, result.calls, max_calls,
-                                        disabled, max_tokens, options, registry)
-                result = CallResult(calls=result.calls + more, text="", generation=out)
+            query = _last_user_text(messages)
+            if max_calls > 1 and result.calls and query is not None:
+                facts = QueryFacts(query)
+                calls = _pruned(facts, result.calls)
+                if not result.truncated:
+                    calls += self._more_calls(messages, schemas, grammar_schemas, choice, calls, max_calls,
+                                              disabled, max_tokens, options, registry, facts)
+                result = CallResult(calls=calls, text="", generation=out, truncated=result.truncated)
         if auto and result.calls and not _states_anything(messages, result.calls):
             # Every argument value invented: the tool does not fit what was asked (asked
             # which blood cells clot, the 0.5B model calls a cell-type tool with
@@ -262,15 +263,12 @@ class Agent:
 
     def _more_calls(self, messages: list[dict], schemas: list[dict], grammar_schemas: list[dict], choice: str,
                     calls: list[ToolCall], max_calls: int, disabled: list[str], max_tokens: int,
-                    options: dict, registry: ToolRegistry) -> list[ToolCall]:
+                    options: dict, registry: ToolRegistry, facts: QueryFacts) -> list[ToolCall]:
         """Asks for one call more after the model closed its list, while each new call
         brings something from the query that no earlier call did (see grounding.py): the
         0.5B model closes a list of several calls too early far more often than it
         leaves out a call it was going to make."""
-        query = _last_user_text(messages)
-        if query is None:
-            return []
-        facts, grammar, more = QueryFacts(query), self._grammar(grammar_schemas, choice, 1, "json_object"), []
+        grammar, more = self._grammar(grammar_schemas, choice, 1, "json_object"), []
         while len(calls) + len(more) < max_calls:
             made = ", ".join(json.dumps(c.to_dict(), ensure_ascii=False) for c in calls + more)
             out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=f"{_FENCE}[{made}, ",
@@ -316,15 +314,12 @@ def _last_user_text(messages: list[dict]) -> Optional[str]:
     return query if isinstance(query, str) else None
 
 
-def _pruned(messages: list[dict], calls: list[ToolCall]) -> list[ToolCall]:
+def _pruned(facts: QueryFacts, calls: list[ToolCall]) -> list[ToolCall]:
     """The model's own list without the calls that bring nothing the query states beyond
     the calls before them (the same test as for one call more): a list that goes on
     after the request is served repeats a call with invented values ("a timer for 45
     minutes" → timers for pasta, pizza, salad...)."""
-    query = _last_user_text(messages)
-    if query is None:
-        return calls
-    facts, kept = QueryFacts(query), calls[:1]
+    kept = calls[:1]
     for call in calls[1:]:
         if adds_to_earlier(call.name, call.arguments, [(c.name, c.arguments) for c in kept], facts):
             kept.append(call)

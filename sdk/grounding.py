@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Iterator, Mapping
 
+from .tool import name_in_words
+
 __all__ = ["QueryFacts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -83,8 +85,7 @@ _GENERIC = {"get", "find", "calculate", "calc", "compute", "search", "fetch", "l
 
 def name_words(name: str) -> set[str]:
     """The telling words of a tool name ("kinematics.distance_traveled" -> kinematics, distance, traveled)."""
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name).replace("_", " ").replace(".", " ")
-    return {w for w in _words(spaced) if len(w) >= 3 and w not in _GENERIC}
+    return {w for w in _words(name_in_words(name)) if len(w) >= 3 and w not in _GENERIC}
 
 
 def _stated_word(word: str, facts: "QueryFacts") -> bool:

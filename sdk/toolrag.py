@@ -33,7 +33,7 @@ import numpy as np
 
 from .errors import InvalidParameterError, ModelFileError
 from .models import home
-from .tool import Tool, ToolRegistry
+from .tool import Tool, ToolRegistry, name_in_words
 
 __all__ = ["ToolRAG", "Embedder", "tool_text", "embedding_model_available", "BACKENDS"]
 
@@ -50,8 +50,7 @@ def tool_summary(t: Union[Tool, dict]) -> str:
     schema = t.schema if isinstance(t, Tool) else t
     fn = schema.get("function", schema)
     name = str(fn.get("name", ""))
-    words = re.sub(r"([a-z])([A-Z])", r"\1 \2", name).replace("_", " ").replace(".", " ")
-    return f"{words}: {fn.get('description', '')}".strip()
+    return f"{name_in_words(name)}: {fn.get('description', '')}".strip()
 
 
 def tool_text(t: Union[Tool, dict]) -> str:

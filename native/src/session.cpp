@@ -182,7 +182,6 @@ Session::Forced Session::plan_forced(GrammarMatcher& grammar, const std::string&
     // bytes are tokenized together, so the model sees the tokens it would have seen had
     // the text been written in one go (e.g. `"` + `name` may really be one token `"name`).
     Forced f;
-    f.new_bytes = forced;
     std::vector<Token> toks;
     const bool has_prev = !output.empty();
     if (has_prev) {
@@ -202,6 +201,8 @@ Session::Forced Session::plan_forced(GrammarMatcher& grammar, const std::string&
     // strings it would have filled (BFCL dev: arrays of strings came out empty).
     if (toks.size() < 2) return {};
     toks.pop_back();
+    // A forced run longer than the tokens left is not forced: sampling ends the output.
+    if (toks.size() > room + (f.replaces_last ? 1 : 0)) return {};
     std::string kept;
     for (Token t : toks) kept += model_->token_bytes(t);
     if (f.replaces_last) {
@@ -209,15 +210,13 @@ Session::Forced Session::plan_forced(GrammarMatcher& grammar, const std::string&
         if (kept.size() <= prev_bytes.size() || kept.compare(0, prev_bytes.size(), prev_bytes) != 0) return {};
         f.new_bytes = kept.substr(prev_bytes.size());
     } else {
-        f.new_bytes = kept;
+        f.new_bytes = std::move(kept);
     }
-    // A forced run longer than the tokens left is not forced: sampling ends the output.
-    if (toks.size() > room + (f.replaces_last ? 1 : 0)) return {};
     // Check every token against the grammar before committing to anything.
     if (f.replaces_last) grammar.rollback(1);
     size_t accepted = 0;
     while (accepted < toks.size() && grammar.accept_token(toks[accepted])) ++accepted;
-    if (accepted < toks.size() || toks.empty()) {
+    if (accepted < toks.size()) {
         grammar.rollback(accepted);
         if (f.replaces_last && !grammar.accept_token(output.back()))
             throw DecodeFailure("grammar state lost while planning a jump-forward");
