@@ -182,13 +182,22 @@ def test_unsatisfiable_schema_is_refused(schema, keywords, where):
 
 
 @pytest.mark.parametrize("schema,keywords,where", UNSAT, ids=["min>max", "empty-enum", "minLength>maxLength"])
-@pytest.mark.xfail(strict=True, reason="engine gap: the unsatisfiable-schema error names neither the keyword nor "
-                                       "the location (DESIGN.md: errors name what was wrong and where)")
 def test_unsatisfiable_schema_error_names_keyword_and_location(schema, keywords, where):
     with pytest.raises(GrammarError) as e:
         Grammar.from_json_schema(schema)
     msg = str(e.value)
     assert any(k in msg for k in keywords) and where in msg, msg
+
+
+@pytest.mark.parametrize("schema,keywords,where", UNSAT, ids=["min>max", "empty-enum", "minLength>maxLength"])
+def test_a_tool_nobody_can_call_is_refused_naming_it(schema, keywords, where):
+    # Before: the tool silently dropped out of the alternation while the others stayed callable.
+    ok = {"type": "function", "function": {"name": "ok", "parameters": {"type": "object", "properties": {}}}}
+    bad = {"type": "function", "function": {"name": "broken_tool", "parameters": schema}}
+    with pytest.raises(GrammarError) as e:
+        Grammar.from_tools([ok, bad], mode="required")
+    msg = str(e.value)
+    assert "broken_tool" in msg and any(k in msg for k in keywords) and where in msg, msg
 
 
 # ---------------------------------------------------------------- hostile inputs (child process)

@@ -167,6 +167,9 @@ class SchemaCompiler {
     return v;
   }
   uint32_t any_value_rule() { return r_any(); }
+  // Why the schema admits no value, from the innermost subschema found empty
+  // (children compile before their parents, so the first one recorded is the cause).
+  const std::string& unsat_reason() const { return unsat_reason_; }
   uint32_t ws_expr() { return W(); }
 
  private:
@@ -174,6 +177,7 @@ class SchemaCompiler {
   const Json& doc_;
   JsonSchemaOptions opt_;
   std::vector<std::string>* warnings_;
+  std::string unsat_reason_;
   std::unordered_map<std::string, uint32_t> ref_rules_;
   int64_t r_ws_ = -1, r_jchar_ = -1, r_string_ = -1, r_strtail_ = -1, r_number_ = -1, r_integer_ = -1, r_any_ = -1;
   std::map<std::vector<std::pair<uint32_t, uint32_t>>, uint32_t> label_rules_;
@@ -1223,6 +1227,38 @@ class SchemaCompiler {
 
   // ------------------------------------------------------------ schema
   uint32_t compile(const Json& s, const std::string& ptr, const std::string& res_in, int depth, bool skip_enum) {
+    uint32_t e = compile_node(s, ptr, res_in, depth, skip_enum);
+    if (ir_.is_fail(e) && unsat_reason_.empty()) unsat_reason_ = "at " + where(ptr) + ", " + empty_cause(s);
+    return e;
+  }
+
+  // Names the keywords that leave a subschema without any value.
+  static std::string empty_cause(const Json& s) {
+    if (s.is_bool()) return "the schema is 'false'";
+    auto num = [&](const char* k) { const Json* v = s.find(k); return v && v->is_number() ? v : nullptr; };
+    auto pair = [&](const char* a, const char* b) -> std::string {
+      const Json* x = num(a);
+      const Json* y = num(b);
+      if (x && y && x->number_value() > y->number_value())
+        return std::string("'") + a + "' " + x->dump() + " is greater than '" + b + "' " + y->dump();
+      return "";
+    };
+    if (const Json* e = s.find("enum"))
+      if (e->is_array()) return e->items().empty() ? "'enum' is empty" : "no member of 'enum' fits the rest of the schema";
+    if (s.find("const")) return "'const' does not fit the rest of the schema";
+    for (auto [a, b] : {std::pair{"minLength", "maxLength"}, {"minItems", "maxItems"}, {"minProperties", "maxProperties"},
+                        {"minimum", "maximum"}, {"exclusiveMinimum", "maximum"}, {"minimum", "exclusiveMaximum"},
+                        {"exclusiveMinimum", "exclusiveMaximum"}}) {
+      std::string r = pair(a, b);
+      if (!r.empty()) return r;
+    }
+    std::string ks;
+    for (auto& kv : s.members())
+      if (!is_annotation(kv.first)) ks += (ks.empty() ? "'" : ", '") + kv.first + "'";
+    return ks.empty() ? "the schema admits no value" : "the keywords " + ks + " together admit no value";
+  }
+
+  uint32_t compile_node(const Json& s, const std::string& ptr, const std::string& res_in, int depth, bool skip_enum) {
     if (depth > opt_.limits.max_schema_depth)
       throw GrammarLimitError("schema nested deeper than " + std::to_string(opt_.limits.max_schema_depth) + " at " +
                               where(ptr));
@@ -1538,15 +1574,24 @@ class SchemaCompiler {
 };
 
 uint32_t compile_schema_into(IrBuilder& ir, const Json& schema, const JsonSchemaOptions& opt,
-                             std::vector<std::string>* warnings) {
+                             std::vector<std::string>* warnings, std::string* unsat_reason) {
   SchemaCompiler c(ir, schema, opt, warnings);
-  return c.compile_document();
+  uint32_t root = c.compile_document();
+  if (unsat_reason) *unsat_reason = c.unsat_reason();
+  return root;
 }
 
 uint32_t compile_schema_value(IrBuilder& ir, const Json& schema, const JsonSchemaOptions& opt,
-                              std::vector<std::string>* warnings) {
+                              std::vector<std::string>* warnings, std::string* unsat_reason) {
   SchemaCompiler c(ir, schema, opt, warnings);
-  return c.compile_value();
+  uint32_t v = c.compile_value();
+  if (unsat_reason) *unsat_reason = c.unsat_reason();
+  return v;
+}
+
+std::string unsatisfiable_message(const std::string& reason) {
+  return "schema admits no valid JSON value (" +
+         (reason.empty() ? std::string("e.g. false, minimum > maximum, or recursion without a base case") : reason) + ")";
 }
 
 }  // namespace detail
@@ -1556,11 +1601,10 @@ using namespace detail;
 std::shared_ptr<const Grammar> Grammar::from_json_schema(const Json& schema, const JsonSchemaOptions& options,
                                                          std::vector<std::string>* warnings) {
   IrBuilder ir(options.limits);
-  uint32_t root = compile_schema_into(ir, schema, options, warnings);
+  std::string reason;
+  uint32_t root = compile_schema_into(ir, schema, options, warnings, &reason);
   auto a = lower(ir, root);
-  if (!a->root_productive && !options.allow_unsatisfiable)
-    throw SchemaError("schema admits no valid JSON value (e.g. false, minimum > maximum, or recursion without a base case)",
-                      "", "");
+  if (!a->root_productive && !options.allow_unsatisfiable) throw SchemaError(unsatisfiable_message(reason), "", "");
   return std::make_shared<Grammar>(std::move(a));
 }
 

@@ -88,11 +88,14 @@ std::shared_ptr<const Grammar> Grammar::from_tools(const std::vector<ToolSpec>& 
       params.members().push_back({"additionalProperties", Json::boolean(true)});
     }
     uint32_t args;
+    std::string unsat;
     try {
-      args = compile_schema_value(ir, params, options.schema, warnings);
+      args = compile_schema_value(ir, params, options.schema, warnings, &unsat);
     } catch (const SchemaError& e) {
       throw SchemaError("tool '" + t->name + "': " + e.what(), e.keyword(), e.pointer());
     }
+    // a tool nobody can call is a broken tool, not one to leave out silently
+    if (ir.is_fail(args)) throw SchemaError("tool '" + t->name + "': parameters " + unsatisfiable_message(unsat), "", "");
     std::string quoted = json_quote(t->name, false);
     std::string name_part = quoted.substr(1, quoted.size() - 2);
     ir.set_body(r, ir.seq({ir.literal(name_part), ir.literal("\", \"arguments\": "), args}));
