@@ -367,6 +367,7 @@ class EdgeagentAdapter(Adapter):
         from ..grammar import Grammar
 
         self._core, self._Grammar = _core, Grammar
+        self._words: Any = None
         # one-time per vocabulary: the first compile builds the vocabulary tables
         self._core.compile_grammar(vocab.native, Grammar.from_json_schema({"type": "boolean"})._native)
 
@@ -380,10 +381,16 @@ class EdgeagentAdapter(Adapter):
             raise Unsupported(str(e)) from None
 
     def matcher(self, compiled: Any) -> Any:
-        return self._core.GrammarMatcher(compiled)
+        m = self._core.GrammarMatcher(compiled)
+        if self._words is None:
+            import numpy as np
+
+            self._words = np.zeros(m.mask_words, dtype=np.uint32)
+        return m
 
     def fill(self, m: Any) -> Any:
-        return m.fill_next_token_bitmask()
+        # into one reused buffer, as the xgrammar adapter does: no allocation timed
+        return m.fill_next_token_bitmask(self._words)
 
     allowed = staticmethod(_bit)
 

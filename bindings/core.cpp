@@ -295,10 +295,11 @@ PYBIND11_MODULE(_core, m) {
     py::class_<PyCompiledGrammar>(m, "CompiledGrammar");
     m.def(
         "compile_grammar",
-        [](const std::shared_ptr<Model>& model, const PyGrammar& g) {
-            return PyCompiledGrammar{std::make_shared<const CompiledGrammar>(g.grammar, model->grammar_vocabulary())};
+        [](const std::shared_ptr<Model>& model, const PyGrammar& g, bool precompute) {
+            return PyCompiledGrammar{
+                std::make_shared<const CompiledGrammar>(g.grammar, model->grammar_vocabulary(), precompute)};
         },
-        py::arg("model"), py::arg("grammar"), py::call_guard<py::gil_scoped_release>());
+        py::arg("model"), py::arg("grammar"), py::arg("precompute") = true, py::call_guard<py::gil_scoped_release>());
 
     py::class_<PyMatcher>(m, "GrammarMatcher")
         .def(py::init([](const PyCompiledGrammar& c) { return new PyMatcher{c.compiled, GrammarMatcher(c.compiled)}; }))
@@ -309,6 +310,18 @@ PYBIND11_MODULE(_core, m) {
                  self.matcher.fill_next_token_bitmask(words.mutable_data(), static_cast<size_t>(words.size()));
                  return words;
              })
+        .def(
+            "fill_next_token_bitmask",
+            [](PyMatcher& self, py::array_t<uint32_t, py::array::c_style>& out) {
+                // In place, into a buffer the caller reuses every step (as xgrammar's): no
+                // allocation per token. Only a C-contiguous, writeable uint32 array will do.
+                if (out.ndim() != 1 || !(out.flags() & py::array::c_style) || !out.writeable())
+                    throw GrammarError("fill_next_token_bitmask: out must be a writeable, contiguous 1-D uint32 array");
+                self.matcher.fill_next_token_bitmask(out.mutable_data(), static_cast<size_t>(out.size()));
+                return out;
+            },
+            py::arg("out").noconvert())
+        .def_property_readonly("mask_words", [](const PyMatcher& self) { return self.compiled->vocab()->mask_words(); })
         .def_property_readonly("vocab_size", [](const PyMatcher& self) { return self.compiled->vocab()->size(); })
         .def("accept_token", [](PyMatcher& self, int32_t t) { return self.matcher.accept_token(t); })
         .def("accept_bytes", [](PyMatcher& self, const py::bytes& b) { return self.matcher.accept_bytes(std::string(b)); })

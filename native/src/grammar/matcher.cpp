@@ -516,7 +516,10 @@ CompiledGrammar::CompiledGrammar(std::shared_ptr<const Grammar> grammar, std::sh
   size_t n = grammar_->num_nodes();
   impl_->caches.reset(new std::atomic<const MaskCache*>[n]);
   for (size_t i = 0; i < n; ++i) impl_->caches[i].store(nullptr, std::memory_order_relaxed);
-  if (precompute)
+  // Beyond this many nodes (hostile enums, huge EBNF) filling every cache up front could
+  // take seconds for states never visited; those grammars stay lazy.
+  constexpr size_t kPrecomputeMaxNodes = 16384;
+  if (precompute && n <= kPrecomputeMaxNodes)
     for (size_t i = 0; i < n; ++i) node_cache(uint32_t(i));
 }
 
