@@ -30,13 +30,13 @@ from __future__ import annotations
 import json
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Optional, Sequence, Union
 
 from .engine import Engine, Generation
-from .errors import ChatTemplateError, InvalidParameterError
+from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
 from .grammar import TOOL_MODES, Grammar
-from .grounding import QueryFacts, adds_to_earlier, leaf_values
+from .grounding import QueryFacts, adds_to_earlier, grounded_arguments, leaf_values
 from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
 
@@ -133,7 +133,8 @@ class Agent:
 
     def call(self, query: Union[str, Sequence[dict]], tools: Union[ToolRegistry, Iterable[Any], None] = None, *,
              mode: str = "auto", parallel: Union[bool, int] = True, max_tokens: int = 512,
-             end_bias: float = 8.0, guard: Optional[Guard] = None, **options: Any) -> CallResult:
+             end_bias: float = 8.0, guard: Optional[Guard] = None, ground: bool = True,
+             **options: Any) -> CallResult:
         """Asks the model to call tools for `query` (a user message, or a whole message list).
 
         `mode`: "auto" (calls, or a text answer when no tool fits), "required" (at least
@@ -141,6 +142,10 @@ class Agent:
         (or how many) calls may be made at once. `end_bias` (hermes format only) pushes
         the model to stop after a complete call. Other options go to generation (greedy
         by default).
+
+        `ground`: leave out optional arguments the query does not mention and list
+        entries it does not mention (see grounding.grounded_arguments); False keeps the
+        model's arguments as written.
 
         `guard` (an edgeagent.Guard): tools it denies whatever the arguments are switched
         off in the grammar, argument predicates it can express in JSON Schema narrow the
@@ -179,6 +184,8 @@ class Agent:
         if mode == "none":
             return self._text_answer(messages, schemas, max_tokens, options, disabled)
         choice = "required" if mode == "auto" else mode
+        query = _last_user_text(messages)
+        facts = QueryFacts(query) if query is not None else None
         if self.call_format == "hermes":
             grammar = self._grammar(grammar_schemas, choice, max_calls, "hermes")
             out = self.engine.chat(messages, tools=schemas, grammar=grammar, max_tokens=max_tokens,
@@ -189,14 +196,14 @@ class Agent:
             out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=_FENCE, max_tokens=max_tokens,
                                    disabled_tools=disabled, **options)
             result = self._parse_json(out, registry)
-            query = _last_user_text(messages)
-            if max_calls > 1 and result.calls and query is not None:
-                facts = QueryFacts(query)
+            if max_calls > 1 and result.calls and facts is not None:
                 calls = _pruned(facts, result.calls)
                 if not result.truncated:
                     calls += self._more_calls(messages, schemas, grammar_schemas, choice, calls, max_calls,
                                               disabled, max_tokens, options, registry, facts)
                 result = CallResult(calls=calls, text="", generation=out, truncated=result.truncated)
+        if ground and facts is not None and result.calls:
+            result = replace(result, calls=_grounded(result.calls, registry, facts))
         if auto and result.calls and not _states_anything(messages, result.calls):
             # Every argument value invented: the tool does not fit what was asked (asked
             # which blood cells clot, the 0.5B model calls a cell-type tool with
@@ -312,6 +319,19 @@ def _max_calls(parallel: Union[bool, int]) -> int:
 def _last_user_text(messages: list[dict]) -> Optional[str]:
     query = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), None)
     return query if isinstance(query, str) else None
+
+
+def _grounded(calls: list[ToolCall], registry: ToolRegistry, facts: QueryFacts) -> list[ToolCall]:
+    out = []
+    for c in calls:
+        tool = registry.get(c.name)
+        arguments = grounded_arguments(c.arguments, tool.parameters, facts)
+        try:
+            tool.validate_arguments(arguments)
+        except ToolArgumentError:  # e.g. a list cut below its minItems: keep what the model wrote
+            arguments = c.arguments
+        out.append(ToolCall(c.name, arguments))
+    return out
 
 
 def _pruned(facts: QueryFacts, calls: list[ToolCall]) -> list[ToolCall]:

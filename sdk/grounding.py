@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from .tool import name_in_words
 
-__all__ = ["QueryFacts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier"]
+__all__ = ["QueryFacts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier", "grounded_arguments"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
@@ -23,6 +23,10 @@ _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
+
+
+_NUMBER_WORDS = {w: float(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())}
 
 
 def numbers_in(text: str) -> set[float]:
@@ -43,6 +47,7 @@ class QueryFacts:
         self.words = set(_words(query))
         self.text = f" {' '.join(_words(query))} "
         self.numbers = numbers_in(query)
+        self.number_words = {_NUMBER_WORDS[w] for w in self.words if w in _NUMBER_WORDS}  # "two decimals"
 
     def states(self, value: Any) -> bool:
         if isinstance(value, bool) or value is None:
@@ -88,8 +93,9 @@ def name_words(name: str) -> set[str]:
     return {w for w in _words(name_in_words(name)) if len(w) >= 3 and w not in _GENERIC}
 
 
-def _stated_word(word: str, facts: "QueryFacts") -> bool:
-    return word in facts.words or word + "s" in facts.words or (word.endswith("s") and word[:-1] in facts.words)
+def _in_words(word: str, words: set[str]) -> bool:
+    """The word, or its plural or singular with an s, is among `words`."""
+    return word in words or word + "s" in words or (word.endswith("s") and word[:-1] in words)
 
 
 def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[tuple[str, Mapping[str, Any]]],
@@ -99,15 +105,68 @@ def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[t
     query names ("...and also the mode") that no earlier call was made to."""
     earlier = list(earlier)
     used: set[Any] = set()
+    said: set[str] = set()  # query words the earlier calls account for: parameter names and values
     for _, args in earlier:
+        for key in args:
+            said.update(_words(name_in_words(key)))
         for v in leaf_values(args):
             used.add(_key(v))
             if isinstance(v, str):  # "3x^2 + 2x - 1" used the query's 3, 2 and 1, "kg/m³" its m³
                 used.update(numbers_in(v))
                 used.update(_words(v))
+                said.update(_words(v))
     if any(facts.states(v) and _key(v) not in used for v in leaf_values(arguments)):
         return True
     if name in {n for n, _ in earlier}:
         return False
+    # "the displacement of a car at an initial speed of 20" names no speed tool: the
+    # displacement call's initial_speed already accounts for "speed".
     named_before = set().union(*(name_words(n) for n, _ in earlier)) if earlier else set()
-    return any(_stated_word(w, facts) for w in name_words(name) - named_before)
+    return any(_in_words(w, facts.words) and not _in_words(w, said) for w in name_words(name) - named_before)
+
+
+def _mentioned(value: Any, facts: QueryFacts) -> bool:
+    """Looser than QueryFacts.states: a number the query writes (in digits or as a word up
+    to twelve), or a string sharing a word with the query ("Disabled Access" for "facilities for disabled people"; "child"
+    for "children")."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, (int, float)):
+        return facts.states(value) or _number(value) in facts.number_words
+    for w in _words(str(value)):
+        if len(w) < 3 and not w.isdigit():
+            continue
+        if _in_words(w, facts.words) or any(_inflected(w, q) or _inflected(q, w) for q in facts.words):
+            return True
+    return False
+
+
+def _inflected(stem: str, word: str) -> bool:
+    """word is stem with a short ending ("child" -> "children"; not "seat" -> "seattle")."""
+    return len(stem) >= 5 and word.startswith(stem) and len(word) - len(stem) <= 3
+
+
+def grounded_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
+                       facts: QueryFacts) -> dict[str, Any]:
+    """The arguments without what the user did not say. The 0.5B model fills optional
+    parameters with plausible inventions ("frequency": "quarterly", a "title" for "a
+    historical fiction book") and pads lists ("cuisine": ["Seafood", "Italian", ...] for
+    "a seafood restaurant"): an optional argument none of whose values the query
+    mentions is left to the tool's default (booleans and the schema's own default are
+    kept), and list entries the query does not mention are dropped when others are."""
+    properties = parameters.get("properties") or {}
+    required = set(parameters.get("required") or [])
+    out: dict[str, Any] = {}
+    for key, value in arguments.items():
+        if isinstance(value, list) and value and all(isinstance(x, (str, int, float)) and not isinstance(x, bool)
+                                                     for x in value):
+            kept = [x for x in value if _mentioned(x, facts)]
+            if kept:
+                value = kept
+        schema = properties.get(key) if isinstance(properties.get(key), Mapping) else {}
+        if key not in required and not isinstance(value, bool) and schema.get("default", object()) != value:
+            leaves = list(leaf_values(value))
+            if leaves and not any(_mentioned(x, facts) for x in leaves):
+                continue
+        out[key] = value
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgeagent.grounding import QueryFacts, adds_to_earlier, leaf_values, name_words
+from edgeagent.grounding import QueryFacts, adds_to_earlier, grounded_arguments, leaf_values, name_words
 
 
 def test_strings_and_numbers_the_query_states():
@@ -81,3 +81,57 @@ def test_integers_beyond_float_range_are_values_like_any_other():
     assert not q.states(10**400)
     assert adds_to_earlier("t", {"n": 12}, [("t", {"n": 10**400})], q)
     assert not adds_to_earlier("t", {"n": 10**400}, [("t", {"n": 10**400})], q)
+
+
+def test_a_tool_word_the_earlier_call_accounts_for_names_no_new_tool():
+    q = QueryFacts("Displacement of a car at an initial speed of 20 m/s accelerating at 10 m/s^2 for 5 seconds?")
+    first = ("kinematics.calculate_displacement", {"initial_speed": 20, "acceleration": 10, "time": 5})
+    # "speed" is in the query only as the first call's initial_speed
+    assert not adds_to_earlier("kinematics.calculate_final_speed", dict(first[1]), [first], q)
+    battle = QueryFacts("Who fought in the Battle of Stalingrad?")
+    war = ("history.war_details", {"war": "Battle of Stalingrad"})
+    assert not adds_to_earlier("history.battle_details", {"battle": "Battle of Stalingrad"}, [war], battle)
+
+
+PARAMS = {"type": "object", "required": ["location"], "properties": {
+    "location": {"type": "string"}, "cuisine": {"type": "array", "items": {"type": "string"}},
+    "frequency": {"type": "string"}, "rounding": {"type": "integer", "default": 2},
+    "open_now": {"type": "boolean"}, "group_size": {"type": "integer"}, "notes": {"type": "string"}}}
+
+
+def test_optional_arguments_the_query_does_not_mention_are_left_out():
+    q = QueryFacts("A seafood restaurant in Seattle for two people, open now")
+    args = {"location": "Paris", "cuisine": ["Seafood", "Italian", "Chinese"], "frequency": "quarterly",
+            "rounding": 2, "open_now": True, "group_size": 2, "notes": "window seat"}
+    assert grounded_arguments(args, PARAMS, q) == {
+        "location": "Paris",         # required: kept whatever it is
+        "cuisine": ["Seafood"],      # entries the query does not mention dropped
+        "rounding": 2,               # the schema's default
+        "open_now": True,            # booleans are not words: kept
+        "group_size": 2}             # "two"
+
+
+def test_a_list_none_of_whose_entries_is_mentioned_stays_whole_when_required():
+    params = {"type": "object", "required": ["tags"], "properties": {"tags": {"type": "array"}}}
+    assert grounded_arguments({"tags": ["a1", "b2"]}, params, QueryFacts("tag it")) == {"tags": ["a1", "b2"]}
+    # a looser match than states: a shared word, "child" in "children"
+    assert grounded_arguments({"tags": ["child", "adult", "Senior Citizen"]}, params,
+                              QueryFacts("tickets for two children and an adult")) == {"tags": ["child", "adult"]}
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+                     max_leaves=8)
+
+
+@given(st.text(max_size=60), st.dictionaries(st.text(max_size=6), _json, max_size=5), st.data())
+def test_grounding_only_removes(query, arguments, data):
+    required = data.draw(st.lists(st.sampled_from(sorted(arguments)), unique=True) if arguments else st.just([]))
+    out = grounded_arguments(arguments, {"type": "object", "required": required, "properties": {}}, QueryFacts(query))
+    assert set(required) <= set(out) <= set(arguments)
+    for key, value in out.items():
+        original = arguments[key]
+        if isinstance(original, list) and value != original:
+            assert isinstance(value, list) and value and all(x in original for x in value)
+        else:
+            assert value == original
