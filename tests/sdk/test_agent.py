@@ -153,3 +153,24 @@ def test_calls_whose_values_are_all_invented_state_nothing():
     # a value from a tool's result earlier in the conversation counts
     told = asked + [{"role": "tool", "content": '{"email": "ana@example.com"}'}]
     assert _states_anything(told, [ToolCall("send", {"to": "ana@example.com"})])
+
+
+RESTAURANTS = {"type": "function", "function": {
+    "name": "find_restaurants", "description": "Find restaurants in a city.",
+    "parameters": {"type": "object", "required": ["city"], "properties": {
+        "city": {"type": "string"},
+        "cuisine": {"type": "array", "items": {"type": "string"}, "description": "Kinds of food"},
+        "price_range": {"type": "string", "enum": ["cheap", "moderate", "expensive"]},
+        "open_late": {"type": "boolean"}}}}}
+
+
+def test_arguments_the_query_does_not_mention_are_left_out(agent):
+    query = "Find me a seafood restaurant in Seattle."
+    grounded = agent.call(query, [RESTAURANTS], parallel=False)
+    written = agent.call(query, [RESTAURANTS], parallel=False, ground=False)
+    assert [c.name for c in grounded.calls] == ["find_restaurants"]
+    args = grounded.calls[0].arguments
+    assert args["city"] == "Seattle" and "price_range" not in args  # nothing in the query says expensive or cheap
+    assert all("seafood" in c.lower() for c in args.get("cuisine", []))
+    # grounding only takes away from what the model wrote
+    assert written.calls and set(args) <= set(written.calls[0].arguments) | {"open_late"}
