@@ -36,7 +36,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 from .engine import Engine, Generation
 from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
 from .grammar import TOOL_MODES, Grammar
-from .grounding import QueryFacts, adds_to_earlier, grounded_arguments, leaf_values
+from .grounding import QueryFacts, adds_to_earlier, conversation_facts, grounded_arguments, leaf_values
 from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
 
@@ -202,8 +202,8 @@ class Agent:
                     calls += self._more_calls(messages, schemas, grammar_schemas, choice, calls, max_calls,
                                               disabled, max_tokens, options, registry, facts)
                 result = CallResult(calls=calls, text="", generation=out, truncated=result.truncated)
-        if ground and facts is not None and result.calls:
-            result = replace(result, calls=_grounded(result.calls, registry, facts))
+        if ground and result.calls:
+            result = replace(result, calls=_grounded(result.calls, registry, conversation_facts(messages)))
         if auto and result.calls and not _states_anything(messages, result.calls):
             # Every argument value invented: the tool does not fit what was asked (asked
             # which blood cells clot, the 0.5B model calls a cell-type tool with

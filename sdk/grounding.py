@@ -15,7 +15,8 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from .tool import name_in_words
 
-__all__ = ["QueryFacts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier", "grounded_arguments"]
+__all__ = ["QueryFacts", "conversation_facts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier",
+           "grounded_arguments"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
@@ -58,6 +59,19 @@ class QueryFacts:
             words = _words(value)
             return bool(words) and (f" {' '.join(words)} " in self.text or all(w in self.words for w in words))
         return False
+
+
+# ISO dates and times in a conversation (the assistant writes them into the request:
+# "Monday (2026-03-16T08:00)"; tools return them): their parts are not numbers anyone
+# said ("08:00" states no 0). Date and time values are judged apart (_DATE_OR_TIME).
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}\b")
+
+
+def conversation_facts(messages: Iterable[Mapping[str, Any]]) -> QueryFacts:
+    """What the user said and the tools returned in a conversation (not the system
+    prompt's instructions), for grounding arguments."""
+    texts = [m["content"] for m in messages if m.get("role") in ("user", "tool") and isinstance(m.get("content"), str)]
+    return QueryFacts(_ISO_DATE_TIME.sub(" ", "\n".join(texts)))
 
 
 def leaf_values(value: Any) -> Iterator[Any]:
@@ -133,12 +147,17 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
         return False
     if isinstance(value, (int, float)):
         return facts.states(value) or _number(value) in facts.number_words
+    if _DATE_OR_TIME.match(str(value)):
+        return True  # a conversion ("next Tuesday at 3pm") words cannot check
     for w in _words(str(value)):
         if len(w) < 3 and not w.isdigit():
             continue
         if _in_words(w, facts.words) or any(_inflected(w, q) or _inflected(q, w) for q in facts.words):
             return True
     return False
+
+
+_DATE_OR_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$|\d{1,2}:\d{2}(:\d{2})?$")
 
 
 def _inflected(stem: str, word: str) -> bool:

@@ -23,6 +23,7 @@ from typing import Any, Optional, Sequence
 from .engine import Engine, Generation
 from .errors import DecodeError, InvalidParameterError
 from .grammar import Grammar
+from .grounding import QueryFacts, conversation_facts, grounded_arguments
 from .tool import Tool
 
 __all__ = ["Planner", "Plan", "Step", "plan_schema", "REFERENCE", "references_in"]
@@ -165,9 +166,12 @@ class Planner:
             self._grammars.move_to_end(key)
         return g
 
-    def plan(self, messages: Sequence[dict], tools: Sequence[Tool], *, min_steps: int = 1, **options: Any) -> Plan:
+    def plan(self, messages: Sequence[dict], tools: Sequence[Tool], *, min_steps: int = 1, ground: bool = True,
+             **options: Any) -> Plan:
         """A plan for the conversation `messages` (its last user turn) over `tools`, of at
-        least `min_steps` calls (e.g. one per clause of the request)."""
+        least `min_steps` calls (e.g. one per clause of the request). `ground`: leave out
+        optional arguments that neither the user's words nor the tool results mention
+        (grounding.grounded_arguments; arguments with $N references stay)."""
         tools = list(tools)
         schemas = [t.schema for t in tools]
         out = self.engine.chat(list(messages), tools=schemas, grammar=self.grammar(tools, min_steps),
@@ -178,7 +182,18 @@ class Planner:
         data = json.loads(out.text)
         steps = []
         by_name = {t.name: t for t in tools}
+        facts = conversation_facts(messages) if ground else None
         for i, call in enumerate(data, start=1):
-            by_name[call["name"]]  # the grammar allows only these; a KeyError here is a bug
-            steps.append(Step(i, call["name"], call["arguments"]))
+            tool = by_name[call["name"]]  # the grammar allows only these; a KeyError here is a bug
+            arguments = call["arguments"]
+            if facts is not None:
+                arguments = _grounded(arguments, tool, facts)
+            steps.append(Step(i, call["name"], arguments))
         return Plan(steps, out)
+
+
+def _grounded(arguments: dict, tool: Tool, facts: QueryFacts) -> dict:
+    # A "$N" reference is a value from an earlier call, not from the user's words: kept.
+    plain = {k: v for k, v in arguments.items() if not references_in(v)}
+    kept = grounded_arguments(plain, tool.parameters or {}, facts)
+    return {k: kept[k] if k in plain else v for k, v in arguments.items() if k in kept or k not in plain}

@@ -94,3 +94,20 @@ def test_model_writes_a_plan_over_the_offered_tools(planner_engine, tools):
     assert all(r < s.index for s in plan.steps for r in s.depends_on())
     assert valid(plan_schema(tools, planner.max_steps, 2), [{"name": s.tool, "arguments": s.arguments}
                                                              for s in plan.steps])
+
+
+def test_plan_arguments_keep_references_and_what_the_conversation_mentions(tmp_path):
+    from edgeagent.grounding import conversation_facts
+    from edgeagent.planner import _grounded
+
+    event = local_tools(tmp_path).get("create_event")
+    facts = conversation_facts([
+        {"role": "system", "content": "Location: Berlin. Recurrence: daily."},  # instructions are not facts
+        {"role": "user", "content": "Coffee with Grace on Monday at 8am (2026-03-16T08:00)"},
+        {"role": "tool", "content": '{"place": "Blue Cafe"}'}])
+    assert facts.numbers == {8}  # "8am"; not the parts of the date the assistant wrote (2026, 3, 16, 0)
+    args = {"title": "Coffee with Grace", "start": "2026-03-16T08:00", "location": "Berlin",
+            "recurrence": "daily", "recurrence_count": 0, "description": "$1.place"}
+    assert _grounded(args, event, facts) == {"title": "Coffee with Grace", "start": "2026-03-16T08:00",
+                                             "description": "$1.place"}
+    assert _grounded(dict(args, location="Blue Cafe"), event, facts)["location"] == "Blue Cafe"  # a tool said it
