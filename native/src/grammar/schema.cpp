@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <set>
 #include <unordered_map>
 
@@ -882,7 +883,11 @@ class SchemaCompiler {
     get("exclusiveMinimum", true, lo, true);
     get("maximum", false, hi, false);
     get("exclusiveMaximum", true, hi, false);
-    if (!lo.has && !hi.has) return ir_.ref(integer_only ? r_integer() : r_number());
+    if (!lo.has && !hi.has) {
+      if (!integer_only) return ir_.ref(r_number());  // exponents included
+      if (!flexible()) return ir_.ref(r_integer());
+      return ir_.alt({ir_.ref(r_integer()), int_exponent_forms(false, 0, false, 0)});
+    }
     auto too_big = [&](const Bound& b) {
       fail(std::string("'") + b.kw + "' = " + b.v->str() + " is outside the supported range (|bound| < 1e18)", b.kw, ptr);
     };
@@ -907,10 +912,96 @@ class SchemaCompiler {
         }
       }
       uint32_t r = int_range(lo.has, l, hi.has, h);
-      if (flexible()) r = ir_.seq({r, ir_.opt(frac_zero())});
+      if (flexible()) r = ir_.alt({ir_.seq({r, ir_.opt(frac_zero())}), int_exponent_forms(lo.has, l, hi.has, h)});
       return r;
     }
-    // real numbers: exact decimal ranges (numbers written without an exponent)
+    uint32_t r = real_range(lo, hi, ptr);
+    if (flexible()) r = ir_.alt({r, real_exponent_forms(lo, hi)});
+    return r;
+  }
+
+  // ---- numbers written with an exponent (validation mode: JSON Schema compares values, so
+  // 1e2 is the integer 100). Exact for exponents within +-kExponentForms; beyond, only a
+  // zero mantissa (an integer mantissa for integers); never a value outside the bounds.
+  static constexpr int kExponentForms = 20;
+
+  uint32_t exponent_text(int e) {
+    ByteSet ee;
+    ee.set('e');
+    ee.set('E');
+    ByteSet pm;
+    pm.set('+');
+    pm.set('-');
+    uint32_t sign = e > 0 ? ir_.opt(lit("+")) : e < 0 ? lit("-") : ir_.opt(ir_.bytes(pm));
+    return ir_.seq({ir_.bytes(ee), sign, ir_.star(lit("0")), lit(e == 0 ? std::string("0") : std::to_string(std::abs(e)))});
+  }
+
+  uint32_t any_exponent() {
+    ByteSet ee;
+    ee.set('e');
+    ee.set('E');
+    ByteSet pm;
+    pm.set('+');
+    pm.set('-');
+    return ir_.seq({ir_.bytes(ee), ir_.opt(ir_.bytes(pm)), ir_.plus(ir_.byte_range('0', '9'))});
+  }
+
+  // integers in [l, h] other than 0
+  uint32_t nonzero_ints(bool has_lo, long long l, bool has_hi, long long h) {
+    std::vector<uint32_t> alts;
+    long long lp = has_lo ? std::max(l, 1LL) : 1;
+    if (!has_hi || h >= lp) alts.push_back(int_range(true, lp, has_hi, h));
+    long long hn = has_hi ? std::min(h, -1LL) : -1;
+    if (!has_lo || l <= hn) alts.push_back(int_range(has_lo, l, true, hn));
+    return ir_.alt(alts);
+  }
+
+  // Integers in [l, h] as m[.0+]e<E>: m * 10^E in range, m an integer (1.5e1 is not read).
+  uint32_t int_exponent_forms(bool has_lo, long long l, bool has_hi, long long h) {
+    auto floor_div = [](long long a, long long b) { return a / b - ((a % b != 0) && (a < 0)); };
+    auto ceil_div = [](long long a, long long b) { return a / b + ((a % b != 0) && (a > 0)); };
+    std::vector<uint32_t> alts;
+    if ((!has_lo || l <= 0) && (!has_hi || h >= 0))  // 0, -0.0, ... with any exponent
+      alts.push_back(ir_.seq({ir_.opt(lit("-")), lit("0"), ir_.opt(frac_zero()), any_exponent()}));
+    long long p = 1;
+    for (int e = 0; e <= kExponentForms && e <= 18; ++e, p *= 10) {
+      uint32_t m = nonzero_ints(has_lo, has_lo ? ceil_div(l, p) : 0, has_hi, has_hi ? floor_div(h, p) : 0);
+      if (!ir_.is_fail(m)) alts.push_back(ir_.seq({m, ir_.opt(frac_zero()), exponent_text(e)}));
+    }
+    for (int k = 1; k <= kExponentForms; ++k) {  // m = n * 10^k for an n in range
+      uint32_t n = nonzero_ints(has_lo, l, has_hi, h);
+      if (!ir_.is_fail(n)) alts.push_back(ir_.seq({n, lit(std::string(size_t(k), '0')), ir_.opt(frac_zero()), exponent_text(-k)}));
+    }
+    return ir_.alt(alts);
+  }
+
+  // Reals in the bounds as <decimal>e<E>: the decimal in the bounds shifted by -E.
+  uint32_t real_exponent_forms(const Bound& lo, const Bound& hi) {
+    std::vector<uint32_t> alts;
+    std::vector<std::unique_ptr<Json>> shifted;  // the shifted bounds' numbers, alive while compiling
+    auto shift = [&](const Bound& b, int e, Bound* out) {
+      *out = b;
+      if (!b.has) return true;
+      Dec d = to_dec(b.v->str());
+      std::string lexeme = d.digits.empty() ? std::string("0")
+                                            : (d.neg ? "-0." : "0.") + d.digits + "e" + std::to_string(d.exp10 - e);
+      std::string ip, fr;
+      if (!dec_parts(to_dec(lexeme), &ip, &fr) || ip.size() > 18 || fr.size() > 300) return false;
+      shifted.push_back(std::make_unique<Json>(Json::number(lexeme)));
+      out->v = shifted.back().get();
+      return true;
+    };
+    for (int e = -kExponentForms; e <= kExponentForms; ++e) {
+      Bound l, h;
+      if (!shift(lo, e, &l) || !shift(hi, e, &h)) continue;  // a bound beyond the supported range
+      uint32_t m = real_range(l, h, "");
+      if (!ir_.is_fail(m)) alts.push_back(ir_.seq({m, exponent_text(e)}));
+    }
+    return ir_.alt(alts);
+  }
+
+  // Reals in the bounds written without an exponent: exact decimal ranges.
+  uint32_t real_range(const Bound& lo, const Bound& hi, const std::string& ptr) {
     DecBound L = lo.has ? make_bound(lo, ptr) : DecBound(), U = hi.has ? make_bound(hi, ptr) : DecBound();
     const bool lneg = lo.has && to_dec(lo.v->str()).neg, uneg = hi.has && to_dec(hi.v->str()).neg;
     std::vector<uint32_t> alts;
