@@ -185,12 +185,15 @@ class Grammar {
   // is NOT enforced), $ref/$defs (local: "#", "#/$defs/x", JSON pointers; recursion
   // allowed), items, prefixItems, minItems, maxItems, minLength, maxLength (code
   // points), pattern (regex subset, search semantics), minimum/maximum/exclusiveMinimum/
-  // exclusiveMaximum (exact digit-range grammars, decimal bounds with |bound| < 1e18;
-  // a number under bounds must be written without an exponent), format (date, time,
+  // exclusiveMaximum (exact digit-range grammars, decimal bounds with |bound| < 1e18),
+  // format (date, time,
   // date-time, email, uuid, uri: regular approximations of RFC 3339 / 5321 / 4122 / 3986;
   // leap seconds, quoted e-mail local parts and IP-literal hosts are not modelled).
-  // Integers: "integer" accepts 1.0 in Flexible whitespace mode (JSON Schema semantics),
-  // never exponent forms (1e2).
+  // Numbers by value in Flexible whitespace (validation) mode, as JSON Schema compares
+  // them: "integer" accepts 1.0 and m[.0]e±E (1e2, 5000e-3); bounded numbers accept
+  // <decimal>e±E within the bounds; exact for |E| <= 20 (beyond: a zero mantissa; for
+  // integers, mantissas with a non-zero fraction such as 1.5e1 are not read). Compact
+  // (generation) mode writes plain decimals only, exponents where no bound applies.
   // Annotations ignored: title, description, default, examples, $schema, $id, $comment,
   // deprecated, readOnly, writeOnly; $defs/definitions are containers; $anchor names a
   // schema for "#name" refs. $ref may have sibling keywords (merged, allOf-style, when
