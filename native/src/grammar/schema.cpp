@@ -349,14 +349,8 @@ class SchemaCompiler {
     if (r_number_ < 0) {
       r_number_ = ir_.add_rule("number");
       ir_.shared_rules_[shared_key("number")] = uint32_t(r_number_);
-      ByteSet ee;
-      ee.set('e');
-      ee.set('E');
-      ByteSet pm;
-      pm.set('+');
-      pm.set('-');
       uint32_t frac = ir_.opt(ir_.seq({lit("."), ir_.plus(ir_.byte_range('0', '9'))}));
-      uint32_t exp = ir_.opt(ir_.seq({ir_.bytes(ee), ir_.opt(ir_.bytes(pm)), ir_.plus(ir_.byte_range('0', '9'))}));
+      uint32_t exp = ir_.opt(any_exponent());
       ir_.set_body(uint32_t(r_number_), ir_.seq({ir_.opt(lit("-")), uint_expr(), frac, exp}));
     }
     return uint32_t(r_number_);
@@ -925,26 +919,19 @@ class SchemaCompiler {
   // zero mantissa (an integer mantissa for integers); never a value outside the bounds.
   static constexpr int kExponentForms = 20;
 
-  uint32_t exponent_text(int e) {
-    ByteSet ee;
-    ee.set('e');
-    ee.set('E');
-    ByteSet pm;
-    pm.set('+');
-    pm.set('-');
-    uint32_t sign = e > 0 ? ir_.opt(lit("+")) : e < 0 ? lit("-") : ir_.opt(ir_.bytes(pm));
-    return ir_.seq({ir_.bytes(ee), sign, ir_.star(lit("0")), lit(e == 0 ? std::string("0") : std::to_string(std::abs(e)))});
+  uint32_t one_of(const char* chars) {
+    ByteSet b;
+    for (const char* c = chars; *c; ++c) b.set(uint8_t(*c));
+    return ir_.bytes(b);
   }
 
-  uint32_t any_exponent() {
-    ByteSet ee;
-    ee.set('e');
-    ee.set('E');
-    ByteSet pm;
-    pm.set('+');
-    pm.set('-');
-    return ir_.seq({ir_.bytes(ee), ir_.opt(ir_.bytes(pm)), ir_.plus(ir_.byte_range('0', '9'))});
+  // the exponent part "e+002" of exactly the value e
+  uint32_t exponent_text(int e) {
+    uint32_t sign = e > 0 ? ir_.opt(lit("+")) : e < 0 ? lit("-") : ir_.opt(one_of("+-"));
+    return ir_.seq({one_of("eE"), sign, ir_.star(lit("0")), lit(e == 0 ? std::string("0") : std::to_string(std::abs(e)))});
   }
+
+  uint32_t any_exponent() { return ir_.seq({one_of("eE"), ir_.opt(one_of("+-")), ir_.plus(ir_.byte_range('0', '9'))}); }
 
   // integers in [l, h] other than 0
   uint32_t nonzero_ints(bool has_lo, long long l, bool has_hi, long long h) {
