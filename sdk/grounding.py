@@ -139,10 +139,18 @@ def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[t
     return any(_in_words(w, facts.words) and not _in_words(w, said) for w in name_words(name) - named_before)
 
 
+_DATE_OR_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$|\d{1,2}:\d{2}(:\d{2})?$")
+
+
+def _inflected(stem: str, word: str) -> bool:
+    """word is stem with a short ending ("child" -> "children"; not "seat" -> "seattle")."""
+    return len(stem) >= 5 and word.startswith(stem) and len(word) - len(stem) <= 3
+
+
 def _mentioned(value: Any, facts: QueryFacts) -> bool:
     """Looser than QueryFacts.states: a number the query writes (in digits or as a word up
-    to twelve), or a string sharing a word with the query ("Disabled Access" for "facilities for disabled people"; "child"
-    for "children")."""
+    to twelve), or a string sharing a word with the query ("Disabled Access" for
+    "facilities for disabled people"; "child" for "children"); ISO dates and times always."""
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, (int, float)):
@@ -155,14 +163,6 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
         if _in_words(w, facts.words) or any(_inflected(w, q) or _inflected(q, w) for q in facts.words):
             return True
     return False
-
-
-_DATE_OR_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$|\d{1,2}:\d{2}(:\d{2})?$")
-
-
-def _inflected(stem: str, word: str) -> bool:
-    """word is stem with a short ending ("child" -> "children"; not "seat" -> "seattle")."""
-    return len(stem) >= 5 and word.startswith(stem) and len(word) - len(stem) <= 3
 
 
 def grounded_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
