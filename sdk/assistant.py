@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 
 from .agent import Agent
 from .engine import Engine
-from .errors import DecodeError, InvalidParameterError
+from .errors import DecodeError, InvalidParameterError, ToolArgumentError
 from .executor import ConfirmCallback, ExecutionReport, Executor, StepOutcome, guard_event
 from .grammar import Grammar
 from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step
@@ -72,6 +72,19 @@ def _system_prompt(now: dt.datetime) -> str:
             f"notes, calendar, contacts, messages and reminders with the tools below.\n"
             f"Now: {now:%A} {now.isoformat(timespec='minutes')} (today = {now.date().isoformat()}).\n"
             f"The coming days:\n{days}")
+
+
+def _call_key(tool: Tool, arguments: dict) -> str:
+    """A call as it runs: arguments in their types, those equal to their default left out
+    (so {"minutes": 12.0, "label": ""} after {"minutes": 12} is the same timer again)."""
+    try:
+        typed = tool.validate_arguments(arguments)
+    except ToolArgumentError:
+        typed = dict(arguments)
+    props = (tool.parameters or {}).get("properties") or {}
+    effective = {k: v for k, v in typed.items()
+                 if not (isinstance(props.get(k), dict) and props[k].get("default", object()) == v)}
+    return json.dumps([tool.name, effective], sort_keys=True, default=str)
 
 
 def _result_text(value: Any) -> str:
@@ -256,7 +269,7 @@ class Assistant:
             if not result.calls:
                 break
             call = result.calls[0]
-            key = json.dumps([call.name, call.arguments], sort_keys=True)
+            key = _call_key(next(t for t in tools if t.name == call.name), call.arguments)
             if key in seen:  # the same call again: small models loop; its result is already known
                 break
             seen.add(key)

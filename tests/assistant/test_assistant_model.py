@@ -37,3 +37,13 @@ def test_bad_arguments(planner_engine, registry):
     a = Assistant(engine=planner_engine, tools=registry)
     with pytest.raises(InvalidParameterError, match="query"):
         a.ask("   ")
+
+
+def test_react_sees_a_call_written_differently_as_a_repeat(registry):
+    from edgeagent.assistant import _call_key
+
+    timer = registry.get("set_timer")
+    assert _call_key(timer, {"minutes": 12}) == _call_key(timer, {"minutes": 12.0, "label": ""})  # label's default
+    assert _call_key(timer, {"minutes": 12}) != _call_key(timer, {"minutes": 12, "label": "pizza"})
+    assert _call_key(timer, {"minutes": 12}) != _call_key(timer, {"minutes": 13})
+    assert _call_key(timer, {"minutes": "twelve"}) != _call_key(timer, {"minutes": 12})  # invalid: compared as written
