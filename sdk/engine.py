@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence, Union
@@ -30,6 +31,8 @@ from .grammar import Grammar
 from .models import resolve
 
 __all__ = ["Engine", "Generation", "Timings", "GenerationOptions"]
+
+COMPILED_GRAMMARS_KEPT = 64  # per Engine (the Agent and the Planner keep their own small LRUs of grammars)
 
 
 class GenerationOptions(BaseModel):
@@ -165,7 +168,9 @@ class Engine:
         self._adapters: dict[str, tuple["_core.LoraAdapter", float]] = {}
         self._lock = threading.Lock()
         self.chat_template: str = self._model.chat_template
-        self._compiled: dict[int, tuple[Grammar, "_core.CompiledGrammar"]] = {}
+        # Compiled grammars by grammar, most recent last; bounded, since each holds its
+        # token-mask caches (an app that builds grammars per request would otherwise grow).
+        self._compiled: "OrderedDict[int, tuple[Grammar, _core.CompiledGrammar]]" = OrderedDict()
 
     # -- model facts ---------------------------------------------------------
     @property
@@ -230,6 +235,10 @@ class Engine:
         if entry is None or entry[0] is not grammar:
             entry = (grammar, _core.compile_grammar(self._model, grammar._native))
             self._compiled[id(grammar)] = entry
+            if len(self._compiled) > COMPILED_GRAMMARS_KEPT:
+                self._compiled.popitem(last=False)
+        else:
+            self._compiled.move_to_end(id(grammar))
         return _core.GrammarMatcher(entry[1])
 
     # -- LoRA adapters -------------------------------------------------------
