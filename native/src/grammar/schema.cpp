@@ -950,15 +950,16 @@ class SchemaCompiler {
     std::vector<uint32_t> alts;
     if ((!has_lo || l <= 0) && (!has_hi || h >= 0))  // 0, -0.0, ... with any exponent
       alts.push_back(ir_.seq({ir_.opt(lit("-")), lit("0"), ir_.opt(frac_zero()), any_exponent()}));
+    const uint32_t in_range = nonzero_ints(has_lo, l, has_hi, h);
+    if (ir_.is_fail(in_range)) return ir_.alt(alts);
     long long p = 1;
     for (int e = 0; e <= kExponentForms && e <= 18; ++e, p *= 10) {
-      uint32_t m = nonzero_ints(has_lo, has_lo ? ceil_div(l, p) : 0, has_hi, has_hi ? floor_div(h, p) : 0);
+      uint32_t m = (!has_lo && !has_hi) ? in_range
+                                        : nonzero_ints(has_lo, has_lo ? ceil_div(l, p) : 0, has_hi, has_hi ? floor_div(h, p) : 0);
       if (!ir_.is_fail(m)) alts.push_back(ir_.seq({m, ir_.opt(frac_zero()), exponent_text(e)}));
     }
-    for (int k = 1; k <= kExponentForms; ++k) {  // m = n * 10^k for an n in range
-      uint32_t n = nonzero_ints(has_lo, l, has_hi, h);
-      if (!ir_.is_fail(n)) alts.push_back(ir_.seq({n, lit(std::string(size_t(k), '0')), ir_.opt(frac_zero()), exponent_text(-k)}));
-    }
+    for (int k = 1; k <= kExponentForms; ++k)  // m = n * 10^k for an n in range
+      alts.push_back(ir_.seq({in_range, lit(std::string(size_t(k), '0')), ir_.opt(frac_zero()), exponent_text(-k)}));
     return ir_.alt(alts);
   }
 
