@@ -363,11 +363,13 @@ class EdgeagentAdapter(Adapter):
 
     def __init__(self, vocab: Vocab):
         super().__init__(vocab)
+        import numpy as np
+
         from .. import _core
         from ..grammar import Grammar
 
         self._core, self._Grammar = _core, Grammar
-        self._words: Any = None
+        self._words = np.zeros((vocab.n_vocab + 31) // 32, dtype=np.uint32)  # reused every step
         # one-time per vocabulary: the first compile builds the vocabulary tables
         self._core.compile_grammar(vocab.native, Grammar.from_json_schema({"type": "boolean"})._native)
 
@@ -381,12 +383,7 @@ class EdgeagentAdapter(Adapter):
             raise Unsupported(str(e)) from None
 
     def matcher(self, compiled: Any) -> Any:
-        m = self._core.GrammarMatcher(compiled)
-        if self._words is None:
-            import numpy as np
-
-            self._words = np.zeros(m.mask_words, dtype=np.uint32)
-        return m
+        return self._core.GrammarMatcher(compiled)
 
     def fill(self, m: Any) -> Any:
         # into one reused buffer, as the xgrammar adapter does: no allocation timed

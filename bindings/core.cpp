@@ -314,8 +314,9 @@ PYBIND11_MODULE(_core, m) {
             "fill_next_token_bitmask",
             [](PyMatcher& self, py::array_t<uint32_t, py::array::c_style>& out) {
                 // In place, into a buffer the caller reuses every step (as xgrammar's): no
-                // allocation per token. Only a C-contiguous, writeable uint32 array will do.
-                if (out.ndim() != 1 || !(out.flags() & py::array::c_style) || !out.writeable())
+                // allocation per token. noconvert + c_style: only a C-contiguous uint32 array
+                // gets here; it must also be 1-D and writeable.
+                if (out.ndim() != 1 || !out.writeable())
                     throw GrammarError("fill_next_token_bitmask: out must be a writeable, contiguous 1-D uint32 array");
                 self.matcher.fill_next_token_bitmask(out.mutable_data(), static_cast<size_t>(out.size()));
                 return out;

@@ -28,6 +28,7 @@ from .engine import Engine
 from .errors import DecodeError, InvalidParameterError, ToolArgumentError
 from .executor import ConfirmCallback, ExecutionReport, Executor, StepOutcome, guard_event
 from .grammar import Grammar
+from .grounding import is_default
 from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step
 from .request import annotate_dates, clauses
 from .tool import Tool, ToolRegistry
@@ -81,9 +82,7 @@ def _call_key(tool: Tool, arguments: dict) -> str:
         typed = tool.validate_arguments(arguments)
     except ToolArgumentError:
         typed = dict(arguments)
-    props = (tool.parameters or {}).get("properties") or {}
-    effective = {k: v for k, v in typed.items()
-                 if not (isinstance(props.get(k), dict) and props[k].get("default", object()) == v)}
+    effective = {k: v for k, v in typed.items() if not is_default(tool.parameters or {}, k, v)}
     return json.dumps([tool.name, effective], sort_keys=True, default=str)
 
 

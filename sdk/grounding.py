@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from .tool import name_in_words
 
 __all__ = ["QueryFacts", "conversation_facts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier",
-           "grounded_arguments"]
+           "grounded_arguments", "is_default"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
@@ -63,8 +63,8 @@ class QueryFacts:
 
 # ISO dates and times in a conversation (the assistant writes them into the request:
 # "Monday (2026-03-16T08:00)"; tools return them): their parts are not numbers anyone
-# said ("08:00" states no 0). Date and time values are judged apart (_DATE_OR_TIME).
-_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}\b")
+# said ("08:00" states no 0). A whole value of this shape is judged apart (_mentioned).
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}(?::\d{2})?\b")
 
 
 def conversation_facts(messages: Iterable[Mapping[str, Any]]) -> QueryFacts:
@@ -139,9 +139,6 @@ def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[t
     return any(_in_words(w, facts.words) and not _in_words(w, said) for w in name_words(name) - named_before)
 
 
-_DATE_OR_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$|\d{1,2}:\d{2}(:\d{2})?$")
-
-
 def _inflected(stem: str, word: str) -> bool:
     """word is stem with a short ending ("child" -> "children"; not "seat" -> "seattle")."""
     return len(stem) >= 5 and word.startswith(stem) and len(word) - len(stem) <= 3
@@ -155,7 +152,7 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
         return False
     if isinstance(value, (int, float)):
         return facts.states(value) or _number(value) in facts.number_words
-    if _DATE_OR_TIME.match(str(value)):
+    if _ISO_DATE_TIME.fullmatch(str(value)):
         return True  # a conversion ("next Tuesday at 3pm") words cannot check
     for w in _words(str(value)):
         if len(w) < 3 and not w.isdigit():
@@ -163,6 +160,12 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
         if _in_words(w, facts.words) or any(_inflected(w, q) or _inflected(q, w) for q in facts.words):
             return True
     return False
+
+
+def is_default(parameters: Mapping[str, Any], key: str, value: Any) -> bool:
+    """Whether `value` is the default the tool's schema declares for parameter `key`."""
+    schema = (parameters.get("properties") or {}).get(key)
+    return isinstance(schema, Mapping) and "default" in schema and schema["default"] == value
 
 
 def grounded_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
@@ -173,7 +176,6 @@ def grounded_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, An
     "a seafood restaurant"): an optional argument none of whose values the query
     mentions is left to the tool's default (booleans and the schema's own default are
     kept), and list entries the query does not mention are dropped when others are."""
-    properties = parameters.get("properties") or {}
     required = set(parameters.get("required") or [])
     out: dict[str, Any] = {}
     for key, value in arguments.items():
@@ -182,8 +184,7 @@ def grounded_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, An
             kept = [x for x in value if _mentioned(x, facts)]
             if kept:
                 value = kept
-        schema = properties.get(key) if isinstance(properties.get(key), Mapping) else {}
-        if key not in required and not isinstance(value, bool) and schema.get("default", object()) != value:
+        if key not in required and not isinstance(value, bool) and not is_default(parameters, key, value):
             leaves = list(leaf_values(value))
             if leaves and not any(_mentioned(x, facts) for x in leaves):
                 continue

@@ -196,4 +196,10 @@ def _grounded(arguments: dict, tool: Tool, facts: QueryFacts) -> dict:
     # A "$N" reference is a value from an earlier call, not from the user's words: kept.
     plain = {k: v for k, v in arguments.items() if not references_in(v)}
     kept = grounded_arguments(plain, tool.parameters or {}, facts)
-    return {k: kept[k] if k in plain else v for k, v in arguments.items() if k in kept or k not in plain}
+    out = {}
+    for k, v in arguments.items():  # in the model's order
+        if k not in plain:
+            out[k] = v
+        elif k in kept:
+            out[k] = kept[k]
+    return out

@@ -44,12 +44,13 @@ __all__ = ["Tool", "ToolRegistry", "tool", "TOOL_NAME_PATTERN", "name_in_words"]
 
 #: Names OpenAI accepts for functions; we hold every tool to the same rule.
 TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_.-]{1,64}$"
+_NAME_RE = re.compile(TOOL_NAME_PATTERN)
 
 
 def name_in_words(name: str) -> str:
     """A tool name as words: "kinematics.distanceTraveled" -> "kinematics distance Traveled"."""
     return re.sub(r"([a-z])([A-Z])", r"\1 \2", name).replace("_", " ").replace(".", " ")
-_NAME_RE = re.compile(TOOL_NAME_PATTERN)
+
 
 _Validator = jsonschema.Draft202012Validator
 
