@@ -115,6 +115,48 @@ def test_random_walks_on_gemma_vocabulary_validate(gemma, gemma_vocab, schema, s
                  max_attempts=GEMMA_WALKS + 10, checked_walks=2)
 
 
+# ---------------------------------------------------------------- mask exactness where context decides
+# Tokens with a structural byte before their last byte (`",`, `abc"}`, `}]`): the only ones
+# whose fate depends on the stack below the current rule (a string's closing quote, then
+# what the enclosing object or array allows), so the ones the context caches decide.
+_STRUCTURAL = (ord('"'), ord("}"), ord("]"))
+
+
+def _context_tokens(vocab) -> list[int]:
+    return [t for t, b in enumerate(vocab.token_bytes)
+            if t not in vocab.eog_set and len(b) > 1 and any(c in b[:-1] for c in _STRUCTURAL)]
+
+
+@settings(settings.get_profile(PROFILE), max_examples=100)
+@given(schema=schemas(), seed=st.integers(0, 2**32 - 1))
+def test_mask_is_exact_on_context_tokens(qwen, qwen_vocab, schema, seed):
+    """At every step of a random walk, for every token with a structural byte inside it,
+    the mask bit equals what accept_token does (the whole mask, not a sample)."""
+    if not hasattr(qwen_vocab, "context_tokens"):
+        qwen_vocab.context_tokens = _context_tokens(qwen_vocab)
+    tokens = qwen_vocab.context_tokens
+    matcher = qwen.matcher(Grammar.from_json_schema(schema))
+    rng = np.random.default_rng(seed)
+    prefix = b""
+    for _ in range(48):
+        mask = matcher.fill_next_token_bitmask()
+        for t in tokens:
+            ok = matcher.accept_token(t)
+            if ok:
+                matcher.rollback(1)
+            assert ok == gw.bit_set(mask, t), (
+                f"token {t} {qwen_vocab.token_bytes[t]!r}: mask says {gw.bit_set(mask, t)}, accept_token says {ok} "
+                f"after {prefix!r}\n{_describe(schema, seed)}")
+        rest = mask & qwen_vocab.not_eog_words
+        tok = gw.sample_bit(rest & qwen_vocab.closer_words, rng) if rng.random() < 0.3 else -1
+        if tok < 0:
+            tok = gw.sample_bit(rest, rng)
+        if tok < 0:
+            break
+        assert matcher.accept_token(tok)
+        prefix += qwen_vocab.token_bytes[tok]
+
+
 def test_enough_finished_generations():
     """The issue's bar: at least 10,000 finished generations, 0 failures (Qwen vocabulary)."""
     for name, s in STATS.items():

@@ -29,6 +29,15 @@ struct TokenTrie {
   uint32_t max_depth = 0;
 };
 
+// Distinct token suffixes in byte order, with the LCP with the previous one, and the
+// tokens that end with each: tokens[token_begin[i] .. token_begin[i + 1]).
+struct SuffixTable {
+  std::vector<std::string> text;
+  std::vector<uint16_t> lcp;
+  std::vector<uint32_t> token_begin;
+  std::vector<int32_t> tokens;
+};
+
 // What the tokens do from one automaton node, independent of the stack below it.
 struct MaskCache {
   // certainly accepted tokens: bitset over the vocabulary or a sorted id list
@@ -39,6 +48,13 @@ struct MaskCache {
   // context-dependent tokens, in trie order, with the byte LCP with the previous one
   std::vector<int32_t> uncertain;
   std::vector<uint16_t> unc_lcp;
+  // Many uncertain tokens end the node's rule at a fixed point and can then only go on in
+  // the caller (a string's closing quote: `",`, `abc"}`): after that point, their fate
+  // depends on their suffix alone. Per uncertain token: the suffix's offset (0: no such
+  // point) and its index in `suffixes`, so a context cache walks each distinct suffix once.
+  std::vector<uint16_t> unc_split;
+  std::vector<uint32_t> unc_suffix;
+  std::shared_ptr<const SuffixTable> suffixes;
 };
 
 // Vocabulary-level cache of MaskCaches keyed by the canonical form of a node's local

@@ -235,6 +235,17 @@ class WalkDfa {
     return intern(v, ci, false);
   }
 
+  // The closed state of one configuration (a walk that resumes in a caller after a return).
+  int32_t start_closed(Config c) {
+    eng_.begin_set();
+    tmp_.clear();
+    tmpk_.clear();
+    eng_.seed(tmp_, tmpk_, c, true);
+    ClosureInfo ci;
+    eng_.closure(tmp_, tmpk_, &ci);
+    return intern(tmp_, ci, true);
+  }
+
   // -1: no configuration survives
   int32_t next(int32_t s, uint8_t b) {
     auto& row = rows_[size_t(s)];
@@ -255,6 +266,8 @@ class WalkDfa {
   }
 
   const ClosureInfo& info(int32_t s) const { return states_[size_t(s)].info; }
+  // No configuration of s reads a byte: the walk can only go on by returning to the caller.
+  bool returns_only(int32_t s) const { return states_[size_t(s)].returns_only; }
   size_t size() const { return states_.size(); }
   // Keeps memory bounded when one WalkDfa serves many builds.
   void reset_if_large(size_t max_states) {
@@ -269,6 +282,7 @@ class WalkDfa {
   struct St {
     std::vector<Config> cfg;
     ClosureInfo info;
+    bool returns_only;
   };
   Gss gss_;
   Engine eng_;
@@ -292,7 +306,9 @@ class WalkDfa {
     if (states_.size() >= 200000)
       throw GrammarLimitError("token mask cache construction exceeded 200000 parser states");
     int32_t id = int32_t(states_.size());
-    states_.push_back({v, ci});
+    bool ro = true;
+    for (const Config& c : v) ro = ro && eng_.a_->nodes[c.node].e_begin == eng_.a_->nodes[c.node].e_end;
+    states_.push_back({v, ci, ro});
     rows_.emplace_back();
     ids_.emplace(key_, id);
     return id;
@@ -319,6 +335,81 @@ void finish_cache(MaskCache& mc, std::vector<int32_t>& acc, const Vocabulary& V)
     while (l < m && a[l] == b[l]) ++l;
     mc.unc_lcp[k] = uint16_t(l);
   }
+}
+
+// Fills unc_suffix/suffixes from unc_split (one entry per uncertain token); drops them
+// when no token has a split point.
+void index_suffixes(MaskCache& mc, const Vocabulary& V) {
+  std::vector<std::pair<std::string_view, uint32_t>> sv;
+  for (size_t k = 0; k < mc.unc_split.size(); ++k)
+    if (mc.unc_split[k]) sv.emplace_back(std::string_view(V.token_bytes(mc.uncertain[k])).substr(mc.unc_split[k]), uint32_t(k));
+  if (sv.empty()) {
+    mc.unc_split.clear();
+    return;
+  }
+  std::sort(sv.begin(), sv.end());
+  auto t = std::make_shared<SuffixTable>();
+  mc.unc_suffix.assign(mc.uncertain.size(), 0);
+  for (const auto& [text, k] : sv) {
+    if (t->text.empty() || t->text.back() != text) {
+      size_t l = 0;
+      if (!t->text.empty()) {
+        const std::string& p = t->text.back();
+        size_t m = std::min(p.size(), text.size());
+        while (l < m && p[l] == text[l]) ++l;
+      }
+      t->lcp.push_back(uint16_t(l));
+      t->text.emplace_back(text);
+      t->token_begin.push_back(uint32_t(t->tokens.size()));
+    }
+    t->tokens.push_back(mc.uncertain[k]);
+    mc.unc_suffix[k] = uint32_t(t->text.size() - 1);
+  }
+  t->token_begin.push_back(uint32_t(t->tokens.size()));
+  mc.suffixes = std::move(t);
+}
+
+// What each suffix does after the return to the frame `stack` (its top frame's return node,
+// then the frames below): 0 rejected, 1 accepted, 2 still uncertain. The walk is the one of
+// build_context_cache, started in the caller; suffixes sharing a dead prefix share its fate.
+std::vector<uint8_t> suffix_fates(const SuffixTable& T, size_t max_len, uint32_t stack, bool bottom_real, WalkDfa& dfa) {
+  std::vector<uint8_t> fate(T.text.size(), 0);
+  if (stack == 0) {  // the return goes below the known frames
+    if (!bottom_real) std::fill(fate.begin(), fate.end(), 2);
+    return fate;
+  }
+  const Frame& f = dfa.gss()[stack];
+  std::vector<int32_t> st(max_len + 1, -1);
+  std::vector<uint8_t> unc(max_len + 1, 0);
+  st[0] = dfa.start_closed(Config{f.ret, f.parent});
+  size_t valid = 0;
+  uint8_t dead_fate = 0;
+  for (size_t k = 0; k < T.text.size(); ++k) {
+    const std::string& tb = T.text[k];
+    if (T.lcp[k] > valid) {
+      fate[k] = dead_fate;
+      continue;
+    }
+    size_t d = T.lcp[k];
+    bool died = false;
+    while (d < tb.size()) {
+      uint8_t b = uint8_t(tb[d]);
+      const ClosureInfo& pi = dfa.info(st[d]);
+      bool u = unc[d] || pi.escaped_gate || (!bottom_real && pi.escaped_pop && pi.escape_follow.test(b));
+      int32_t nx = dfa.next(st[d], b);
+      if (nx < 0) {
+        died = true;
+        dead_fate = u ? 2 : 0;
+        break;
+      }
+      st[d + 1] = nx;
+      unc[d + 1] = u;
+      ++d;
+    }
+    valid = d;
+    fate[k] = died ? dead_fate : 1;
+  }
+  return fate;
 }
 }  // namespace
 
@@ -347,8 +438,13 @@ std::shared_ptr<MaskCache> build_mask_cache(const Automaton& /*A*/, const Vocabu
     int32_t nx = dfa.next(st[d - 1], u.byte);
     if (nx < 0) {
       if (unc_d) {
+        // certain so far and nothing left but the return: the rest is a suffix read by the caller
+        uint16_t split = d > 1 && !unc[d - 1] && !pi.escaped_gate && dfa.returns_only(st[d - 1]) ? uint16_t(d - 1) : 0;
         for (size_t j = i; j < u.subtree_end; ++j)
-          for (uint32_t t = T.nodes[j].tok_begin; t < T.nodes[j].tok_end; ++t) mc->uncertain.push_back(T.ids[t]);
+          for (uint32_t t = T.nodes[j].tok_begin; t < T.nodes[j].tok_end; ++t) {
+            mc->uncertain.push_back(T.ids[t]);
+            mc->unc_split.push_back(split);
+          }
       }
       i = u.subtree_end;
       continue;
@@ -359,6 +455,7 @@ std::shared_ptr<MaskCache> build_mask_cache(const Automaton& /*A*/, const Vocabu
     ++i;
   }
   finish_cache(*mc, acc, V);
+  index_suffixes(*mc, V);
   return mc;
 }
 
@@ -379,14 +476,44 @@ std::shared_ptr<MaskCache> build_context_cache(const Automaton& A, const Vocabul
   std::vector<int32_t> st(D, -1);
   std::vector<uint8_t> unc(D, 0);
   st[0] = dfa.start(Config{node, stack});
+  const bool split = prev.suffixes != nullptr;
+  std::vector<uint8_t> fate;
+  if (split) fate = suffix_fates(*prev.suffixes, D, stack, bottom_real, dfa);
+  auto keep_uncertain = [&](size_t k) {
+    mc->uncertain.push_back(prev.uncertain[k]);
+    if (split) {
+      mc->unc_split.push_back(prev.unc_split[k]);
+      mc->unc_suffix.push_back(prev.unc_suffix[k]);
+    }
+  };
+  std::vector<int32_t> acc;
+  if (split && prev.suffixes->tokens.size() == prev.uncertain.size() &&
+      std::find(prev.unc_split.begin(), prev.unc_split.end(), uint16_t(0)) == prev.unc_split.end() &&
+      std::find(fate.begin(), fate.end(), uint8_t(2)) == fate.end()) {
+    // prev holds every token of the suffix table (all split) and each suffix is decided:
+    // read the answer per suffix
+    const SuffixTable& T = *prev.suffixes;
+    for (size_t i = 0; i < fate.size(); ++i)
+      if (fate[i] == 1) acc.insert(acc.end(), T.tokens.begin() + T.token_begin[i], T.tokens.begin() + T.token_begin[i + 1]);
+    finish_cache(*mc, acc, V);
+    return mc;
+  }
   size_t valid = 0;
   bool dead_unc = false;
-  std::vector<int32_t> acc;
+  size_t run = SIZE_MAX;  // LCP with the last token walked here (split tokens are not)
   for (size_t k = 0; k < prev.uncertain.size(); ++k) {
     int32_t id = prev.uncertain[k];
-    size_t L = prev.unc_lcp[k];
+    run = std::min<size_t>(run, prev.unc_lcp[k]);
+    if (split && prev.unc_split[k]) {
+      uint8_t f = fate[prev.unc_suffix[k]];
+      if (f == 1) acc.push_back(id);
+      else if (f == 2) keep_uncertain(k);
+      continue;
+    }
+    size_t L = run;
+    run = SIZE_MAX;
     if (L > valid) {
-      if (dead_unc) mc->uncertain.push_back(id);
+      if (dead_unc) keep_uncertain(k);
       continue;
     }
     const std::string& tb = V.token_bytes(id);
@@ -408,9 +535,15 @@ std::shared_ptr<MaskCache> build_context_cache(const Automaton& A, const Vocabul
     }
     valid = d;
     if (!died) acc.push_back(id);
-    else if (dead_unc) mc->uncertain.push_back(id);
+    else if (dead_unc) keep_uncertain(k);
   }
   finish_cache(*mc, acc, V);
+  if (split && std::any_of(mc->unc_split.begin(), mc->unc_split.end(), [](uint16_t x) { return x != 0; }))
+    mc->suffixes = prev.suffixes;
+  else {
+    mc->unc_split.clear();
+    mc->unc_suffix.clear();
+  }
   return mc;
 }
 
@@ -504,7 +637,7 @@ const MaskCache* CompiledGrammar::context_cache(const std::vector<uint32_t>& key
   }
   std::lock_guard<std::mutex> lk(impl_->ctx_mu);
   auto ins = impl_->ctx.emplace(std::move(full), mc);
-  if (ins.second) impl_->ctx_bytes += key.size() * 4 + mc->bits.size() * 4 + mc->ids.size() * 4 + mc->uncertain.size() * 6;
+  if (ins.second) impl_->ctx_bytes += key.size() * 4 + mc->bits.size() * 4 + mc->ids.size() * 4 + mc->uncertain.size() * 12;
   return ins.first->second.get();
 }
 
@@ -549,7 +682,8 @@ const MaskCache& CompiledGrammar::node_cache(uint32_t node) const {
     mc = built;
     if (!key.empty()) {
       std::lock_guard<std::mutex> lk(store.mu);
-      size_t sz = key.size() + built->bits.size() * 4 + built->ids.size() * 4 + built->uncertain.size() * 6;
+      size_t sz = key.size() + built->bits.size() * 4 + built->ids.size() * 4 + built->uncertain.size() * 12 +
+                  (built->suffixes ? built->suffixes->text.size() * 40 : 0);
       if (store.bytes + sz <= store.max_bytes) {
         store.map.emplace(key, mc);
         store.bytes += sz;
