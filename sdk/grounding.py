@@ -129,14 +129,27 @@ def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[t
                 used.update(numbers_in(v))
                 used.update(_words(v))
                 said.update(_words(v))
-    if any(facts.states(v) and _key(v) not in used for v in leaf_values(arguments)):
+    named_before = set().union(*(name_words(n) for n, _ in earlier)) if earlier else set()
+    if any(_new_value(v, facts, used, said | named_before) for v in leaf_values(arguments)):
         return True
     if name in {n for n, _ in earlier}:
         return False
     # "the displacement of a car at an initial speed of 20" names no speed tool: the
     # displacement call's initial_speed already accounts for "speed".
-    named_before = set().union(*(name_words(n) for n, _ in earlier)) if earlier else set()
     return any(_in_words(w, facts.words) and not _in_words(w, said) for w in name_words(name) - named_before)
+
+
+def _new_value(value: Any, facts: QueryFacts, used: set[Any], accounted: set[str]) -> bool:
+    """A value the query states and no earlier call used. A string must also have a word of
+    its own: one no earlier call's values, parameter names or tool name account for — after
+    a sculpture_price call with material "marble", "Marble Sculpture" is no new request; after
+    weight_earth_kg=70, planet "Earth" neither."""
+    if not facts.states(value) or _key(value) in used:
+        return False
+    if not isinstance(value, str):
+        return True
+    words = [w for w in _words(value) if len(w) >= 3 or w.isdigit()]
+    return not words or any(not _in_words(w, used | accounted) for w in words)
 
 
 def _inflected(stem: str, word: str) -> bool:

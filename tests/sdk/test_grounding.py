@@ -135,3 +135,16 @@ def test_grounding_only_removes(query, arguments, data):
             assert isinstance(value, list) and value and all(x in original for x in value)
         else:
             assert value == original
+
+
+def test_a_string_made_of_words_earlier_calls_account_for_is_not_new():
+    q = QueryFacts("How much is a painting in oil on canvas, 2 feet wide?")
+    earlier = [("painting_price.estimate", {"medium": "oil", "width_ft": 2})]
+    # "oil" is the earlier value, "painting" the earlier tool's name
+    assert not adds_to_earlier("painting_availability.check", {"title": "Oil Painting"}, earlier, q)
+    assert adds_to_earlier("painting_availability.check", {"title": "Oil on canvas"}, earlier, q)  # "canvas" is new
+    mars = QueryFacts("My weight on Earth is 80 kg: what is it on Mars?")
+    on_mars = [("weight_in_space", {"weight_earth_kg": 80, "planet": "Mars"})]
+    assert not adds_to_earlier("weight_in_space", {"weight_earth_kg": 80, "planet": "Earth"}, on_mars, mars)  # a parameter's name said it
+    both = QueryFacts("My weight on Earth is 80 kg: what is it on Mars and on Venus?")
+    assert adds_to_earlier("weight_in_space", {"weight_earth_kg": 80, "planet": "Venus"}, on_mars, both)
