@@ -36,7 +36,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 from .engine import Engine, Generation
 from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
 from .grammar import TOOL_MODES, Grammar
-from .grounding import QueryFacts, adds_to_earlier, conversation_facts, grounded_arguments, leaf_values
+from .grounding import QueryFacts, adds_to_earlier, conversation_facts, grounded_arguments, invented_number, leaf_values
 from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
 
@@ -184,6 +184,13 @@ class Agent:
         if mode == "none":
             return self._text_answer(messages, schemas, max_tokens, options, disabled)
         choice = "required" if mode == "auto" else mode
+        # A fresh request's first calls go to the best match: among sibling tools (war vs
+        # battle details, one store's products vs another's) the embedding picks the right
+        # one far more often than the 0.5B model. Further calls may go to any tool left.
+        first_disabled = disabled
+        if scores is not None and choice == "required" and messages[-1].get("role") == "user":
+            top = max((n for n in scores if n not in disabled), key=scores.__getitem__)
+            first_disabled = [n for n in registry.names() if n != top]
         query = _last_user_text(messages)
         facts = QueryFacts(query) if query is not None else None
         if self.call_format == "hermes":
@@ -194,7 +201,7 @@ class Agent:
         else:
             grammar = self._grammar(grammar_schemas, choice, max_calls, "json" if max_calls > 1 else "json_object")
             out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=_FENCE, max_tokens=max_tokens,
-                                   disabled_tools=disabled, **options)
+                                   disabled_tools=first_disabled, **options)
             result = self._parse_json(out, registry)
             if max_calls > 1 and result.calls and facts is not None:
                 calls = _pruned(facts, result.calls)
@@ -204,10 +211,12 @@ class Agent:
                 result = CallResult(calls=calls, text="", generation=out, truncated=result.truncated)
         if ground and result.calls:
             result = replace(result, calls=_grounded(result.calls, registry, conversation_facts(messages)))
-        if auto and result.calls and not _states_anything(messages, result.calls):
-            # Every argument value invented: the tool does not fit what was asked (asked
-            # which blood cells clot, the 0.5B model calls a cell-type tool with
-            # nucleus_count=10). On BFCL dev no correct call was without a stated value.
+        if auto and result.calls and (not _states_anything(messages, result.calls) or
+                                      _invents_a_number(messages, result.calls, registry)):
+            # Every argument value invented, or a number the tool needs that nobody gave:
+            # the tool does not fit what was asked (asked which blood cells clot, the 0.5B
+            # model calls a cell-type tool with nucleus_count=10; asked how far a car
+            # launched at velocity 'v' goes, it calls a range tool with v=10, angle=45).
             return self._text_answer(messages, schemas, max_tokens, options, disabled)
         if guard is None:
             return result
@@ -354,6 +363,18 @@ def _states_anything(messages: list[dict], calls: list[ToolCall]) -> bool:
         return True
     facts = QueryFacts("\n".join(m["content"] for m in messages if isinstance(m.get("content"), str)))
     return any(facts.states(v) for v in values)
+
+
+def _invents_a_number(messages: list[dict], calls: list[ToolCall], registry: ToolRegistry) -> bool:
+    """Whether a call gives a required argument a number the conversation (user and tool
+    messages) does not write (grounding.invented_number)."""
+    facts = QueryFacts("\n".join(m["content"] for m in messages
+                                 if m.get("role") in ("user", "tool") and isinstance(m.get("content"), str)))
+    for c in calls:
+        required = registry.get(c.name).parameters.get("required") or []
+        if any(invented_number(v, facts) for k in required if k in c.arguments for v in leaf_values(c.arguments[k])):
+            return True
+    return False
 
 
 def _complete_calls(text: str) -> tuple[list[dict], bool]:

@@ -16,10 +16,14 @@ from typing import Any, Iterable, Iterator, Mapping
 from .tool import name_in_words
 
 __all__ = ["QueryFacts", "conversation_facts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier",
-           "grounded_arguments", "is_default"]
+           "grounded_arguments", "invented_number", "is_default"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
+# "2 million", "$1.2M": the scaled value is stated too (a bare "5m" is five metres).
+_SCALE_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+_SCALE_AFTER_MONEY = {"k": 1e3, "m": 1e6, "mn": 1e6, "b": 1e9, "bn": 1e9}
+_SCALE = re.compile(r"(\s*)([A-Za-z]+)")
 
 
 def _words(text: str) -> list[str]:
@@ -38,6 +42,14 @@ def numbers_in(text: str) -> set[float]:
         numbers.add(n)
         if text[m.end():m.end() + 1] == "%" or text[m.end():m.end() + 8].lstrip().startswith("percent"):
             numbers.add(n / 100)
+        scale = _SCALE.match(text, m.end())
+        if scale:
+            word = scale.group(2).lower()
+            money = m.start() > 0 and text[m.start() - 1] in "$€£¥"
+            if word in _SCALE_WORDS:
+                numbers.add(n * _SCALE_WORDS[word])
+            elif money and not scale.group(1) and word in _SCALE_AFTER_MONEY:
+                numbers.add(n * _SCALE_AFTER_MONEY[word])
     return numbers
 
 
@@ -173,6 +185,18 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
         if _in_words(w, facts.words) or any(_inflected(w, q) or _inflected(q, w) for q in facts.words):
             return True
     return False
+
+
+def invented_number(value: Any, facts: QueryFacts) -> bool:
+    """A number nothing in the conversation comes close to writing. Lenient, as it makes a
+    call be given up: the sign may be left to words ("a loss of $1000" is -1000, "5x^2 - 7x"
+    has b = -7), and 0 and ±1 go without saying ("from rest", "next month")."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    n = _number(value)
+    if not isinstance(n, float) or abs(n) <= 1:
+        return False
+    return not (_mentioned(n, facts) or _mentioned(-n, facts))
 
 
 def is_default(parameters: Mapping[str, Any], key: str, value: Any) -> bool:

@@ -155,6 +155,25 @@ def test_calls_whose_values_are_all_invented_state_nothing():
     assert _states_anything(told, [ToolCall("send", {"to": "ana@example.com"})])
 
 
+def test_a_required_number_nobody_gave_is_invented():
+    from edgeagent.agent import ToolCall, _invents_a_number, _registry
+
+    rng = {"type": "function", "function": {"name": "projectile_range", "description": "Range of a projectile.",
+           "parameters": {"type": "object", "required": ["velocity", "angle"], "properties": {
+               "velocity": {"type": "number"}, "angle": {"type": "number"}, "gravity": {"type": "number"}}}}}
+    tools = _registry([rng])
+    symbolic = [{"role": "user", "content": "How far does a ball launched at velocity 'v' and angle 'theta' go?"}]
+    assert _invents_a_number(symbolic, [ToolCall("projectile_range", {"velocity": 10, "angle": 45})], tools)
+    given = [{"role": "user", "content": "How far does a ball launched at 10 m/s and 45 degrees go?"}]
+    assert not _invents_a_number(given, [ToolCall("projectile_range", {"velocity": 10, "angle": 45})], tools)
+    # an optional argument may carry a constant the user did not write
+    assert not _invents_a_number(given, [ToolCall("projectile_range", {"velocity": 10, "angle": 45, "gravity": 9.8})],
+                                 tools)
+    # a number from a tool's result counts
+    told = symbolic + [{"role": "tool", "content": '{"v": 10, "theta": 45}'}]
+    assert not _invents_a_number(told, [ToolCall("projectile_range", {"velocity": 10, "angle": 45})], tools)
+
+
 RESTAURANTS = {"type": "function", "function": {
     "name": "find_restaurants", "description": "Find restaurants in a city.",
     "parameters": {"type": "object", "required": ["city"], "properties": {

@@ -148,3 +148,17 @@ def test_a_string_made_of_words_earlier_calls_account_for_is_not_new():
     assert not adds_to_earlier("weight_in_space", {"weight_earth_kg": 80, "planet": "Earth"}, on_mars, mars)  # a parameter's name said it
     both = QueryFacts("My weight on Earth is 80 kg: what is it on Mars and on Venus?")
     assert adds_to_earlier("weight_in_space", {"weight_earth_kg": 80, "planet": "Venus"}, on_mars, both)
+
+
+def test_numbers_in_exponent_and_scaled_forms():
+    q = QueryFacts("charges of 1e-9 and 2E-9; revenues of $1M in 2019 and $1.2M; 2 million people; a 5m pole")
+    assert q.states(1e-9) and q.states(2e-9) and q.states(1_000_000) and q.states(1_200_000) and q.states(2_000_000)
+    assert q.states(5) and not q.states(5_000_000)  # "5m" is five metres
+
+
+def test_an_invented_number_is_one_nothing_comes_close_to_writing():
+    from edgeagent.grounding import invented_number
+    q = QueryFacts("A loss of $1000 on 5x^2 - 7x + 3, starting from rest next month")
+    assert not any(invented_number(v, q) for v in (-1000, 1000, -7, 5, 3, 0, 1, -1, 0.5))
+    assert invented_number(45, q) and invented_number(9.8, q) and invented_number(-45, q)
+    assert not invented_number(True, q) and not invented_number("45", q)
