@@ -238,8 +238,7 @@ class Assistant:
                 break
             turn.plans.append(plan.to_dict())
             self.on_event("plan", plan.to_dict())
-            report = executor.run(plan)
-            self._record(turn, report, plan_messages)
+            report = self._run_plan(plan, messages, plan_messages, tools, executor, turn)
             if report.stopped or not report.failed or attempt == 1:
                 break
             turn.replanned = True
@@ -252,6 +251,40 @@ class Assistant:
             return "I stopped: a policy rule ended this turn."
         answer_messages = messages + plan_messages[len(messages):]
         return self._answer(answer_messages, schemas, on_text, turn)
+
+    def _run_plan(self, plan: Plan, messages: list[dict], plan_messages: list[dict], tools: list[Tool],
+                  executor: Executor, turn: AssistantTurn) -> ExecutionReport:
+        """Runs `plan`, results recorded in `plan_messages`. A step after a lookup (a call
+        without side effects) that takes nothing from it by reference is written again once
+        the lookup's result is known: the 0.5B model plans `calculate` and then a note with
+        its own arithmetic, or `find_contact` and then a message with an invented number,
+        rather than "$1". Later steps that do refer to earlier ones keep the plan's arguments."""
+        by_name = {t.name: t for t in tools}
+        steps = plan.steps
+        cut = next((k for k, step in enumerate(steps) if k > 0 and not step.depends_on() and
+                    any(not by_name[p.tool].side_effect for p in steps[:k])), None)
+        if cut is None:
+            report = executor.run(plan)
+            self._record(turn, report, plan_messages)
+            return report
+        first = executor.run(Plan(steps[:cut], plan.generation))
+        self._record(turn, first, plan_messages)
+        if first.stopped:
+            return first
+        known = {o.step.index: o.result for o in first.outcomes if o.ok}
+        rest = []
+        for step in steps[cut:]:
+            if step.depends_on():
+                rest.append(step)
+                continue
+            turn.generations += 1
+            # the request and the results so far, without the plan instructions
+            again = self.agent.call(messages + plan_messages[len(messages):], tools=[by_name[step.tool]],
+                                    mode=step.tool, parallel=False)
+            rest.append(Step(step.index, step.tool, again.calls[0].arguments) if again.calls else step)
+        second = executor.run(Plan(rest), results=known)
+        self._record(turn, second, plan_messages)
+        return ExecutionReport(first.outcomes + second.outcomes, second.stopped)
 
     def _react_turn(self, messages: list[dict], tools: list[Tool], turn: AssistantTurn,
                     on_text: Optional[Callable[[str], None]]) -> str:

@@ -47,3 +47,31 @@ def test_react_sees_a_call_written_differently_as_a_repeat(registry):
     assert _call_key(timer, {"minutes": 12}) != _call_key(timer, {"minutes": 12, "label": "pizza"})
     assert _call_key(timer, {"minutes": 12}) != _call_key(timer, {"minutes": 13})
     assert _call_key(timer, {"minutes": "twelve"}) != _call_key(timer, {"minutes": 12})  # invalid: compared as written
+
+
+def test_a_step_after_a_lookup_is_written_again_with_its_result(planner_engine, registry, clock):
+    """The planned note carries the model's own arithmetic (375); written again once the
+    calculation's result is in the conversation, it carries the result."""
+    from edgeagent.assistant import PLAN_INSTRUCTIONS, AssistantTurn
+    from edgeagent.planner import Plan, Step
+
+    assistant = Assistant(engine=planner_engine, tools=registry, clock=clock)
+    query = "Work out 23% of 1250 and save it in a note titled Tip"
+    messages = [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": query}]
+    plan_messages = [dict(messages[0], content=messages[0]["content"] + "\n\n" + PLAN_INSTRUCTIONS), messages[1]]
+    plan = Plan([Step(1, "calculate", {"expression": "23 / 100 * 1250"}),
+                 Step(2, "create_note", {"title": "Tip", "body": "23% of 1250 is 375"})])
+    turn = AssistantTurn(query=query, strategy="plan")
+    tools = [registry.get("calculate"), registry.get("create_note")]
+    report = assistant._run_plan(plan, messages, plan_messages, tools, assistant._executor(turn), turn)
+    assert [o.status for o in report.outcomes] == ["ok", "ok"]
+    assert report.outcomes[0].result["result"] == 287.5
+    assert "287.5" in report.outcomes[1].arguments["body"]
+    assert turn.generations == 1  # the note, once
+    assert [m["role"] for m in plan_messages[2:]] == ["assistant", "tool", "assistant", "tool"]
+    # a step that takes the result by reference keeps the plan's arguments: nothing is written again
+    turn = AssistantTurn(query=query, strategy="plan")
+    plan = Plan([Step(1, "calculate", {"expression": "23 / 100 * 1250"}),
+                 Step(2, "create_note", {"title": "Tip", "body": "$1.result"})])
+    report = assistant._run_plan(plan, messages, list(plan_messages[:2]), tools, assistant._executor(turn), turn)
+    assert report.outcomes[1].arguments["body"] == "287.5" and turn.generations == 0
