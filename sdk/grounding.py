@@ -24,6 +24,7 @@ _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _SCALE_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _SCALE_AFTER_MONEY = {"k": 1e3, "m": 1e6, "mn": 1e6, "b": 1e9, "bn": 1e9}
 _SCALE = re.compile(r"(\s*)([A-Za-z]+)")
+_UNIT = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)\s*([A-Za-z]+)")
 
 
 def _words(text: str) -> list[str]:
@@ -57,10 +58,22 @@ class QueryFacts:
     """The words and numbers a query states."""
 
     def __init__(self, query: str):
-        self.words = set(_words(query))
-        self.text = f" {' '.join(_words(query))} "
+        words = _words(query)
+        self.words = set(words)
+        self.text = f" {' '.join(words)} "
         self.numbers = numbers_in(query)
         self.number_words = {_NUMBER_WORDS[w] for w in self.words if w in _NUMBER_WORDS}  # "two decimals"
+        # words written as a number's unit ("12 Amperes"): word -> (times so written, the numbers)
+        self._units: dict[str, tuple[int, set[float]]] = {}
+        for m in _UNIT.finditer(query):
+            n, numbers = self._units.get(m.group(2).lower(), (0, set()))
+            self._units[m.group(2).lower()] = (n + 1, numbers | {float(m.group(1).replace(",", ""))})
+        self._count = {w: words.count(w) for w in self._units}
+
+    def only_as_unit_of(self, word: str, numbers: set[Any]) -> bool:
+        """Whether the query writes `word` only as the unit of some of `numbers`."""
+        n, after = self._units.get(word, (0, set()))
+        return n > 0 and n == self._count[word] and after <= numbers
 
     def states(self, value: Any) -> bool:
         if isinstance(value, bool) or value is None:
@@ -147,8 +160,15 @@ def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[t
     if name in {n for n, _ in earlier}:
         return False
     # "the displacement of a car at an initial speed of 20" names no speed tool: the
-    # displacement call's initial_speed already accounts for "speed".
-    return any(_in_words(w, facts.words) and not _in_words(w, said) for w in name_words(name) - named_before)
+    # displacement call's initial_speed already accounts for "speed"; nor does "12 Amperes"
+    # name an ampere tool once a call used the 12.
+    return any(_in_words(w, facts.words) and not _in_words(w, said) and not _a_used_unit(w, facts, used)
+               for w in name_words(name) - named_before)
+
+
+def _a_used_unit(word: str, facts: QueryFacts, used: set[Any]) -> bool:
+    forms = [f for f in (word, word + "s", word[:-1] if word.endswith("s") else "") if f in facts.words]
+    return bool(forms) and all(facts.only_as_unit_of(f, used) for f in forms)
 
 
 def _new_value(value: Any, facts: QueryFacts, used: set[Any], accounted: set[str]) -> bool:

@@ -162,3 +162,13 @@ def test_an_invented_number_is_one_nothing_comes_close_to_writing():
     assert not any(invented_number(v, q) for v in (-1000, 1000, -7, 5, 3, 0, 1, -1, 0.5))
     assert invented_number(45, q) and invented_number(9.8, q) and invented_number(-45, q)
     assert not invented_number(True, q) and not invented_number("45", q)
+
+
+def test_a_unit_of_a_used_number_names_no_tool():
+    q = QueryFacts("Calculate the strength of the magnetic field given distance is 8 meters and current is 12 Amperes")
+    earlier = [("electromagnetism.biot_savart_law", {"current": 12, "distance": 8})]
+    assert not adds_to_earlier("electromagnetism.ampere_law", {"enclosed_current": 12, "radius": 8}, earlier, q)
+    named = QueryFacts("Field of 12 Amperes at 8 meters, then the same by Ampere's law")
+    assert adds_to_earlier("electromagnetism.ampere_law", {"enclosed_current": 12, "radius": 8}, earlier, named)
+    assert q.only_as_unit_of("amperes", {12.0}) and not q.only_as_unit_of("amperes", {8.0})
+    assert not q.only_as_unit_of("current", {12.0})
