@@ -193,3 +193,24 @@ def test_arguments_the_query_does_not_mention_are_left_out(agent):
     assert all("seafood" in c.lower() for c in args.get("cuisine", []))
     # grounding only takes away from what the model wrote
     assert written.calls and set(args) <= set(written.calls[0].arguments) | {"open_late"}
+
+
+def _store(name: str) -> dict:
+    return {"type": "function", "function": {
+        "name": name, "description": "List the vegan products available at a grocery store near a location.",
+        "parameters": {"type": "object", "required": ["location"], "properties": {
+            "location": {"type": "string", "description": "City"},
+            "categories": {"type": "array", "items": {"type": "string"}, "description": "Product categories"}}}}}
+
+
+def test_a_fresh_request_goes_to_the_best_matching_tool_first(agent, monkeypatch):
+    """Three stores with the same description: the 0.5B model picks another store for
+    "the Walmart near Denver"; the tool the query names best gets the call, once."""
+    stores = [_store("safeway.vegan_products"), _store("wholefoods.vegan_products"), _store("walmart.vegan_products")]
+    generations = []
+    chat = agent.engine.chat
+    monkeypatch.setattr(agent.engine, "chat", lambda *a, **k: generations.append(1) or chat(*a, **k))
+    r = agent.call("Get me a list of vegetarian and gluten-free foods at the Walmart near Denver.", stores)
+    assert [c.name for c in r.calls] == ["walmart.vegan_products"]
+    assert r.calls[0].arguments["location"] == "Denver"
+    assert len(generations) == 4  # probe, the model's list (another store), the best match, one call more (refused)
