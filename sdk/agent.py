@@ -204,11 +204,13 @@ class Agent:
                                    disabled_tools=disabled, **options)
             result = self._parse_json(out, registry)
             if top is not None and result.calls and top not in {c.name for c in result.calls}:
-                # The model went to another tool: a call to the best match goes first; the
+                # The model went to other tools: it writes one call more, to the best match
+                # (after its own, so that it serves what they left), which goes first; the
                 # model's own calls follow where they add something (below).
+                made = ", ".join(json.dumps(c.to_dict(), ensure_ascii=False) for c in result.calls)
                 best = self.engine.chat(messages, tools=schemas, grammar=self._grammar(grammar_schemas, choice, 1,
                                                                                       "json_object"),
-                                        prefix=_FENCE, max_tokens=max_tokens,
+                                        prefix=f"{_FENCE}[{made}, ", max_tokens=max_tokens,
                                         disabled_tools=[n for n in registry.names() if n != top], **options)
                 first, cut = _complete_calls(best.text)
                 if not cut:
