@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from .engine import Engine
 from .errors import DecodeError, InvalidParameterError, ToolArgumentError
 from .executor import ConfirmCallback, ExecutionReport, Executor, StepOutcome, guard_event
 from .grammar import Grammar
-from .grounding import is_default
+from .grounding import is_default, leaf_values
 from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step
 from .request import annotate_dates, clauses
 from .tool import Tool, ToolRegistry
@@ -89,6 +90,17 @@ def _call_key(tool: Tool, arguments: dict) -> str:
 def _result_text(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= MAX_RESULT_CHARS else text[:MAX_RESULT_CHARS] + "…"
+
+
+_TEXT_WORD = re.compile(r"[^\W_]+")
+
+
+def _from_arguments_only(outcome: StepOutcome) -> bool:
+    """Whether a result's texts are made of the call's own words and numbers ("12 mile =
+    19.3121 km" for convert_units(12, "mile", "km")): nothing stored came with it."""
+    own = {w for v in leaf_values(outcome.arguments or {}) for w in _TEXT_WORD.findall(str(v).lower())}
+    return all(w.isdigit() or w in own for v in leaf_values(outcome.result) if isinstance(v, str)
+               for w in _TEXT_WORD.findall(v.lower()))
 
 
 def _call_message(steps: list[tuple[str, dict]]) -> dict:
@@ -258,7 +270,10 @@ class Assistant:
         without side effects) that takes nothing from it by reference is written again once
         the lookup's result is known: the 0.5B model plans `calculate` and then a note with
         its own arithmetic, or `find_contact` and then a message with an invented number,
-        rather than "$1". Later steps that do refer to earlier ones keep the plan's arguments."""
+        rather than "$1". Later steps that do refer to earlier ones keep the plan's arguments.
+        Only results made of the lookup's own arguments (a calculation, a conversion) are
+        read so: a stored text (a file, a note, a contact) could carry a planted instruction,
+        and the plan is written before any of those is read."""
         by_name = {t.name: t for t in tools}
         steps = plan.steps
         cut = next((k for k, step in enumerate(steps) if k > 0 and not step.depends_on() and
@@ -272,9 +287,10 @@ class Assistant:
         if first.stopped:
             return first
         known = {o.step.index: o.result for o in first.outcomes if o.ok}
+        computed = all(_from_arguments_only(o) for o in first.outcomes if o.ok and not by_name[o.step.tool].side_effect)
         rest = []
         for step in steps[cut:]:
-            if step.depends_on():
+            if step.depends_on() or not computed:
                 rest.append(step)
                 continue
             turn.generations += 1
