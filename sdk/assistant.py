@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ from .engine import Engine
 from .errors import DecodeError, InvalidParameterError, ToolArgumentError
 from .executor import ConfirmCallback, ExecutionReport, Executor, StepOutcome, guard_event
 from .grammar import Grammar
-from .grounding import is_default, leaf_values
+from .grounding import is_default, leaf_values, words_in
 from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step
 from .request import annotate_dates, clauses
 from .tool import Tool, ToolRegistry
@@ -92,15 +91,11 @@ def _result_text(value: Any) -> str:
     return text if len(text) <= MAX_RESULT_CHARS else text[:MAX_RESULT_CHARS] + "…"
 
 
-_TEXT_WORD = re.compile(r"[^\W_]+")
-
-
 def _from_arguments_only(outcome: StepOutcome) -> bool:
     """Whether a result's texts are made of the call's own words and numbers ("12 mile =
     19.3121 km" for convert_units(12, "mile", "km")): nothing stored came with it."""
-    own = {w for v in leaf_values(outcome.arguments or {}) for w in _TEXT_WORD.findall(str(v).lower())}
-    return all(w.isdigit() or w in own for v in leaf_values(outcome.result) if isinstance(v, str)
-               for w in _TEXT_WORD.findall(v.lower()))
+    own = {w for v in leaf_values(outcome.arguments or {}) for w in words_in(str(v))}
+    return all(w.isdigit() or w in own for v in leaf_values(outcome.result) if isinstance(v, str) for w in words_in(v))
 
 
 def _call_message(steps: list[tuple[str, dict]]) -> dict:
@@ -269,8 +264,8 @@ class Assistant:
         """Runs `plan`, results recorded in `plan_messages`. A step after a lookup (a call
         without side effects) that takes nothing from it by reference is written again once
         the lookup's result is known: the 0.5B model plans `calculate` and then a note with
-        its own arithmetic, or `find_contact` and then a message with an invented number,
-        rather than "$1". Later steps that do refer to earlier ones keep the plan's arguments.
+        its own arithmetic rather than "$1". Later steps that do refer to earlier ones keep
+        the plan's arguments.
         Only results made of the lookup's own arguments (a calculation, a conversion) are
         read so: a stored text (a file, a note, a contact) could carry a planted instruction,
         and the plan is written before any of those is read."""

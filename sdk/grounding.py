@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from .tool import name_in_words
 
 __all__ = ["QueryFacts", "conversation_facts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier",
-           "grounded_arguments", "invented_number", "is_default"]
+           "grounded_arguments", "invented_number", "is_default", "words_in"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -29,6 +29,11 @@ _UNIT = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)\s*([A-Za-z]+)")
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
+
+
+def words_in(text: str) -> list[str]:
+    """The lowercase words (letters and digits) of a text, in order."""
+    return _words(text)
 
 
 _NUMBER_WORDS = {w: float(i) for i, w in enumerate(
