@@ -35,6 +35,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 
 from .engine import Engine, Generation
 from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
+from .formats import conform_dates
 from .grammar import TOOL_MODES, Grammar
 from .grounding import QueryFacts, adds_to_earlier, conversation_facts, grounded_arguments, invented_number, leaf_values
 from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
@@ -144,8 +145,9 @@ class Agent:
         by default).
 
         `ground`: leave out optional arguments the query does not mention and list
-        entries it does not mention (see grounding.grounded_arguments); False keeps the
-        model's arguments as written.
+        entries it does not mention (see grounding.grounded_arguments), and write ISO
+        dates in the format a parameter's description names (formats.conform_dates);
+        False keeps the model's arguments as written.
 
         `guard` (an edgeagent.Guard): tools it denies whatever the arguments are switched
         off in the grammar, argument predicates it can express in JSON Schema narrow the
@@ -347,7 +349,7 @@ def _grounded(calls: list[ToolCall], registry: ToolRegistry, facts: QueryFacts) 
     out = []
     for c in calls:
         tool = registry.get(c.name)
-        arguments = grounded_arguments(c.arguments, tool.parameters, facts)
+        arguments = conform_dates(grounded_arguments(c.arguments, tool.parameters, facts), tool.parameters)
         try:
             tool.validate_arguments(arguments)
         except ToolArgumentError:  # e.g. a list cut below its minItems: keep what the model wrote

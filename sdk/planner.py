@@ -22,6 +22,7 @@ from typing import Any, Optional, Sequence
 
 from .engine import Engine, Generation
 from .errors import DecodeError, InvalidParameterError
+from .formats import conform_dates
 from .grammar import Grammar
 from .grounding import QueryFacts, conversation_facts, grounded_arguments
 from .tool import Tool
@@ -195,7 +196,7 @@ class Planner:
 def _grounded(arguments: dict, tool: Tool, facts: QueryFacts) -> dict:
     # A "$N" reference is a value from an earlier call, not from the user's words: kept.
     plain = {k: v for k, v in arguments.items() if not references_in(v)}
-    kept = grounded_arguments(plain, tool.parameters or {}, facts)
+    kept = conform_dates(grounded_arguments(plain, tool.parameters or {}, facts), tool.parameters or {})
     out = {}
     for k, v in arguments.items():  # in the model's order
         if k not in plain:

@@ -172,3 +172,31 @@ def test_a_unit_of_a_used_number_names_no_tool():
     assert adds_to_earlier("electromagnetism.ampere_law", {"enclosed_current": 12, "radius": 8}, earlier, named)
     assert q.only_as_unit_of("amperes", {12.0}) and not q.only_as_unit_of("amperes", {8.0})
     assert not q.only_as_unit_of("current", {12.0})
+
+
+def test_an_iso_date_is_written_in_the_format_the_description_names():
+    from edgeagent.formats import conform_dates
+
+    params = {"type": "object", "properties": {
+        "date": {"type": "string", "description": "The date, in the format mm-dd-yyyy."},
+        "day": {"type": "string", "description": "Day as DD/MM/YYYY"},
+        "iso": {"type": "string", "description": "Date (yyyy-mm-dd)"},
+        "when": {"type": "string", "description": "When it happens"}}}
+    out = conform_dates({"date": "2023-06-01", "day": "2023-06-01", "iso": "2023-06-01", "when": "2023-06-01"}, params)
+    assert out == {"date": "06-01-2023", "day": "01/06/2023", "iso": "2023-06-01", "when": "2023-06-01"}
+    # only whole, real ISO dates are rewritten
+    assert conform_dates({"date": "June 1st"}, params) == {"date": "June 1st"}
+    assert conform_dates({"date": "2023-02-30"}, params) == {"date": "2023-02-30"}
+    assert conform_dates({"date": "2023-06-01T10:00"}, params) == {"date": "2023-06-01T10:00"}
+
+
+@given(st.dates(), st.sampled_from(["mm-dd-yyyy", "dd/mm/yyyy", "yyyy.mm.dd", "MM-DD-YYYY", "dd.mm.yyyy"]))
+def test_a_conformed_date_reads_back_as_the_same_day(day, fmt):
+    import datetime as dt
+
+    from edgeagent.formats import conform_dates
+
+    params = {"properties": {"d": {"type": "string", "description": f"in the format {fmt}"}}}
+    out = conform_dates({"d": day.isoformat()}, params)["d"]
+    py = fmt.lower().replace("yyyy", "%Y").replace("mm", "%m").replace("dd", "%d")
+    assert dt.datetime.strptime(out, py).date() == day
