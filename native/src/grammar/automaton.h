@@ -17,6 +17,9 @@
 //     vocabulary when the node's reachable sub-automaton is identical.
 //   * uncertain tokens are resolved with 1..4 known return nodes of the real stack
 //     (context caches, per CompiledGrammar), and only what remains is checked at run time.
+//     Most of them end the node's rule at a fixed point and can only go on in the caller
+//     (a string's closing quote: `",`, `abc"}`); those are indexed by that suffix, so a
+//     context cache walks each distinct suffix once, from the return node.
 //   * mask = OR over the state's configurations that have byte edges.
 #pragma once
 
