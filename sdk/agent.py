@@ -209,15 +209,11 @@ class Agent:
                 # The model went to other tools: it writes one call more, to the best match
                 # (after its own, so that it serves what they left), which goes first; the
                 # model's own calls follow where they add something (below).
-                made = ", ".join(json.dumps(c.to_dict(), ensure_ascii=False) for c in result.calls)
-                best = self.engine.chat(messages, tools=schemas, grammar=self._grammar(grammar_schemas, choice, 1,
-                                                                                      "json_object"),
-                                        prefix=f"{_FENCE}[{made}, ", max_tokens=max_tokens,
-                                        disabled_tools=[n for n in registry.names() if n != top], **options)
-                first, cut = _complete_calls(best.text)
-                if not cut:
-                    calls = [self._checked(first[0], registry)] + (result.calls if max_calls > 1 else [])
-                    result = replace(result, calls=calls)
+                one = self._grammar(grammar_schemas, choice, 1, "json_object")
+                best = self._one_call_more(messages, schemas, one, result.calls,
+                                           [n for n in registry.names() if n != top], max_tokens, options, registry)
+                if best is not None:
+                    result = replace(result, calls=[best] + (result.calls if max_calls > 1 else []))
             if max_calls > 1 and result.calls and facts is not None:
                 calls = _pruned(facts, result.calls)
                 if not result.truncated:
@@ -299,19 +295,25 @@ class Agent:
         brings something from the query that no earlier call did (see grounding.py): the
         0.5B model closes a list of several calls too early far more often than it
         leaves out a call it was going to make."""
-        grammar, more = self._grammar(grammar_schemas, choice, 1, "json_object"), []
+        one, more = self._grammar(grammar_schemas, choice, 1, "json_object"), []
         while len(calls) + len(more) < max_calls:
-            made = ", ".join(json.dumps(c.to_dict(), ensure_ascii=False) for c in calls + more)
-            out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=f"{_FENCE}[{made}, ",
-                                   max_tokens=max_tokens, disabled_tools=disabled, **options)
-            items, truncated = _complete_calls(out.text)
-            if truncated:
-                break
-            call = self._checked(items[0], registry)
-            if not adds_to_earlier(call.name, call.arguments, [(c.name, c.arguments) for c in calls + more], facts):
+            call = self._one_call_more(messages, schemas, one, calls + more, disabled, max_tokens, options, registry)
+            if call is None or not adds_to_earlier(call.name, call.arguments,
+                                                   [(c.name, c.arguments) for c in calls + more], facts):
                 break
             more.append(call)
         return more
+
+    def _one_call_more(self, messages: list[dict], schemas: list[dict], grammar: Grammar, calls: list[ToolCall],
+                       disabled: list[str], max_tokens: int, options: dict,
+                       registry: ToolRegistry) -> Optional[ToolCall]:
+        """The model's next call after `calls` (the reply continued as `[call, ..., ` under
+        `grammar`, one call object), or None when max_tokens cut it off."""
+        made = ", ".join(json.dumps(c.to_dict(), ensure_ascii=False) for c in calls)
+        out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=f"{_FENCE}[{made}, ",
+                               max_tokens=max_tokens, disabled_tools=disabled, **options)
+        items, truncated = _complete_calls(out.text)
+        return None if truncated else self._checked(items[0], registry)
 
     def _parse_json(self, out: Generation, registry: ToolRegistry) -> CallResult:
         items, truncated = _complete_calls(out.text)
@@ -383,8 +385,7 @@ def _states_anything(messages: list[dict], calls: list[ToolCall]) -> bool:
 def _invents_a_number(messages: list[dict], calls: list[ToolCall], registry: ToolRegistry) -> bool:
     """Whether a call gives a required argument a number the conversation (user and tool
     messages) does not write (grounding.invented_number)."""
-    facts = QueryFacts("\n".join(m["content"] for m in messages
-                                 if m.get("role") in ("user", "tool") and isinstance(m.get("content"), str)))
+    facts = conversation_facts(messages, times=True)  # "6:30 PM" writes 6
     for c in calls:
         required = registry.get(c.name).parameters.get("required") or []
         if any(invented_number(v, facts) for k in required if k in c.arguments for v in leaf_values(c.arguments[k])):

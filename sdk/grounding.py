@@ -97,11 +97,13 @@ class QueryFacts:
 _ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}(?::\d{2})?\b")
 
 
-def conversation_facts(messages: Iterable[Mapping[str, Any]]) -> QueryFacts:
+def conversation_facts(messages: Iterable[Mapping[str, Any]], *, times: bool = False) -> QueryFacts:
     """What the user said and the tools returned in a conversation (not the system
-    prompt's instructions), for grounding arguments."""
-    texts = [m["content"] for m in messages if m.get("role") in ("user", "tool") and isinstance(m.get("content"), str)]
-    return QueryFacts(_ISO_DATE_TIME.sub(" ", "\n".join(texts)))
+    prompt's instructions), for grounding arguments. `times`: keep the numbers of ISO
+    dates and clock times (left out by default: "08:00" states no 0)."""
+    text = "\n".join(m["content"] for m in messages
+                     if m.get("role") in ("user", "tool") and isinstance(m.get("content"), str))
+    return QueryFacts(text if times else _ISO_DATE_TIME.sub(" ", text))
 
 
 def leaf_values(value: Any) -> Iterator[Any]:

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstring>
 #include <sstream>
+#include <string_view>
 
 #include "automaton.h"
 #include "edgeagent/grammar.h"
@@ -369,33 +370,33 @@ void index_suffixes(MaskCache& mc, const Vocabulary& V) {
   mc.suffixes = std::move(t);
 }
 
-// What each suffix does after the return to the frame `stack` (its top frame's return node,
-// then the frames below): 0 rejected, 1 accepted, 2 still uncertain. The walk is the one of
-// build_context_cache, started in the caller; suffixes sharing a dead prefix share its fate.
-std::vector<uint8_t> suffix_fates(const SuffixTable& T, size_t max_len, uint32_t stack, bool bottom_real, WalkDfa& dfa) {
-  std::vector<uint8_t> fate(T.text.size(), 0);
-  if (stack == 0) {  // the return goes below the known frames
-    if (!bottom_real) std::fill(fate.begin(), fate.end(), 2);
-    return fate;
-  }
-  const Frame& f = dfa.gss()[stack];
+// Fates of byte strings walked in trie order from DFA state `start` (lcp(k): the bytes
+// string k shares with string k-1): 0 rejected, 1 accepted (some configuration consumes it
+// all), 2 undecided (it dies where the walk could pop below the known frames). Strings
+// sharing a dead prefix share its fate. `pop_at_start`: such a pop may come before the
+// first byte already (a suffix resumes in the caller; a token starts inside the node).
+template <class Text, class Lcp>
+std::vector<uint8_t> walk_fates(size_t n, Text text, Lcp lcp, int32_t start, bool bottom_real, bool pop_at_start,
+                                size_t max_len, WalkDfa& dfa) {
+  std::vector<uint8_t> fate(n, 0);
   std::vector<int32_t> st(max_len + 1, -1);
   std::vector<uint8_t> unc(max_len + 1, 0);
-  st[0] = dfa.start_closed(Config{f.ret, f.parent});
+  st[0] = start;
   size_t valid = 0;
   uint8_t dead_fate = 0;
-  for (size_t k = 0; k < T.text.size(); ++k) {
-    const std::string& tb = T.text[k];
-    if (T.lcp[k] > valid) {
+  for (size_t k = 0; k < n; ++k) {
+    size_t d = lcp(k);
+    if (d > valid) {
       fate[k] = dead_fate;
       continue;
     }
-    size_t d = T.lcp[k];
+    std::string_view tb = text(k);
     bool died = false;
     while (d < tb.size()) {
       uint8_t b = uint8_t(tb[d]);
       const ClosureInfo& pi = dfa.info(st[d]);
-      bool u = unc[d] || pi.escaped_gate || (!bottom_real && pi.escaped_pop && pi.escape_follow.test(b));
+      bool u = unc[d] || pi.escaped_gate ||
+               (!bottom_real && (pop_at_start || d > 0) && pi.escaped_pop && pi.escape_follow.test(b));
       int32_t nx = dfa.next(st[d], b);
       if (nx < 0) {
         died = true;
@@ -410,6 +411,18 @@ std::vector<uint8_t> suffix_fates(const SuffixTable& T, size_t max_len, uint32_t
     fate[k] = died ? dead_fate : 1;
   }
   return fate;
+}
+
+// What each suffix does after the return to the frame `stack` (its top frame's return
+// node, then the frames below).
+std::vector<uint8_t> suffix_fates(const SuffixTable& T, size_t max_len, uint32_t stack, bool bottom_real, WalkDfa& dfa) {
+  if (stack == 0)  // the return goes below the known frames
+    return std::vector<uint8_t>(T.text.size(), bottom_real ? 0 : 2);
+  const Frame& f = dfa.gss()[stack];
+  int32_t start = dfa.start_closed(Config{f.ret, f.parent});
+  return walk_fates(
+      T.text.size(), [&](size_t k) { return std::string_view(T.text[k]); }, [&](size_t k) { return size_t(T.lcp[k]); },
+      start, bottom_real, true, max_len, dfa);
 }
 }  // namespace
 
@@ -473,19 +486,9 @@ std::shared_ptr<MaskCache> build_context_cache(const Automaton& A, const Vocabul
     stack = dfa.gss().intern(rets[i], stack);
   }
   size_t D = V.trie().max_depth + 2;
-  std::vector<int32_t> st(D, -1);
-  std::vector<uint8_t> unc(D, 0);
-  st[0] = dfa.start(Config{node, stack});
   const bool split = prev.suffixes != nullptr;
   std::vector<uint8_t> fate;
   if (split) fate = suffix_fates(*prev.suffixes, D, stack, bottom_real, dfa);
-  auto keep_uncertain = [&](size_t k) {
-    mc->uncertain.push_back(prev.uncertain[k]);
-    if (split) {
-      mc->unc_split.push_back(prev.unc_split[k]);
-      mc->unc_suffix.push_back(prev.unc_suffix[k]);
-    }
-  };
   std::vector<int32_t> acc;
   if (split && prev.suffixes->tokens.size() == prev.uncertain.size() &&
       std::find(prev.unc_split.begin(), prev.unc_split.end(), uint16_t(0)) == prev.unc_split.end() &&
@@ -498,44 +501,32 @@ std::shared_ptr<MaskCache> build_context_cache(const Automaton& A, const Vocabul
     finish_cache(*mc, acc, V);
     return mc;
   }
-  size_t valid = 0;
-  bool dead_unc = false;
-  size_t run = SIZE_MAX;  // LCP with the last token walked here (split tokens are not)
+  // The tokens without a split point are walked whole from the node, each with its LCP to
+  // the previous one walked (split tokens in between are skipped).
+  std::vector<uint32_t> whole;
+  std::vector<uint16_t> whole_lcp;
+  size_t run = SIZE_MAX;
   for (size_t k = 0; k < prev.uncertain.size(); ++k) {
-    int32_t id = prev.uncertain[k];
     run = std::min<size_t>(run, prev.unc_lcp[k]);
-    if (split && prev.unc_split[k]) {
-      uint8_t f = fate[prev.unc_suffix[k]];
-      if (f == 1) acc.push_back(id);
-      else if (f == 2) keep_uncertain(k);
-      continue;
-    }
-    size_t L = run;
+    if (split && prev.unc_split[k]) continue;
+    whole.push_back(uint32_t(k));
+    whole_lcp.push_back(uint16_t(run));
     run = SIZE_MAX;
-    if (L > valid) {
-      if (dead_unc) keep_uncertain(k);
-      continue;
-    }
-    const std::string& tb = V.token_bytes(id);
-    size_t d = L;
-    bool died = false;
-    while (d < tb.size()) {
-      uint8_t b = uint8_t(tb[d]);
-      const ClosureInfo& pi = dfa.info(st[d]);
-      bool u = unc[d] || pi.escaped_gate || (!bottom_real && d > 0 && pi.escaped_pop && pi.escape_follow.test(b));
-      int32_t nx = dfa.next(st[d], b);
-      if (nx < 0) {
-        died = true;
-        dead_unc = u;
-        break;
+  }
+  std::vector<uint8_t> whole_fate = walk_fates(
+      whole.size(), [&](size_t i) { return std::string_view(V.token_bytes(prev.uncertain[whole[i]])); },
+      [&](size_t i) { return size_t(whole_lcp[i]); }, dfa.start(Config{node, stack}), bottom_real, false, D, dfa);
+  for (size_t k = 0, w = 0; k < prev.uncertain.size(); ++k) {
+    uint8_t f = split && prev.unc_split[k] ? fate[prev.unc_suffix[k]] : whole_fate[w++];
+    if (f == 1) {
+      acc.push_back(prev.uncertain[k]);
+    } else if (f == 2) {
+      mc->uncertain.push_back(prev.uncertain[k]);
+      if (split) {
+        mc->unc_split.push_back(prev.unc_split[k]);
+        mc->unc_suffix.push_back(prev.unc_suffix[k]);
       }
-      st[d + 1] = nx;
-      unc[d + 1] = u;
-      ++d;
     }
-    valid = d;
-    if (!died) acc.push_back(id);
-    else if (dead_unc) keep_uncertain(k);
   }
   finish_cache(*mc, acc, V);
   if (split && std::any_of(mc->unc_split.begin(), mc->unc_split.end(), [](uint16_t x) { return x != 0; }))
