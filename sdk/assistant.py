@@ -303,12 +303,20 @@ class Assistant:
         messages = list(messages)
         executor = self._executor(turn)
         seen: set[str] = set()
+        # A request of several clauses: call i is asked for clause i ("Next, this part of my
+        # request: ..."), one call per clause before the model may stop. Asked only "what
+        # next?" after one call, the 0.5B model repeats it or answers in text.
+        parts = clauses(turn.query)
         for i in range(self.max_steps):
+            if i == 0 or i >= len(parts):
+                turn.generations += 1
+                if not self._wants_tools(messages, schemas):
+                    break  # the model answers now
+            focus = messages
+            if len(parts) > 1 and i < len(parts):
+                focus = messages + [{"role": "user", "content": f"Next, this part of my request: \"{parts[i]}\""}]
             turn.generations += 1
-            if not self._wants_tools(messages, schemas):
-                break  # the model answers now
-            turn.generations += 1
-            result = self.agent.call(messages, tools=tools, mode="required", parallel=False)
+            result = self.agent.call(focus, tools=tools, mode="required", parallel=False)
             if not result.calls:
                 break
             call = result.calls[0]

@@ -5,7 +5,8 @@ that are ready together form a wave and run on a thread pool. Before a call runs
 its references are resolved, its arguments validated, the guard (if any) checks it,
 and side-effecting calls are put to the `confirm` callback. A call that cannot run
 (bad reference, invalid arguments, tool error, denied, declined) gets a structured
-observation instead of a result, so the model can re-plan from it; the steps that
+observation instead of a result (a call whose tool rejects one optional argument runs
+once more without it), so the model can re-plan from it; the steps that
 depend on it are skipped. A guard verdict of "stop" ends the turn.
 
 Guard events go to the guard in plan order, from this thread (a monitor is a
@@ -20,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from .errors import EdgeAgentError, InvalidParameterError
+from .errors import EdgeAgentError, InvalidParameterError, ToolArgumentError
 from .guard import GuardEvent
 from .planner import _WHOLE_REFERENCE, REFERENCE, Plan, Step
 from .tool import ToolRegistry
@@ -127,6 +128,18 @@ def _coerce_to_schema(arguments: dict, parameters: dict) -> dict:
     return out
 
 
+def _without_rejected_option(parameters: dict, arguments: dict, error: ToolArgumentError) -> Optional[dict]:
+    """`arguments` without the optional one the tool rejected (its error names it), or None.
+    Small models fill optional parameters with what does not fit them (a file name as a
+    draft id, an end date for a single event); the tool's default is what the user asked
+    for then. A tool refuses before it acts, and fewer arguments ask for less, so the call
+    the guard and the person admitted covers the retry."""
+    name = getattr(error, "parameter", None)
+    if name not in arguments or name in (parameters.get("required") or []):
+        return None
+    return {k: v for k, v in arguments.items() if k != name}
+
+
 @dataclass
 class StepOutcome:
     step: Step
@@ -194,16 +207,23 @@ class Executor:
                 return "declined", {"error": "the user declined this call"}, decisions
         return "ok", None, decisions
 
-    def _invoke(self, step: Step, arguments: dict) -> tuple[str, Any, float]:
+    def _invoke(self, step: Step, arguments: dict) -> tuple[str, Any, float, dict]:
+        """(status, result or observation, seconds, the arguments the call ran with)."""
         start = time.perf_counter()
         try:
-            value = self.registry.invoke(step.tool, arguments)
+            try:
+                value = self.registry.invoke(step.tool, arguments)
+            except ToolArgumentError as e:
+                fewer = _without_rejected_option(self.registry.get(step.tool).parameters or {}, arguments, e)
+                if fewer is None:
+                    raise
+                value, arguments = self.registry.invoke(step.tool, fewer), fewer
             json.dumps(value, default=str)  # results travel as JSON to the model
-            return "ok", value, time.perf_counter() - start
+            return "ok", value, time.perf_counter() - start, arguments
         except EdgeAgentError as e:
-            return "error", {"error": str(e)}, time.perf_counter() - start
+            return "error", {"error": str(e)}, time.perf_counter() - start, arguments
         except Exception as e:  # a tool's own bug must not end the turn; the model sees it
-            return "error", {"error": f"{type(e).__name__}: {e}"}, time.perf_counter() - start
+            return "error", {"error": f"{type(e).__name__}: {e}"}, time.perf_counter() - start, arguments
 
     # -- the plan ------------------------------------------------------------------
     def run(self, plan: Plan, *, results: Optional[dict[int, Any]] = None) -> ExecutionReport:
@@ -252,9 +272,9 @@ class Executor:
                     wave.append((step, args))
                 futures = [(s, pool.submit(self._invoke, s, a)) for s, a in wave]
                 for step, fut in futures:  # in plan order: results reach the guard deterministically
-                    status, value, seconds = fut.result()
+                    status, value, seconds, used = fut.result()
                     o = outcomes[step.index]
-                    o.status, o.result, o.seconds = status, value, seconds
+                    o.status, o.result, o.seconds, o.arguments = status, value, seconds, used
                     if status == "ok":
                         known[step.index] = value
                     if self.guard is not None:

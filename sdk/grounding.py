@@ -196,10 +196,16 @@ def _inflected(stem: str, word: str) -> bool:
     return len(stem) >= 5 and word.startswith(stem) and len(word) - len(stem) <= 3
 
 
+def _ly_form(noun: str, word: str) -> bool:
+    """word is the -ly form of noun: "week" -> "weekly", "day" -> "daily" ("every week" says weekly)."""
+    return len(noun) >= 3 and word in (noun + "ly", noun[:-1] + "ily")
+
+
 def _mentioned(value: Any, facts: QueryFacts) -> bool:
     """Looser than QueryFacts.states: a number the query writes (in digits or as a word up
     to twelve), or a string sharing a word with the query ("Disabled Access" for
-    "facilities for disabled people"; "child" for "children"); ISO dates and times always."""
+    "facilities for disabled people"; "child" for "children"; "weekly" for "every week");
+    ISO dates and times always."""
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, (int, float)):
@@ -209,7 +215,8 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
     for w in _words(str(value)):
         if len(w) < 3 and not w.isdigit():
             continue
-        if _in_words(w, facts.words) or any(_inflected(w, q) or _inflected(q, w) for q in facts.words):
+        if _in_words(w, facts.words) or any(_inflected(w, q) or _inflected(q, w) or _ly_form(q, w)
+                                            for q in facts.words):
             return True
     return False
 

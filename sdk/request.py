@@ -63,50 +63,84 @@ def _weekday_date(now: dt.datetime, word: str, modifier: str, next_week: bool) -
     return day
 
 
+_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10,
+           "fifteen": 15, "twenty": 20, "thirty": 30, "forty-five": 45}
+_OFFSET = re.compile(r"\b(?:(\d+|" + "|".join(_COUNTS) + r")\s+"
+                     r"(minute|hour|day|week)s?|the\s+(day|week)|(half an hour))\s+(before|earlier|after|later)\b", re.I)
+
+
 def annotate_dates(text: str, now: dt.datetime) -> str:
-    """`text` and, on a line after it, the ISO dates and 24-hour times its date and time words mean."""
-    found: list[str] = []
-    _mark_dates(text, now, found)
+    """`text` and, on a line after it, the ISO dates and 24-hour times its date and time words
+    mean, and what an offset from them ("an hour before", "the day before") comes to."""
+    found = [f"{phrase} = {_iso(value)}" for _, phrase, value in _mentions(text, now)]
+    found += _offsets(text, now)
     return f"{text}\n({'; '.join(dict.fromkeys(found))})" if found else text
 
 
-def _mark_dates(text: str, now: dt.datetime, found: list[str]) -> str:
-    """`text` with ISO dates and 24-hour times added in brackets after date and time words;
-    each "phrase = value" is also appended to `found`."""
-    def day(m: re.Match) -> str:
-        modifier, word, next_week = (m.group(1) or "").lower(), m.group(2).lower(), bool(m.group(3))
+def _iso(value: object) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else f"{value[0]:02d}:{value[1]:02d}"
+
+
+def _mentions(text: str, now: dt.datetime) -> list[tuple[int, str, object]]:
+    """(position, phrase, value) of each date word (a `dt.date`) and time word (an (hour,
+    minute) pair) in `text`, dates before times (as they are listed)."""
+    out: list[tuple[int, str, object]] = []
+    for m in _DAY_WORD.finditer(text):
+        word, next_week = m.group(2).lower(), bool(m.group(3))
         if word in ("today", "tonight"):
             d = now.date()
         elif word == "tomorrow":
             d = now.date() + dt.timedelta(days=1)
         else:
-            d = _weekday_date(now, word, modifier, next_week)
-        found.append(f"{m.group(0)} = {d.isoformat()}")
-        return f"{m.group(0)} ({d.isoformat()})"
-
-    def month_day(m: re.Match) -> str:
-        month, dom = _MONTHS.index(m.group(1).lower()) + 1, int(m.group(2))
+            d = _weekday_date(now, word, (m.group(1) or "").lower(), next_week)
+        out.append((m.start(), m.group(0), d))
+    for m in _MONTH_DAY.finditer(text):
         try:
-            d = dt.date(now.year, month, dom)
+            d = dt.date(now.year, _MONTHS.index(m.group(1).lower()) + 1, int(m.group(2)))
         except ValueError:
-            return m.group(0)
-        if d < now.date():
-            d = d.replace(year=d.year + 1)
-        found.append(f"{m.group(0)} = {d.isoformat()}")
-        return f"{m.group(0)} ({d.isoformat()})"
-
-    def time(m: re.Match) -> str:
+            continue
+        out.append((m.start(), m.group(0), d if d >= now.date() else d.replace(year=d.year + 1)))
+    for m in _TIME.finditer(text):
         if m.group(4):
-            value = "12:00" if m.group(4).lower() == "noon" else "00:00"
-            found.append(f"{m.group(0)} = {value}")
-            return f"{m.group(0)} ({value})"
+            out.append((m.start(), m.group(0), (12, 0) if m.group(4).lower() == "noon" else (0, 0)))
+            continue
         hour, minute = int(m.group(1)), int(m.group(2) or 0)
-        if not (1 <= hour <= 12 and minute < 60):
-            return m.group(0)
-        hour = hour % 12 + (12 if m.group(3).lower() == "pm" else 0)
-        found.append(f"{m.group(0)} = {hour:02d}:{minute:02d}")
-        return f"{m.group(0)} ({hour:02d}:{minute:02d})"
+        if 1 <= hour <= 12 and minute < 60:
+            out.append((m.start(), m.group(0), (hour % 12 + (12 if m.group(3).lower() == "pm" else 0), minute)))
+    return out
 
-    text = _DAY_WORD.sub(day, text)
-    text = _MONTH_DAY.sub(month_day, text)
-    return _TIME.sub(time, text)
+
+def _offsets(text: str, now: dt.datetime) -> list[str]:
+    """ "an hour before = 2026-03-17T14:00": each offset phrase applied to the last date and
+    time written before it, or else the first after it ("30 minutes before the call on
+    Friday at 10am"). A small model cannot subtract an hour from 15:00 reliably."""
+    mentions = sorted(_mentions(text, now), key=lambda m: m[0])
+    out = []
+    for m in _OFFSET.finditer(text):
+        near = [v for pos, _, v in reversed(mentions) if pos < m.start()] + \
+               [v for pos, _, v in mentions if pos > m.start()]
+        day = next((v for v in near if isinstance(v, dt.date)), None)
+        time = next((v for v in near if isinstance(v, tuple)), None)
+        if m.group(4):
+            amount, unit = 0.5, "hour"
+        elif m.group(3):
+            amount, unit = 1, m.group(3).lower()
+        else:
+            count = m.group(1).lower()
+            amount, unit = float(count) if count.isdigit() else _COUNTS[count], m.group(2).lower()
+        sign = -1 if m.group(5).lower() in ("before", "earlier") else 1
+        delta = dt.timedelta(**{unit + "s": sign * amount})
+        if unit in ("day", "week"):
+            if day is None or delta.days * 86400 != delta.total_seconds():
+                continue
+            at = re.match(r"\s+at\s+", text[m.end():])  # "the day before at 9am"
+            clock = _mentions(text[m.end() + at.end():], now) if at else []
+            if clock and clock[0][0] == 0 and isinstance(clock[0][2], tuple):
+                when = dt.datetime.combine(day + delta, dt.time(*clock[0][2])).isoformat(timespec="minutes")
+                out.append(f"{m.group(0)} at {clock[0][1]} = {when}")
+            else:
+                out.append(f"{m.group(0)} = {(day + delta).isoformat()}")
+        elif day is not None and time is not None:
+            at = dt.datetime.combine(day, dt.time(*time)) + delta
+            out.append(f"{m.group(0)} = {at.isoformat(timespec='minutes')}")
+    return out

@@ -176,7 +176,8 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
                 rule["until"] = _until(recurrence_until, begin)
             ev.add("rrule", rule)
         elif recurrence_count is not None or recurrence_until is not None:
-            raise _arg_error("recurrence", "recurrence_count/recurrence_until need a recurrence")
+            given = "recurrence_count" if recurrence_count is not None else "recurrence_until"
+            raise _arg_error(given, "needs a recurrence (daily, weekly, monthly or yearly)")
 
         with file_lock(path):
             cal = load()

@@ -84,7 +84,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
 
     @tool(side_effect=True)
     def create_note(title: str, body: str = "", tags: list[str] | None = None) -> dict:
-        """Create a new note.
+        """Create a new note in the notes app, with a title and a text ("make a note", "note that ...").
 
         Args:
             title: Short title of the note.
@@ -130,7 +130,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
 
     @tool
     def read_note(note_id: int) -> dict:
-        """Read one note in full.
+        """Read one existing note in full, by its id.
 
         Args:
             note_id: The note's id, as returned by search_notes or create_note.
@@ -141,7 +141,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
     @tool(side_effect=True)
     def update_note(note_id: int, title: str | None = None, body: str | None = None,
                     tags: list[str] | None = None, append: bool = False) -> dict:
-        """Change a note's title, text or tags; fields left out stay as they are.
+        """Change an existing note's title, text or tags, by its id; fields left out stay as they are.
 
         Args:
             note_id: The note's id.

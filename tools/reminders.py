@@ -50,7 +50,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
 
     @tool(side_effect=True)
     def create_reminder(text: str, at: str) -> dict:
-        """Remind the user of something at a given time.
+        """Remind the user of something at a given date and time ("remind me to ...").
 
         Args:
             text: What to remind about, e.g. "call Ana".
@@ -72,7 +72,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
 
     @tool
     def list_reminders(include_past: bool = False) -> dict:
-        """List reminders and timers, soonest first.
+        """List the existing reminders and timers, soonest first.
 
         Args:
             include_past: Also show reminders and timers whose time has passed.
@@ -105,7 +105,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
 
     @tool(side_effect=True)
     def set_timer(minutes: float, label: str = "") -> dict:
-        """Start a countdown timer.
+        """Start a countdown timer that rings after some minutes from now.
 
         Args:
             minutes: How long the timer runs, in minutes (e.g. 0.5 for 30 seconds).

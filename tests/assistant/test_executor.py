@@ -45,6 +45,20 @@ def test_failure_skips_dependents_but_not_independent_steps(registry):
     assert len(report.failed) == 2
 
 
+def test_an_optional_argument_the_tool_rejects_is_left_out_once(registry, data_dir):
+    plan = Plan([Step(1, "send_message", {"draft_id": "report.txt", "to": "Bob", "body": "The report is out"}),
+                 Step(2, "create_event", {"title": "Party", "start": "2026-03-14T20:00",
+                                          "recurrence_until": "2026-03-14T23:00"}),
+                 Step(3, "create_event", {"title": "", "start": "2026-03-14T20:00"})])
+    report = Executor(registry).run(plan)
+    assert [o.status for o in report.outcomes] == ["ok", "ok", "error"]  # a required one is not dropped
+    assert report.outcomes[0].arguments == {"to": "Bob", "body": "The report is out"}
+    assert "recurrence_until" not in report.outcomes[1].arguments
+    assert "title" in report.outcomes[2].result["error"]
+    sent = list((data_dir / "outbox").glob("*.eml"))
+    assert len(sent) == 1 and "The report is out" in sent[0].read_text()
+
+
 def test_invalid_arguments_after_resolution_are_an_observation_not_a_crash(registry):
     plan = Plan([Step(1, "calculate", {"expression": "2+2"}), Step(2, "set_timer", {"minutes": "$1.expression"})])
     report = Executor(registry).run(plan)

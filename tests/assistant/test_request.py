@@ -60,3 +60,26 @@ def test_annotations_go_on_their_own_line_and_the_request_is_unchanged():
     assert "tomorrow = 2026-03-14" in second and "3pm = 15:00" in second
     assert "Friday next week = 2026-03-20" in second and "noon = 12:00" in second
     assert annotate_dates("Send Bob the report", NOW) == "Send Bob the report"
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(WEEKDAYS), st.integers(1, 12), st.sampled_from(["am", "pm"]),
+       st.integers(1, 90), st.sampled_from(["minute", "hour"]), st.sampled_from(["before", "after"]),
+       st.booleans())
+def test_an_offset_is_applied_to_the_date_and_time_next_to_it(day, hour, half, n, unit, direction, anchor_first):
+    anchor, offset = f"the call on {day} at {hour}{half}", f"{n} {unit}s {direction}"
+    text = (f"Put {anchor} in my calendar and remind me {offset}" if anchor_first
+            else f"Remind me {offset} {anchor}")
+    out = annotate_dates(text, NOW)
+    day_iso = re.search(rf"{day} = (\S+?)[;)]", out).group(1)
+    base = dt.datetime.combine(dt.date.fromisoformat(day_iso), dt.time(hour % 12 + (12 if half == "pm" else 0)))
+    delta = dt.timedelta(**{unit + "s": n}) * (-1 if direction == "before" else 1)
+    assert f"{offset} = {(base + delta).isoformat(timespec='minutes')}" in out
+
+
+def test_a_day_offset_keeps_to_days_and_takes_its_own_time():
+    out = annotate_dates("Add Emma's birthday on March 22 and remind me the day before at 9am", NOW)
+    assert "the day before at 9am = 2026-03-21T09:00" in out
+    assert "two days before = 2026-03-18" in annotate_dates("Remind me two days before my flight on March 20", NOW)
+    # no date to count from: nothing is made up
+    assert "before =" not in annotate_dates("Remind me an hour before the meeting", NOW)

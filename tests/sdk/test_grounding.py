@@ -111,6 +111,14 @@ def test_optional_arguments_the_query_does_not_mention_are_left_out():
         "group_size": 2}             # "two"
 
 
+def test_the_ly_form_of_a_query_word_is_mentioned():
+    q = QueryFacts("Repeat it every week, and each day at noon")
+    args = {"location": "x", "frequency": "weekly", "notes": "daily"}
+    assert grounded_arguments(args, PARAMS, q) == args
+    # the -ly form of a word the query does not write is not mentioned
+    assert "frequency" not in grounded_arguments({"location": "x", "frequency": "monthly"}, PARAMS, q)
+
+
 def test_a_list_none_of_whose_entries_is_mentioned_stays_whole_when_required():
     params = {"type": "object", "required": ["tags"], "properties": {"tags": {"type": "array"}}}
     assert grounded_arguments({"tags": ["a1", "b2"]}, params, QueryFacts("tag it")) == {"tags": ["a1", "b2"]}

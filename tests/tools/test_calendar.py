@@ -73,7 +73,7 @@ def test_delete_event_removes_series(tools):
     ({"title": "x", "start": "2030-01-03T10:00", "duration_minutes": 0}, "duration_minutes",
      "positive"),
     ({"title": "x", "start": "2030-01-03T10:00", "recurrence": "hourly"}, "recurrence", "hourly"),
-    ({"title": "x", "start": "2030-01-03T10:00", "recurrence_count": 2}, "recurrence", "need"),
+    ({"title": "x", "start": "2030-01-03T10:00", "recurrence_count": 2}, "recurrence_count", "needs a recurrence"),
     ({"title": "", "start": "2030-01-03T10:00"}, "title", "empty"),
 ])
 def test_create_errors(tools, args, param, needle):
