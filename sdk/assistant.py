@@ -28,9 +28,9 @@ from .engine import Engine
 from .errors import DecodeError, InvalidParameterError, ToolArgumentError
 from .executor import ConfirmCallback, ExecutionReport, Executor, StepOutcome, guard_event
 from .grammar import Grammar
-from .grounding import is_default, leaf_values, words_in
+from .grounding import is_default, leaf_values, name_words, words_in
 from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step
-from .request import annotate_dates, clauses
+from .request import annotate_dates, clauses, refused_actions
 from .tool import Tool, ToolRegistry
 from .toolrag import ToolRAG
 
@@ -96,6 +96,18 @@ def _from_arguments_only(outcome: StepOutcome) -> bool:
     19.3121 km" for convert_units(12, "mile", "km")): nothing stored came with it."""
     own = {w for v in leaf_values(outcome.arguments or {}) for w in words_in(str(v))}
     return all(w.isdigit() or w in own for v in leaf_values(outcome.result) if isinstance(v, str) for w in words_in(v))
+
+
+def _refuses(tool: str, refused: set[str]) -> bool:
+    return bool(name_words(tool) & refused)
+
+
+def _without_refused(plan: Plan, refused: set[str]) -> Plan:
+    """`plan` without the calls whose action the request says not to do ("draft it but
+    don't send it": no send_message; the 0.5B model likes to finish a draft by sending it)."""
+    if not refused or not any(_refuses(s.tool, refused) for s in plan.steps):
+        return plan
+    return Plan([s for s in plan.steps if not _refuses(s.tool, refused)], plan.generation)
 
 
 def _call_message(steps: list[tuple[str, dict]]) -> dict:
@@ -243,6 +255,7 @@ class Assistant:
             except DecodeError as e:  # a plan cut off: nothing ran, say so
                 turn.plans.append({"error": str(e)})
                 break
+            plan = _without_refused(plan, refused_actions(turn.query))
             turn.plans.append(plan.to_dict())
             self.on_event("plan", plan.to_dict())
             report = self._run_plan(plan, messages, plan_messages, tools, executor, turn)
@@ -320,6 +333,8 @@ class Assistant:
             if not result.calls:
                 break
             call = result.calls[0]
+            if _refuses(call.name, refused_actions(turn.query)):
+                break  # what the request says not to do ends the calls
             key = _call_key(next(t for t in tools if t.name == call.name), call.arguments)
             if key in seen:  # the same call again: small models loop; its result is already known
                 break

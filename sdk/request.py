@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-__all__ = ["clauses", "annotate_dates"]
+__all__ = ["clauses", "annotate_dates", "refused_actions"]
 
 _SPLIT = re.compile(r",?\s+(?:and then|and also|and|then|also)\s+|;\s*|\.\s+(?=[A-Z])", re.I)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -42,6 +42,22 @@ def clauses(text: str) -> list[str]:
             merged.append(p)
     restore = re.compile(r"\x00(\d+)\x00")
     return [restore.sub(lambda m: quoted[int(m.group(1))], p) for p in merged] or [text]
+
+
+_REFUSAL = re.compile(r"\b(?:don['’]?t|do not|never|without|not to)\s+(?:(?:ever|yet|actually|really|just)\s+)?([a-z]+)",
+                      re.I)
+
+
+def refused_actions(text: str) -> set[str]:
+    """The verbs the request says not to do ("draft it but don't send it" -> {"send"}),
+    in their plain form ("without sending" -> "send")."""
+    out = set()
+    for m in _REFUSAL.finditer(text):
+        verb = m.group(1).lower()
+        if verb.endswith("ing") and len(verb) > 5:
+            verb = verb[:-3]
+        out.add(verb)
+    return out
 
 
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]

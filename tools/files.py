@@ -183,7 +183,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
 
     @tool(side_effect=True)
     def write_file(path: str, content: str, overwrite: bool = False, append: bool = False) -> dict:
-        """Write text to a file (a path such as "todo.txt") in the user's files, creating folders as needed. For a note, use create_note.
+        """Write text to a file in the user's files (at the path the user names), creating folders as needed. For a note, use create_note.
 
         Args:
             path: File to write, relative to the user's files folder.

@@ -111,3 +111,13 @@ def test_react_makes_a_call_for_each_clause_before_it_may_stop(planner_engine, r
     tomorrow = (clock() + dt.timedelta(days=1)).date().isoformat()
     assert any(r["at"].startswith(f"{tomorrow}T09:00") for r in state["reminders"]), state["reminders"]
     assert len(turn.calls) >= 2
+
+
+def test_a_plan_loses_the_calls_the_request_refuses():
+    from edgeagent.assistant import _without_refused
+    from edgeagent.planner import Plan, Step
+
+    plan = Plan([Step(1, "draft_message", {"to": "Carla", "body": "Lunch?"}),
+                 Step(2, "send_message", {"draft_id": "$1.draft_id"})])
+    assert [s.tool for s in _without_refused(plan, {"send"}).steps] == ["draft_message"]
+    assert _without_refused(plan, {"delete"}) is plan

@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeagent.request import annotate_dates, clauses
+from edgeagent.request import annotate_dates, clauses, refused_actions
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 NOW = dt.datetime(2026, 3, 13, 9, 0)  # a Friday
@@ -83,3 +83,16 @@ def test_a_day_offset_keeps_to_days_and_takes_its_own_time():
     assert "two days before = 2026-03-18" in annotate_dates("Remind me two days before my flight on March 20", NOW)
     # no date to count from: nothing is made up
     assert "before =" not in annotate_dates("Remind me an hour before the meeting", NOW)
+
+
+def test_refused_actions_are_the_verbs_the_request_says_not_to_do():
+    assert refused_actions("Draft a message to Carla, but don't send it.") == {"send"}
+    assert refused_actions("Draft it without sending it") == {"send"}
+    assert refused_actions("Never ever delete my notes; do not move report.txt") == {"delete", "move"}
+    assert refused_actions("Don’t send it") == {"send"}  # a typographic apostrophe
+    assert refused_actions("Send Bob the report and delete the draft") == set()
+
+
+@given(st.sampled_from(["send", "delete", "move", "write"]), st.text(alphabet="abc ", max_size=20))
+def test_a_refused_verb_is_found_whatever_comes_before(verb, before):
+    assert verb in refused_actions(f"{before} but do not {verb} anything")
