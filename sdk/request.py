@@ -88,8 +88,9 @@ _OFFSET = re.compile(r"\b(?:(\d+|" + "|".join(_COUNTS) + r")\s+"
 def annotate_dates(text: str, now: dt.datetime) -> str:
     """`text` and, on a line after it, the ISO dates and 24-hour times its date and time words
     mean, and what an offset from them ("an hour before", "the day before") comes to."""
-    found = [f"{phrase} = {_iso(value)}" for _, phrase, value in _mentions(text, now)]
-    found += _offsets(text, now)
+    mentions = _mentions(text, now)
+    found = [f"{phrase} = {_iso(value)}" for _, phrase, value in mentions]
+    found += _offsets(text, sorted(mentions, key=lambda m: m[0]), now)
     return f"{text}\n({'; '.join(dict.fromkeys(found))})" if found else text
 
 
@@ -126,11 +127,11 @@ def _mentions(text: str, now: dt.datetime) -> list[tuple[int, str, object]]:
     return out
 
 
-def _offsets(text: str, now: dt.datetime) -> list[str]:
+def _offsets(text: str, mentions: list[tuple[int, str, object]], now: dt.datetime) -> list[str]:
     """ "an hour before = 2026-03-17T14:00": each offset phrase applied to the last date and
     time written before it, or else the first after it ("30 minutes before the call on
-    Friday at 10am"). A small model cannot subtract an hour from 15:00 reliably."""
-    mentions = sorted(_mentions(text, now), key=lambda m: m[0])
+    Friday at 10am"); `mentions` in text order. A small model cannot subtract an hour from
+    15:00 reliably."""
     out = []
     for m in _OFFSET.finditer(text):
         near = [v for pos, _, v in reversed(mentions) if pos < m.start()] + \
