@@ -72,7 +72,16 @@ class ToolDefinitionError(UserInputError):
 
 
 class ToolArgumentError(UserInputError):
-    """Arguments given to a tool do not match its schema."""
+    """Arguments given to a tool do not match its schema (or the tool refuses one)."""
+
+    parameter: "str | None" = None  # the argument at fault, when one is
+
+    @classmethod
+    def about(cls, parameter: str, message: str) -> "ToolArgumentError":
+        """The error for one argument: "argument 'end': must be after start"."""
+        err = cls(f"argument {parameter!r}: {message}")
+        err.parameter = parameter
+        return err
 
 
 class ToolExecutionError(EdgeAgentError):

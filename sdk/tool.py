@@ -540,7 +540,7 @@ def _check_name(name: Any, what: str = "tool") -> None:
 def _arg_error(tool_name: str, parameter: str | None, message: str) -> ToolArgumentError:
     where = f"argument {parameter!r}" if parameter else "arguments"
     err = ToolArgumentError(f"tool {tool_name!r}, {where}: {message}")
-    err.parameter = parameter  # type: ignore[attr-defined]
+    err.parameter = parameter
     return err
 
 

@@ -18,11 +18,8 @@ def local_now() -> dt.datetime:
 
 
 def _fail(name: str, value: object, want: str) -> ToolArgumentError:
-    err = ToolArgumentError(
-        f"argument {name!r}: {value!r} is not an ISO 8601 {want} "
-        f"(expected e.g. '2025-03-14T15:00' or '2025-03-14')")
-    err.parameter = name  # type: ignore[attr-defined]
-    return err
+    return ToolArgumentError.about(name, f"{value!r} is not an ISO 8601 {want} "
+                                         f"(expected e.g. '2025-03-14T15:00' or '2025-03-14')")
 
 
 def parse_datetime(value: str, name: str) -> dt.datetime:

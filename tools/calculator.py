@@ -120,9 +120,7 @@ def _eval(node: ast.AST) -> Number:
 def evaluate(expression: str) -> Number:
     """The value of an arithmetic expression; ToolArgumentError if refused or undefined."""
     def refuse(why: str) -> ToolArgumentError:
-        err = ToolArgumentError(f"argument 'expression': {why}")
-        err.parameter = "expression"  # type: ignore[attr-defined]
-        return err
+        return ToolArgumentError.about("expression", why)
 
     if not isinstance(expression, str) or not expression.strip():
         raise refuse("must be a non-empty expression")

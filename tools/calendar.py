@@ -34,12 +34,6 @@ MAX_OCCURRENCES = 200
 Recurrence = Literal["none", "daily", "weekly", "monthly", "yearly"]
 
 
-def _arg_error(param: str, message: str) -> ToolArgumentError:
-    err = ToolArgumentError(f"argument {param!r}: {message}")
-    err.parameter = param  # type: ignore[attr-defined]
-    return err
-
-
 def _store(value: dt.date | dt.datetime) -> dt.date | dt.datetime:
     """How a time is written: aware -> UTC, naive -> floating, date -> all-day."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
@@ -132,14 +126,14 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
             recurrence_until: Stop repeating after this ISO 8601 date.
         """
         if not title.strip():
-            raise _arg_error("title", "must not be empty")
+            raise ToolArgumentError.about("title", "must not be empty")
         begin = parse_date_or_datetime(start, "start")
         all_day = not isinstance(begin, dt.datetime)
         if end is not None:
             finish = parse_date_or_datetime(end, "end")
             if all_day != (not isinstance(finish, dt.datetime)):
-                raise _arg_error("end", "must be a date if start is a date, "
-                                        "and a date-time if start is a date-time")
+                raise ToolArgumentError.about("end", "must be a date if start is a date, "
+                                                     "and a date-time if start is a date-time")
             if all_day:
                 finish = finish + dt.timedelta(days=1)  # a person's end date is inclusive
         elif all_day:
@@ -148,12 +142,12 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         else:
             minutes = DEFAULT_DURATION_MINUTES if duration_minutes is None else duration_minutes
             if minutes <= 0:
-                raise _arg_error("duration_minutes", "must be positive")
+                raise ToolArgumentError.about("duration_minutes", "must be positive")
             finish = begin + dt.timedelta(minutes=minutes)
         if not all_day and (begin.tzinfo is None) != (finish.tzinfo is None):
-            raise _arg_error("end", "start and end must both have a UTC offset or both not")
+            raise ToolArgumentError.about("end", "start and end must both have a UTC offset or both not")
         if finish <= begin:
-            raise _arg_error("end", f"{end!r} is not after the start {start!r}")
+            raise ToolArgumentError.about("end", f"{end!r} is not after the start {start!r}")
 
         ev = icalendar.Event()
         uid = uuid.uuid4().hex
@@ -170,14 +164,14 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
             rule: dict = {"freq": recurrence}
             if recurrence_count is not None:
                 if recurrence_count < 1:
-                    raise _arg_error("recurrence_count", "must be at least 1")
+                    raise ToolArgumentError.about("recurrence_count", "must be at least 1")
                 rule["count"] = recurrence_count
             if recurrence_until is not None:
                 rule["until"] = _until(recurrence_until, begin)
             ev.add("rrule", rule)
         elif recurrence_count is not None or recurrence_until is not None:
             given = "recurrence_count" if recurrence_count is not None else "recurrence_until"
-            raise _arg_error(given, "needs a recurrence (daily, weekly, monthly or yearly)")
+            raise ToolArgumentError.about(given, "needs a recurrence (daily, weekly, monthly or yearly)")
 
         with file_lock(path):
             cal = load()
@@ -206,9 +200,9 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         else:
             finish = begin + dt.timedelta(days=DEFAULT_WINDOW_DAYS)
         if finish <= begin:
-            raise _arg_error("end", "must be after start")
+            raise ToolArgumentError.about("end", "must be after start")
         if finish - begin > dt.timedelta(days=MAX_WINDOW_DAYS):
-            raise _arg_error("end", f"the range may span at most {MAX_WINDOW_DAYS} days")
+            raise ToolArgumentError.about("end", f"the range may span at most {MAX_WINDOW_DAYS} days")
         with file_lock(path):
             cal = load()
         rules = {str(ev["UID"]): str(ev["RRULE"].get("FREQ", [""])[0]).lower()
@@ -238,7 +232,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
                 return c.name == "VEVENT" and str(c.get("UID")) == event_id
             removed = [c for c in cal.subcomponents if match(c)]
             if not removed:
-                raise _arg_error("event_id", f"there is no event with id {event_id!r}")
+                raise ToolArgumentError.about("event_id", f"there is no event with id {event_id!r}")
             cal.subcomponents[:] = [c for c in cal.subcomponents if not match(c)]
             save(cal)
         return {"deleted": event_id, "title": str(removed[0].get("SUMMARY", ""))}

@@ -27,12 +27,6 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{3,}$")
 
 
-def _arg_error(param: str, message: str) -> ToolArgumentError:
-    err = ToolArgumentError(f"argument {param!r}: {message}")
-    err.parameter = param  # type: ignore[attr-defined]
-    return err
-
-
 def _card_dict(card: vobject.base.Component) -> dict:
     out = {"name": card.fn.value if hasattr(card, "fn") else "",
            "emails": [e.value for e in card.contents.get("email", [])],
@@ -74,7 +68,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         """
         needle = query.strip().lower()
         if not needle:
-            raise _arg_error("query", "must not be empty")
+            raise ToolArgumentError.about("query", "must not be empty")
         words = needle.split()
         digits = _digits(needle)
         hits = []
@@ -98,11 +92,11 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         """
         name = " ".join(name.split())
         if not name:
-            raise _arg_error("name", "must not be empty")
+            raise ToolArgumentError.about("name", "must not be empty")
         if email is not None and not _EMAIL_RE.match(email.strip()):
-            raise _arg_error("email", f"{email!r} is not an email address")
+            raise ToolArgumentError.about("email", f"{email!r} is not an email address")
         if phone is not None and not _PHONE_RE.match(phone.strip()):
-            raise _arg_error("phone", f"{phone!r} is not a phone number")
+            raise ToolArgumentError.about("phone", f"{phone!r} is not a phone number")
         card = vobject.vCard()
         card.add("fn").value = name
         parts = name.rsplit(" ", 1)
@@ -117,7 +111,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         with file_lock(path):
             old = path.read_text(encoding="utf-8") if path.exists() else ""
             if any(c["name"].lower() == name.lower() for c in read_contacts(data_dir)):
-                raise _arg_error("name", f"a contact named {name!r} already exists")
+                raise ToolArgumentError.about("name", f"a contact named {name!r} already exists")
             sep = "" if not old or old.endswith("\n") else "\r\n"
             atomic_write_text(path, old + sep + card.serialize())
         return _card_dict(card)

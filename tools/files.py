@@ -29,12 +29,6 @@ MAX_LIST_ENTRIES = 200
 MAX_SEARCH_FILES = 5000           # files looked at per search: bounds the time it takes
 
 
-def _arg_error(param: str, message: str) -> ToolArgumentError:
-    err = ToolArgumentError(f"argument {param!r}: {message}")
-    err.parameter = param  # type: ignore[attr-defined]
-    return err
-
-
 class Sandbox:
     """Maps path arguments to real paths inside the allowed roots, or refuses them."""
 
@@ -46,15 +40,15 @@ class Sandbox:
     def resolve(self, path: str, param: str = "path") -> Path:
         """The real path for `path` (relative paths are taken from the first root)."""
         if not isinstance(path, str) or "\x00" in path:
-            raise _arg_error(param, "is not a valid path")
+            raise ToolArgumentError.about(param, "is not a valid path")
         raw = PurePath(path.strip() or ".")
         if ".." in raw.parts:
-            raise _arg_error(param, f"{path!r} contains '..'; "
-                                    "paths may not leave the allowed folders")
+            raise ToolArgumentError.about(param, f"{path!r} contains '..'; "
+                                                 "paths may not leave the allowed folders")
         candidate = Path(raw) if raw.is_absolute() else self.roots[0] / raw
         real = candidate.resolve()  # follows symlinks, also dangling ones
         if not any(real == r or real.is_relative_to(r) for r in self.roots):
-            raise _arg_error(param, f"{path!r} is outside the allowed folders")
+            raise ToolArgumentError.about(param, f"{path!r} is outside the allowed folders")
         return real
 
     def display(self, real: Path) -> str:
@@ -101,7 +95,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         """
         real = sb.resolve(path)
         if not real.is_dir():
-            raise _arg_error("path", f"{path!r} is not an existing folder")
+            raise ToolArgumentError.about("path", f"{path!r} is not an existing folder")
         entries: list[dict] = []
         truncated = False
         if recursive:
@@ -126,12 +120,12 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         """
         real = sb.resolve(path)
         if not real.is_file():
-            raise _arg_error("path", f"{path!r} is not an existing file")
+            raise ToolArgumentError.about("path", f"{path!r} is not an existing file")
         size = real.stat().st_size
         with open(real, "rb") as f:
             data = f.read(MAX_READ_BYTES)
         if not _is_text(data):
-            raise _arg_error("path", f"{path!r} is a binary file, not text")
+            raise ToolArgumentError.about("path", f"{path!r} is a binary file, not text")
         return {"path": sb.display(real), "content": data.decode("utf-8", errors="replace"),
                 "size": size, "truncated": size > MAX_READ_BYTES}
 
@@ -146,10 +140,10 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         """
         needle = query.strip().lower()
         if not needle:
-            raise _arg_error("query", "must not be empty")
+            raise ToolArgumentError.about("query", "must not be empty")
         real = sb.resolve(path)
         if not real.is_dir():
-            raise _arg_error("path", f"{path!r} is not an existing folder")
+            raise ToolArgumentError.about("path", f"{path!r} is not an existing folder")
         limit = max(1, min(max_results, 100))
         matches: list[dict] = []
         seen = 0
@@ -193,14 +187,14 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         """
         real = sb.resolve(path)
         if len(content.encode("utf-8")) > MAX_WRITE_BYTES:
-            raise _arg_error("content", f"is larger than {MAX_WRITE_BYTES} bytes")
+            raise ToolArgumentError.about("content", f"is larger than {MAX_WRITE_BYTES} bytes")
         if real.is_dir() or sb.is_root(real):
-            raise _arg_error("path", f"{path!r} is a folder, not a file")
+            raise ToolArgumentError.about("path", f"{path!r} is a folder, not a file")
         with file_lock(real):
             exists = real.exists()
             if exists and not (overwrite or append):
-                raise _arg_error("path", f"{path!r} already exists; set overwrite=true to replace "
-                                         "it or append=true to add to it")
+                raise ToolArgumentError.about("path", f"{path!r} already exists; set overwrite=true to replace "
+                                                      "it or append=true to add to it")
             if append and exists:
                 old = real.read_text(encoding="utf-8", errors="replace")
                 content = old + content
@@ -219,19 +213,19 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         """
         src = sb.resolve(source, "source")
         if not src.exists():
-            raise _arg_error("source", f"{source!r} does not exist")
+            raise ToolArgumentError.about("source", f"{source!r} does not exist")
         if sb.is_root(src):
-            raise _arg_error("source", "the top folder itself cannot be moved")
+            raise ToolArgumentError.about("source", "the top folder itself cannot be moved")
         dst = sb.resolve(destination, "destination")
         if dst.is_dir():
             dst = sb.resolve(str(dst / src.name), "destination")
         if dst == src or dst.is_relative_to(src):
-            raise _arg_error("destination", f"{destination!r} is the source or inside it")
+            raise ToolArgumentError.about("destination", f"{destination!r} is the source or inside it")
         if dst.exists() and not overwrite:
-            raise _arg_error("destination", f"{destination!r} already exists; "
-                                            "set overwrite=true to replace it")
+            raise ToolArgumentError.about("destination", f"{destination!r} already exists; "
+                                                         "set overwrite=true to replace it")
         if dst.is_dir():
-            raise _arg_error("destination", f"{destination!r} is an existing folder")
+            raise ToolArgumentError.about("destination", f"{destination!r} is an existing folder")
         dst.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.replace(src, dst)  # atomic on one file system

@@ -33,12 +33,6 @@ _ID_RE = re.compile(r"^[0-9a-f]{12}$")
 _ID_HEADER = "X-Edgeagent-Draft-Id"
 
 
-def _arg_error(param: str, message: str) -> ToolArgumentError:
-    err = ToolArgumentError(f"argument {param!r}: {message}")
-    err.parameter = param  # type: ignore[attr-defined]
-    return err
-
-
 def _summary(msg: EmailMessage, path: Path) -> dict:
     body = msg.get_body(preferencelist=("plain",))
     return {"draft_id": msg.get(_ID_HEADER, path.stem), "to": msg.get("To", ""),
@@ -65,12 +59,12 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
 
     def compose(to: str, body: str, subject: str, draft_id: str) -> EmailMessage:
         if not to.strip():
-            raise _arg_error("to", "must name a recipient")
+            raise ToolArgumentError.about("to", "must name a recipient")
         if "\n" in to or "\r" in to or "\n" in subject or "\r" in subject:
-            raise _arg_error("to" if "\n" in to or "\r" in to else "subject",
-                             "must be a single line")
+            raise ToolArgumentError.about("to" if "\n" in to or "\r" in to else "subject",
+                                          "must be a single line")
         if len(body) > MAX_BODY_CHARS:
-            raise _arg_error("body", f"is longer than {MAX_BODY_CHARS} characters")
+            raise ToolArgumentError.about("body", f"is longer than {MAX_BODY_CHARS} characters")
         msg = EmailMessage()
         msg["To"] = to.strip()
         msg["From"] = "me@localhost"
@@ -83,10 +77,10 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
 
     def draft_path(draft_id: str) -> Path:
         if not _ID_RE.match(draft_id or ""):
-            raise _arg_error("draft_id", f"{draft_id!r} is not a draft id (see list_drafts)")
+            raise ToolArgumentError.about("draft_id", f"{draft_id!r} is not a draft id (see list_drafts)")
         p = drafts / f"{draft_id}.eml"
         if not p.is_file():
-            raise _arg_error("draft_id", f"there is no draft with id {draft_id!r}")
+            raise ToolArgumentError.about("draft_id", f"there is no draft with id {draft_id!r}")
         return p
 
     @tool(side_effect=True)
@@ -122,7 +116,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         """
         if draft_id is not None:
             if to is not None or body is not None:
-                raise _arg_error("draft_id", "give either draft_id or to and body, not both")
+                raise ToolArgumentError.about("draft_id", "give either draft_id or to and body, not both")
             with file_lock(drafts / f"{draft_id}.eml"):
                 src = draft_path(draft_id)
                 with open(src, "rb") as f:
@@ -133,8 +127,8 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
                 os.unlink(src)  # only after the outbox copy is safely on disk
         else:
             if to is None or body is None:
-                raise _arg_error("to" if to is None else "body",
-                                 "is required when no draft_id is given")
+                raise ToolArgumentError.about("to" if to is None else "body",
+                                              "is required when no draft_id is given")
             new_id = uuid.uuid4().hex[:12]
             msg = compose(to, body, subject, new_id)
             dest = outbox / f"{now().strftime('%Y%m%dT%H%M%S')}-{new_id}.eml"

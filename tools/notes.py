@@ -33,12 +33,6 @@ CREATE TABLE IF NOT EXISTS notes (
 """
 
 
-def _arg_error(param: str, message: str) -> ToolArgumentError:
-    err = ToolArgumentError(f"argument {param!r}: {message}")
-    err.parameter = param  # type: ignore[attr-defined]
-    return err
-
-
 def _clean_tags(tags: list[str] | None) -> list[str]:
     out: list[str] = []
     for t in tags or []:
@@ -79,7 +73,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
     def fetch(conn: sqlite3.Connection, note_id: int) -> sqlite3.Row:
         r = conn.execute("SELECT * FROM notes WHERE id = ?", (note_id,)).fetchone()
         if r is None:
-            raise _arg_error("note_id", f"there is no note with id {note_id}")
+            raise ToolArgumentError.about("note_id", f"there is no note with id {note_id}")
         return r
 
     @tool(side_effect=True)
@@ -92,7 +86,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
             tags: Optional labels such as ["work", "ideas"].
         """
         if not title.strip():
-            raise _arg_error("title", "must not be empty")
+            raise ToolArgumentError.about("title", "must not be empty")
         stamp = now().isoformat(timespec="seconds")
         with connect() as conn:
             cur = conn.execute(
@@ -154,7 +148,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
             old = fetch(conn, note_id)
             new_title = old["title"] if title is None else title.strip()
             if not new_title:
-                raise _arg_error("title", "must not be empty")
+                raise ToolArgumentError.about("title", "must not be empty")
             new_body = old["body"] if body is None else (
                 (old["body"] + ("\n" if old["body"] else "") + body) if append else body)
             new_tags = old["tags"] if tags is None else json.dumps(_clean_tags(tags))

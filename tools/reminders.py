@@ -24,12 +24,6 @@ REMINDERS_NAME = "reminders.json"
 MAX_TIMER_MINUTES = 7 * 24 * 60
 
 
-def _arg_error(param: str, message: str) -> ToolArgumentError:
-    err = ToolArgumentError(f"argument {param!r}: {message}")
-    err.parameter = param  # type: ignore[attr-defined]
-    return err
-
-
 def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
                clock: Clock | None = None) -> list[Tool]:
     """The reminder and timer tools over `<data_dir>/reminders.json`."""
@@ -57,10 +51,10 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
             at: When, as an ISO 8601 date-time, e.g. "2025-03-14T09:30".
         """
         if not text.strip():
-            raise _arg_error("text", "must not be empty")
+            raise ToolArgumentError.about("text", "must not be empty")
         when = local(parse_datetime(at, "at"))
         if when < now():
-            raise _arg_error("at", f"{at!r} is in the past (now is {now().isoformat()})")
+            raise ToolArgumentError.about("at", f"{at!r} is in the past (now is {now().isoformat()})")
         item = {"reminder_id": uuid.uuid4().hex[:12], "text": text.strip(),
                 "at": when.isoformat(timespec="minutes"),
                 "created": now().isoformat(timespec="seconds")}
@@ -101,7 +95,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
                     state[key] = kept
                     atomic_write_json(path, state)
                     return {"deleted": reminder_id}
-        raise _arg_error("reminder_id", f"there is no reminder or timer with id {reminder_id!r}")
+        raise ToolArgumentError.about("reminder_id", f"there is no reminder or timer with id {reminder_id!r}")
 
     @tool(side_effect=True)
     def set_timer(minutes: float, label: str = "") -> dict:
@@ -112,7 +106,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
             label: What the timer is for, e.g. "pasta".
         """
         if not 0 < minutes <= MAX_TIMER_MINUTES:
-            raise _arg_error("minutes", f"must be more than 0 and at most {MAX_TIMER_MINUTES}")
+            raise ToolArgumentError.about("minutes", f"must be more than 0 and at most {MAX_TIMER_MINUTES}")
         start = now()
         item = {"timer_id": uuid.uuid4().hex[:12], "label": label.strip(),
                 "minutes": minutes, "started": start.isoformat(timespec="seconds"),

@@ -17,12 +17,6 @@ __all__ = ["make_tools", "convert"]
 SIGNIFICANT_DIGITS = 12   # hides float noise such as 211.99999999999991
 
 
-def _arg_error(param: str, message: str) -> ToolArgumentError:
-    err = ToolArgumentError(f"argument {param!r}: {message}")
-    err.parameter = param  # type: ignore[attr-defined]
-    return err
-
-
 @functools.lru_cache(maxsize=1)
 def _registry():  # type: ignore[no-untyped-def]
     # Building the registry takes about 0.25 s: once per process, on first use.
@@ -32,11 +26,11 @@ def _registry():  # type: ignore[no-untyped-def]
 
 def _units(text: str, param: str):  # type: ignore[no-untyped-def]
     if not isinstance(text, str) or not text.strip():
-        raise _arg_error(param, "must name a unit")
+        raise ToolArgumentError.about(param, "must name a unit")
     try:
         return _registry().parse_units(text.strip())
     except Exception:  # pint raises UndefinedUnitError, but also AssertionError etc. on junk
-        raise _arg_error(param, f"{text!r} is not a unit I know") from None
+        raise ToolArgumentError.about(param, f"{text!r} is not a unit I know") from None
 
 
 def convert(value: float, from_unit: str, to_unit: str) -> float:
@@ -46,12 +40,12 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     try:
         result = _registry().Quantity(value, src).to(dst).magnitude
     except pint.DimensionalityError:
-        raise _arg_error("to_unit", f"cannot convert {from_unit!r} ({src.dimensionality}) to "
-                                    f"{to_unit!r} ({dst.dimensionality}): they measure "
-                                    "different things") from None
+        raise ToolArgumentError.about("to_unit", f"cannot convert {from_unit!r} ({src.dimensionality}) to "
+                                                 f"{to_unit!r} ({dst.dimensionality}): they measure "
+                                                 "different things") from None
     result = float(result)
     if not math.isfinite(result):
-        raise _arg_error("value", "the result is not a finite number")
+        raise ToolArgumentError.about("value", "the result is not a finite number")
     return float(f"{result:.{SIGNIFICANT_DIGITS}g}")
 
 
