@@ -50,13 +50,14 @@ _REFUSAL = re.compile(r"\b(?:don['’]?t|do not|never|without|not to)\s+(?:(?:ev
 
 def refused_actions(text: str) -> set[str]:
     """The verbs the request says not to do ("draft it but don't send it" -> {"send"}),
-    in their plain form ("without sending" -> "send")."""
+    with the plain forms an -ing form may stand for ("without deleting" -> "delete")."""
     out = set()
     for m in _REFUSAL.finditer(text):
         verb = m.group(1).lower()
-        if verb.endswith("ing") and len(verb) > 5:
-            verb = verb[:-3]
         out.add(verb)
+        if verb.endswith("ing") and len(verb) > 5:
+            stem = verb[:-3]
+            out |= {stem, stem + "e"} | ({stem[:-1]} if stem[-1] == stem[-2] else set())  # send, move, set
     return out
 
 

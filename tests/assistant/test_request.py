@@ -87,7 +87,8 @@ def test_a_day_offset_keeps_to_days_and_takes_its_own_time():
 
 def test_refused_actions_are_the_verbs_the_request_says_not_to_do():
     assert refused_actions("Draft a message to Carla, but don't send it.") == {"send"}
-    assert refused_actions("Draft it without sending it") == {"send"}
+    assert {"send", "delete", "move", "set"} <= refused_actions(
+        "Draft it without sending it, without deleting, without moving anything and without setting a timer")
     assert refused_actions("Never ever delete my notes; do not move report.txt") == {"delete", "move"}
     assert refused_actions("Don’t send it") == {"send"}  # a typographic apostrophe
     assert refused_actions("Send Bob the report and delete the draft") == set()
