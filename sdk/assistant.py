@@ -98,6 +98,22 @@ def _from_arguments_only(outcome: StepOutcome) -> bool:
     return all(w.isdigit() or w in own for v in leaf_values(outcome.result) if isinstance(v, str) for w in words_in(v))
 
 
+def _squeezed(text: str) -> str:
+    return "".join(text.split()).lower()
+
+
+def _with_results(arguments: dict, lookups: list[StepOutcome]) -> dict:
+    """`arguments` where a text is a lookup's question ("15 * 42", "5 pound") become the
+    lookup's sentence ("15 * 42 = 630"): the 0.5B model often copies the input of a
+    calculation where its result belongs."""
+    sentences = {}
+    for o in lookups:
+        text = o.result.get("text") if isinstance(o.result, dict) else None
+        if isinstance(text, str) and " = " in text:
+            sentences[_squeezed(text.split(" = ")[0])] = text
+    return {k: sentences.get(_squeezed(v), v) if isinstance(v, str) else v for k, v in arguments.items()}
+
+
 def _refuses(tool: str, refused: set[str]) -> bool:
     return bool(name_words(tool) & refused)
 
@@ -295,7 +311,8 @@ class Assistant:
         if first.stopped:
             return first
         known = {o.step.index: o.result for o in first.outcomes if o.ok}
-        computed = all(_from_arguments_only(o) for o in first.outcomes if o.ok and not by_name[o.step.tool].side_effect)
+        lookups = [o for o in first.outcomes if o.ok and not by_name[o.step.tool].side_effect]
+        computed = all(_from_arguments_only(o) for o in lookups)
         rest = []
         for step in steps[cut:]:
             if step.depends_on() or not computed:
@@ -305,7 +322,8 @@ class Assistant:
             # the request and the results so far, without the plan instructions
             again = self.agent.call(messages + plan_messages[len(messages):], tools=[by_name[step.tool]],
                                     mode=step.tool, parallel=False)
-            rest.append(Step(step.index, step.tool, again.calls[0].arguments) if again.calls else step)
+            rest.append(Step(step.index, step.tool, _with_results(again.calls[0].arguments, lookups))
+                        if again.calls else step)
         second = executor.run(Plan(rest), results=known)
         self._record(turn, second, plan_messages)
         return ExecutionReport(first.outcomes + second.outcomes, second.stopped)

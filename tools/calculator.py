@@ -25,6 +25,7 @@ MAX_EXPRESSION_CHARS = 500
 MAX_NODES = 400
 MAX_INT_BITS = 4096          # about 1233 decimal digits
 MAX_FACTORIAL = 450          # 450! still fits in MAX_INT_BITS
+SHOWN_DIGITS = 12            # significant digits of a float result: what a calculator shows
 
 Number = int | float
 
@@ -169,6 +170,12 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         Args:
             expression: The expression to compute.
         """
-        return {"expression": expression, "result": evaluate(expression)}
+        result = evaluate(expression)
+        shown = str(result)
+        if isinstance(result, float):  # 18% of 340 is 61.2, not 61.199999999999996
+            shown = f"{result:.{SHOWN_DIGITS}g}"
+            result = float(shown)
+        # "text" reads as a sentence: a later call (a note, a file) copies it as it stands
+        return {"expression": expression, "result": result, "text": f"{expression.strip()} = {shown}"}
 
     return [calculate]

@@ -102,6 +102,20 @@ def test_a_result_made_of_its_own_arguments_carries_nothing_stored():
     assert not _from_arguments_only(outcome({"query": "Ana"}, [{"name": "Ana López", "email": "ana@example.com"}]))
 
 
+def test_a_question_copied_where_its_result_belongs_becomes_the_result():
+    from edgeagent.assistant import _with_results
+    from edgeagent.executor import StepOutcome
+    from edgeagent.planner import Step
+
+    calc = StepOutcome(Step(1, "calculate", {"expression": "15 * 42"}), "ok",
+                       {"expression": "15 * 42", "result": 630, "text": "15 * 42 = 630"}, {"expression": "15 * 42"})
+    units = StepOutcome(Step(2, "convert_units", {}), "ok", {"value": 2.27, "text": "5 pound = 2.26796 kg"}, {})
+    assert _with_results({"title": "Math", "body": "15*42 "}, [calc, units]) == {"title": "Math", "body": "15 * 42 = 630"}
+    assert _with_results({"body": "5 Pound", "n": 3}, [calc, units]) == {"body": "5 pound = 2.26796 kg", "n": 3}
+    # anything else stands: a title, a sentence that only mentions the question
+    assert _with_results({"title": "15", "body": "15 * 42 is a lot"}, [calc]) == {"title": "15", "body": "15 * 42 is a lot"}
+
+
 def test_react_makes_a_call_for_each_clause_before_it_may_stop(planner_engine, registry, clock, data_dir):
     assistant = Assistant(engine=planner_engine, tools=registry, strategy="react", clock=clock)
     turn = assistant.ask("Set a timer for 10 minutes for the eggs and remind me to call Ana tomorrow at 9am",

@@ -32,6 +32,15 @@ from edgeagent.tools.calculator import evaluate
 def test_examples(tools, expr, expected):
     out = tools.invoke("calculate", {"expression": expr})
     assert out["result"] == expected and type(out["result"]) is type(expected)
+    assert out["text"].startswith(expr.strip() + " = ")
+
+
+def test_a_result_is_shown_as_a_calculator_shows_it(tools):
+    """Binary noise is rounded away (12 significant digits); integers stay exact."""
+    assert tools.invoke("calculate", {"expression": "18 / 100 * 340"}) == {
+        "expression": "18 / 100 * 340", "result": 61.2, "text": "18 / 100 * 340 = 61.2"}
+    assert tools.invoke("calculate", {"expression": "2**70"})["text"] == f"2**70 = {2**70}"
+    assert tools.invoke("calculate", {"expression": "1/3"})["result"] == 0.333333333333
 
 
 HOSTILE = [
