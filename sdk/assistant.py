@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from .executor import ConfirmCallback, ExecutionReport, Executor, StepOutcome, g
 from .grammar import Grammar
 from .grounding import is_default, leaf_values, name_words, words_in
 from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step
-from .request import annotate_dates, clauses, refused_actions
+from .request import annotate_dates, clauses, refused_actions, repetition, says_all_day
 from .tool import Tool, ToolRegistry
 from .toolrag import ToolRAG
 
@@ -112,6 +113,44 @@ def _with_results(arguments: dict, lookups: list[StepOutcome]) -> dict:
         if isinstance(text, str) and " = " in text:
             sentences[_squeezed(text.split(" = ")[0])] = text
     return {k: sentences.get(_squeezed(v), v) if isinstance(v, str) else v for k, v in arguments.items()}
+
+
+_DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(?::\d{2})?")
+
+
+def _all_day(tool: Tool, arguments: dict) -> dict:
+    """`arguments` of a tool that makes all-day events from dates alone (a parameter's
+    description says so) with each date-time cut to its date: asked for an all-day event,
+    the 0.5B model still writes a time ("2026-03-22T09:00")."""
+    properties = (tool.parameters or {}).get("properties") or {}
+    if not any("all-day" in str(p.get("description", "")) for p in properties.values() if isinstance(p, dict)):
+        return arguments
+    return {k: _DATE_TIME.sub(r"\1", v) if isinstance(v, str) and _DATE_TIME.fullmatch(v) else v
+            for k, v in arguments.items()}
+
+
+def _repeating(tool: Tool, arguments: dict, frequency: str, count: Optional[int]) -> dict:
+    """`arguments` with the repetition the request states: the parameter whose choices
+    include `frequency` ("weekly") set to it, and the integer one that counts
+    "occurrences" to `count`. The 0.5B model leaves the repetition out or miscounts it."""
+    properties = (tool.parameters or {}).get("properties") or {}
+    out = dict(arguments)
+    for key, schema in properties.items():
+        if not isinstance(schema, dict):
+            continue
+        if frequency in (schema.get("enum") or []):
+            out[key] = frequency
+        elif count is not None and "occurrences" in str(schema.get("description", "")) and "integer" in str(schema.get("type")):
+            out[key] = count
+    return out
+
+
+def _as_requested(tool: Tool, arguments: dict, query: str) -> dict:
+    """A call's arguments with what the request says of dates and repetition applied."""
+    if says_all_day(query):
+        arguments = _all_day(tool, arguments)
+    rep = repetition(query)
+    return _repeating(tool, arguments, *rep) if rep else arguments
 
 
 def _refuses(tool: str, refused: set[str]) -> bool:
@@ -272,6 +311,9 @@ class Assistant:
                 turn.plans.append({"error": str(e)})
                 break
             plan = _without_refused(plan, refused_actions(turn.query))
+            by_name = {t.name: t for t in tools}
+            plan = Plan([Step(s.index, s.tool, _as_requested(by_name[s.tool], s.arguments, turn.query))
+                         for s in plan.steps], plan.generation)
             turn.plans.append(plan.to_dict())
             self.on_event("plan", plan.to_dict())
             report = self._run_plan(plan, messages, plan_messages, tools, executor, turn)
@@ -283,10 +325,47 @@ class Assistant:
                 f"These calls did not succeed: {failed}; the tool responses say why. Write a new plan with "
                 f"only the calls still needed to finish my request.")})
             self.on_event("replan", {"failed": failed})
+        if not turn.stopped:
+            self._cover_clauses(messages + plan_messages[len(messages):], plan_messages, tools, executor, turn)
         if turn.stopped:
             return "I stopped: a policy rule ended this turn."
         answer_messages = messages + plan_messages[len(messages):]
         return self._answer(answer_messages, schemas, on_text, turn)
+
+    def _cover_clauses(self, conversation: list[dict], plan_messages: list[dict], tools: list[Tool],
+                       executor: Executor, turn: AssistantTurn) -> None:
+        """One more call for each clause of the request that nothing done answers: neither of
+        the two tools that fit the clause best was called with success (a lookup does not
+        count), and the best one acts. The 0.5B model's plan often drops the last clause ("..., and remind me on
+        March 31 at 6pm"); asked for that clause alone, among the fitting tools not called
+        yet, it makes the call (as ReAct does for every clause)."""
+        offered = {t.name: t for t in tools}
+        refused = refused_actions(turn.query)
+        for part in clauses(turn.query):
+            fitting = [t for t in self.rag.select(part, k=min(3, len(self.rag))) if t.name in offered]
+            done = {c["name"] for c in turn.calls if c["status"] == "ok"}
+            if (not fitting or not fitting[0].side_effect or any(t.name in done for t in fitting[:2] if t.side_effect)
+                    or _refuses(fitting[0].name, refused)):
+                continue
+            # the clause names what the best tool makes ("make a note ..." -> create_note): that one
+            said = set(words_in(part))
+            thing = fitting[0].name.split("_")[-1]
+            candidates = [fitting[0]] if thing in said or thing + "s" in said else [t for t in fitting if t.name not in done]
+            turn.generations += 1
+            focus = conversation + [{"role": "user", "content": f"Next, this part of my request: \"{part}\""}]
+            result = self.agent.call(focus, tools=[offered[t.name] for t in candidates], mode="required", parallel=False)
+            if not result.calls or _refuses(result.calls[0].name, refused):
+                continue
+            call = result.calls[0]
+            arguments = _as_requested(offered[call.name], call.arguments, turn.query)
+            plan = Plan([Step(1, call.name, arguments)])
+            turn.plans.append(plan.to_dict())
+            self.on_event("plan", plan.to_dict())
+            report = executor.run(plan)
+            self._record(turn, report, plan_messages)
+            conversation = conversation + plan_messages[-2:]  # the call and its result
+            if report.stopped:
+                return
 
     def _run_plan(self, plan: Plan, messages: list[dict], plan_messages: list[dict], tools: list[Tool],
                   executor: Executor, turn: AssistantTurn) -> ExecutionReport:
@@ -353,11 +432,13 @@ class Assistant:
             call = result.calls[0]
             if _refuses(call.name, refused_actions(turn.query)):
                 break  # what the request says not to do ends the calls
-            key = _call_key(next(t for t in tools if t.name == call.name), call.arguments)
+            tool = next(t for t in tools if t.name == call.name)
+            arguments = _as_requested(tool, call.arguments, turn.query)
+            key = _call_key(tool, arguments)
             if key in seen:  # the same call again: small models loop; its result is already known
                 break
             seen.add(key)
-            plan = Plan([Step(len(seen), call.name, call.arguments)])
+            plan = Plan([Step(len(seen), call.name, arguments)])
             self.on_event("plan", plan.to_dict())
             report = executor.run(plan)
             self._record(turn, report, messages)

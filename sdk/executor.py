@@ -129,7 +129,8 @@ def _coerce_to_schema(arguments: dict, parameters: dict) -> dict:
 
 
 def _without_rejected_option(parameters: dict, arguments: dict, error: ToolArgumentError) -> Optional[dict]:
-    """`arguments` without the optional one the tool rejected (its error names it), or None.
+    """`arguments` without the optional one the tool rejected (its error names it), or None
+    (the call is tried again so, as long as its rejections name optional arguments).
     Small models fill optional parameters with what does not fit them (a file name as a
     draft id, an end date for a single event); the tool's default is what the user asked
     for then. A tool refuses before it acts, and fewer arguments ask for less, so the call
@@ -211,13 +212,15 @@ class Executor:
         """(status, result or observation, seconds, the arguments the call ran with)."""
         start = time.perf_counter()
         try:
-            try:
-                value = self.registry.invoke(step.tool, arguments)
-            except ToolArgumentError as e:
-                fewer = _without_rejected_option(self.registry.get(step.tool).parameters or {}, arguments, e)
-                if fewer is None:
-                    raise
-                value, arguments = self.registry.invoke(step.tool, fewer), fewer
+            while True:  # ends: each retry has one argument fewer
+                try:
+                    value = self.registry.invoke(step.tool, arguments)
+                    break
+                except ToolArgumentError as e:
+                    fewer = _without_rejected_option(self.registry.get(step.tool).parameters or {}, arguments, e)
+                    if fewer is None:
+                        raise
+                    arguments = fewer
             json.dumps(value, default=str)  # results travel as JSON to the model
             return "ok", value, time.perf_counter() - start, arguments
         except EdgeAgentError as e:

@@ -61,6 +61,41 @@ def refused_actions(text: str) -> set[str]:
     return out
 
 
+_ALL_DAY = re.compile(r"\b(?:all|whole)[- ]day\b", re.I)
+
+
+def says_all_day(text: str) -> bool:
+    """Whether the request asks for an all-day event ("as an all-day event", "the whole day")."""
+    return bool(_ALL_DAY.search(text))
+
+
+_FREQUENCIES = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly"}
+_EVERY = re.compile(r"\b(daily|weekly|monthly|yearly|annually)\b|\b(?:every|each)\s+(day|week|month|year|"
+                    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
+_NUMBER = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_TIMES = re.compile(_NUMBER + r"\s+(?:times|occurrences)\b|\bfor\s+(?:the\s+next\s+)?" + _NUMBER +
+                    r"\s+(day|week|month|year)s?\b", re.I)
+_NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+
+
+def repetition(text: str) -> tuple[str, int | None] | None:
+    """How often the request says something repeats and how many times: "every week ...,
+    8 times" -> ("weekly", 8); "a daily standup for 10 days" -> ("daily", 10); None if it
+    does not say. A count "for N weeks" counts only in the repetition's own unit."""
+    every = _EVERY.search(text)
+    if every is None:
+        return None
+    word = (every.group(1) or every.group(2)).lower()
+    frequency = {"annually": "yearly"}.get(word) or _FREQUENCIES.get(word) or (word if word.endswith("ly") else "weekly")
+    count = None
+    for m in _TIMES.finditer(text):
+        number, unit = (m.group(1), None) if m.group(1) else (m.group(2), m.group(3).lower())
+        if unit is None or _FREQUENCIES[unit] == frequency:
+            count = int(number) if number.isdigit() else _NUMBER_WORDS.index(number.lower()) + 1
+            break
+    return frequency, count
+
+
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
            "october", "november", "december"]
@@ -68,6 +103,7 @@ _DAY_WORD = re.compile(r"\b(?:(next|this|on)\s+)?(today|tonight|tomorrow|" + "|"
                        r"(\s+next\s+week)?", re.I)
 _MONTH_DAY = re.compile(r"\b(" + "|".join(_MONTHS) + r")\s+(\d{1,2})(?:st|nd|rd|th)?\b", re.I)
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b|\b(noon|midnight)\b", re.I)
+_CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?!\s*[ap]\.?m)", re.I)  # "at 7:15", "19:30": a 24-hour time
 
 
 def _weekday_date(now: dt.datetime, word: str, modifier: str, next_week: bool) -> dt.date:
@@ -90,7 +126,7 @@ def annotate_dates(text: str, now: dt.datetime) -> str:
     """`text` and, on a line after it, the ISO dates and 24-hour times its date and time words
     mean, and what an offset from them ("an hour before", "the day before") comes to."""
     mentions = _mentions(text, now)
-    found = [f"{phrase} = {_iso(value)}" for _, phrase, value in mentions]
+    found = [f"{phrase} = {_iso(value)}" for _, phrase, value in mentions if phrase != _iso(value)]
     found += _offsets(text, sorted(mentions, key=lambda m: m[0]), now)
     return f"{text}\n({'; '.join(dict.fromkeys(found))})" if found else text
 
@@ -125,6 +161,8 @@ def _mentions(text: str, now: dt.datetime) -> list[tuple[int, str, object]]:
         hour, minute = int(m.group(1)), int(m.group(2) or 0)
         if 1 <= hour <= 12 and minute < 60:
             out.append((m.start(), m.group(0), (hour % 12 + (12 if m.group(3).lower() == "pm" else 0), minute)))
+    for m in _CLOCK.finditer(text):
+        out.append((m.start(), m.group(0), (int(m.group(1)), int(m.group(2)))))
     return out
 
 

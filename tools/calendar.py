@@ -167,6 +167,9 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
                     raise ToolArgumentError.about("recurrence_count", "must be at least 1")
                 rule["count"] = recurrence_count
             if recurrence_until is not None:
+                if recurrence_count is not None:  # RFC 5545: COUNT and UNTIL never together
+                    raise ToolArgumentError.about("recurrence_until", "give recurrence_count or recurrence_until, "
+                                                                      "not both")
                 rule["until"] = _until(recurrence_until, begin)
             ev.add("rrule", rule)
         elif recurrence_count is not None or recurrence_until is not None:

@@ -102,6 +102,32 @@ def test_a_result_made_of_its_own_arguments_carries_nothing_stored():
     assert not _from_arguments_only(outcome({"query": "Ana"}, [{"name": "Ana López", "email": "ana@example.com"}]))
 
 
+def test_an_all_day_event_gets_dates_alone(registry):
+    from edgeagent.assistant import _all_day
+
+    event = registry.get("create_event")  # its start's description: a date alone makes an all-day event
+    assert _all_day(event, {"title": "Birthday", "start": "2026-03-22T09:00", "end": "2026-03-22T10:00:00",
+                            "recurrence": "yearly"}) == {"title": "Birthday", "start": "2026-03-22",
+                                                         "end": "2026-03-22", "recurrence": "yearly"}
+    assert _all_day(event, {"title": "T 2026-03-22T09:00", "start": "$1.at"})["title"] == "T 2026-03-22T09:00"
+    reminder = registry.get("create_reminder")  # a reminder has a time whatever the request says
+    assert _all_day(reminder, {"text": "x", "at": "2026-03-21T09:00"})["at"] == "2026-03-21T09:00"
+
+
+def test_a_stated_repetition_is_set_on_the_tool_that_repeats(registry):
+    from edgeagent.assistant import _as_requested
+
+    event = registry.get("create_event")
+    query = "Add a yoga class every week on Thursday at 7pm, 8 times, and remind me at 6pm"
+    assert _as_requested(event, {"title": "Yoga", "start": "2026-03-19T19:00", "recurrence_count": 7}, query) == {
+        "title": "Yoga", "start": "2026-03-19T19:00", "recurrence": "weekly", "recurrence_count": 8}
+    reminder = registry.get("create_reminder")  # nothing of it repeats
+    assert _as_requested(reminder, {"text": "yoga", "at": "2026-03-19T18:00"}, query) == {
+        "text": "yoga", "at": "2026-03-19T18:00"}
+    assert _as_requested(event, {"title": "Yoga", "start": "2026-03-19T19:00"}, "Add yoga on Thursday") == {
+        "title": "Yoga", "start": "2026-03-19T19:00"}
+
+
 def test_a_question_copied_where_its_result_belongs_becomes_the_result():
     from edgeagent.assistant import _with_results
     from edgeagent.executor import StepOutcome

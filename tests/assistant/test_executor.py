@@ -45,16 +45,22 @@ def test_failure_skips_dependents_but_not_independent_steps(registry):
     assert len(report.failed) == 2
 
 
-def test_an_optional_argument_the_tool_rejects_is_left_out_once(registry, data_dir):
+def test_the_optional_arguments_the_tool_rejects_are_left_out(registry, data_dir):
     plan = Plan([Step(1, "send_message", {"draft_id": "report.txt", "to": "Bob", "body": "The report is out"}),
                  Step(2, "create_event", {"title": "Party", "start": "2026-03-14T20:00",
                                           "recurrence_until": "2026-03-14T23:00"}),
-                 Step(3, "create_event", {"title": "", "start": "2026-03-14T20:00"})])
+                 Step(3, "create_event", {"title": "", "start": "2026-03-14T20:00"}),
+                 # one rejection after another: April has no 31st
+                 Step(4, "create_event", {"title": "Rent", "start": "2026-04-01T09:00", "end": "2026-04-31T18:00",
+                                          "recurrence": "monthly", "recurrence_count": 12,
+                                          "recurrence_until": "2026-04-31T18:00"})])
     report = Executor(registry).run(plan)
-    assert [o.status for o in report.outcomes] == ["ok", "ok", "error"]  # a required one is not dropped
+    assert [o.status for o in report.outcomes] == ["ok", "ok", "error", "ok"]  # a required one is not dropped
     assert report.outcomes[0].arguments == {"to": "Bob", "body": "The report is out"}
     assert "recurrence_until" not in report.outcomes[1].arguments
     assert "title" in report.outcomes[2].result["error"]
+    assert report.outcomes[3].arguments == {"title": "Rent", "start": "2026-04-01T09:00", "recurrence": "monthly",
+                                            "recurrence_count": 12}
     sent = list((data_dir / "outbox").glob("*.eml"))
     assert len(sent) == 1 and "The report is out" in sent[0].read_text()
 

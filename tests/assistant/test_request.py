@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeagent.request import annotate_dates, clauses, refused_actions
+from edgeagent.request import annotate_dates, clauses, refused_actions, repetition, says_all_day
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 NOW = dt.datetime(2026, 3, 13, 9, 0)  # a Friday
@@ -50,6 +50,37 @@ def test_times_become_24_hour(hour, minute, half):
     hh, mm = map(int, re.search(r"= (\d\d):(\d\d)", text).groups())
     assert mm == minute
     assert hh == (hour % 12) + (12 if half == "pm" else 0)
+
+
+@settings(max_examples=200)
+@given(st.integers(1, 23), st.integers(0, 59))
+def test_a_24_hour_time_is_read_as_written(hour, minute):
+    """"at 7:15" is 07:15 (not 19:15); an offset is taken from it."""
+    text = annotate_dates(f"Flight on Monday at {hour}:{minute:02d}, remind me an hour before", NOW)
+    assert f"an hour before = 2026-03-16T{hour - 1:02d}:{minute:02d}" in text
+    assert ("= " + f"{hour:02d}:{minute:02d}" in text) == (hour < 10)  # "19:30 = 19:30" says nothing
+
+
+def test_all_day_is_read_from_the_request():
+    assert says_all_day("Add Emma's birthday as an all-day event on March 22")
+    assert says_all_day("Block the whole day on Friday") and says_all_day("an All Day event")
+    assert not says_all_day("Remind me all the day before") and not says_all_day("a day at the fair")
+
+
+@given(st.sampled_from([("every day", "daily"), ("daily", "daily"), ("every week", "weekly"),
+                        ("every Thursday", "weekly"), ("monthly", "monthly"), ("every year", "yearly")]),
+       st.integers(1, 40), st.sampled_from(["{n} times", "repeating {n} times", "for {n} {unit}s"]))
+def test_a_repetition_and_its_count_are_read(said, n, count_phrase):
+    words, frequency = said
+    unit = {"daily": "day", "weekly": "week", "monthly": "month", "yearly": "year"}[frequency]
+    text = f"Add a class {words} at 7pm, {count_phrase.format(n=n, unit=unit)}, and remind me an hour before"
+    assert repetition(text) == (frequency, n)
+
+
+def test_a_count_in_another_unit_is_not_the_repetition_count():
+    assert repetition("water the plants every day for two weeks") == ("daily", None)
+    assert repetition("a weekly review for eight weeks") == ("weekly", 8)
+    assert repetition("Remind me tomorrow at 9am, 3 times") is None  # nothing repeats
 
 
 def test_annotations_go_on_their_own_line_and_the_request_is_unchanged():

@@ -74,6 +74,8 @@ def test_delete_event_removes_series(tools):
      "positive"),
     ({"title": "x", "start": "2030-01-03T10:00", "recurrence": "hourly"}, "recurrence", "hourly"),
     ({"title": "x", "start": "2030-01-03T10:00", "recurrence_count": 2}, "recurrence_count", "needs a recurrence"),
+    ({"title": "x", "start": "2030-01-03T10:00", "recurrence": "weekly", "recurrence_count": 2,
+      "recurrence_until": "2030-03-01"}, "recurrence_until", "not both"),
     ({"title": "", "start": "2030-01-03T10:00"}, "title", "empty"),
 ])
 def test_create_errors(tools, args, param, needle):
