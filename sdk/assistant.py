@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Union
@@ -140,7 +141,8 @@ def _repeating(tool: Tool, arguments: dict, frequency: str, count: Optional[int]
             continue
         if frequency in (schema.get("enum") or []):
             out[key] = frequency
-        elif count is not None and "occurrences" in str(schema.get("description", "")) and "integer" in str(schema.get("type")):
+        elif (count is not None and "occurrences" in str(schema.get("description", ""))
+              and "integer" in str(schema.get("type"))):
             out[key] = count
     return out
 
@@ -151,6 +153,22 @@ def _as_requested(tool: Tool, arguments: dict, query: str) -> dict:
         arguments = _all_day(tool, arguments)
     rep = repetition(query)
     return _repeating(tool, arguments, *rep) if rep else arguments
+
+
+def _unanswered(fitting: list[list[Tool]], done: Counter) -> list[int]:
+    """The clauses (their indices; `fitting[i]`: the tools that fit clause i, best first)
+    whose best tool acts and that no successful call answers. A call answers one clause:
+    first one whose best tool it is, else one where it is second best; a lookup answers
+    none. So "a note ... and put it in my calendar" done as one event leaves the note
+    unanswered, and "remind me at 8am and again on Sunday" done as one reminder, the second."""
+    left = Counter(done)
+    answered: set[int] = set()
+    for rank in (0, 1):
+        for i, tools in enumerate(fitting):
+            if i not in answered and len(tools) > rank and tools[rank].side_effect and left[tools[rank].name] > 0:
+                left[tools[rank].name] -= 1
+                answered.add(i)
+    return [i for i, tools in enumerate(fitting) if i not in answered and tools and tools[0].side_effect]
 
 
 def _refuses(tool: str, refused: set[str]) -> bool:
@@ -301,6 +319,7 @@ class Assistant:
         if not self._wants_tools(plan_messages, schemas):
             return self._answer(messages, schemas, on_text, turn)
         executor = self._executor(turn)
+        by_name = {t.name: t for t in tools}
         for attempt in range(2):  # the plan, and one re-plan after a failure
             turn.generations += 1
             try:
@@ -311,7 +330,6 @@ class Assistant:
                 turn.plans.append({"error": str(e)})
                 break
             plan = _without_refused(plan, refused_actions(turn.query))
-            by_name = {t.name: t for t in tools}
             plan = Plan([Step(s.index, s.tool, _as_requested(by_name[s.tool], s.arguments, turn.query))
                          for s in plan.steps], plan.generation)
             turn.plans.append(plan.to_dict())
@@ -334,31 +352,30 @@ class Assistant:
 
     def _cover_clauses(self, conversation: list[dict], plan_messages: list[dict], tools: list[Tool],
                        executor: Executor, turn: AssistantTurn) -> None:
-        """One more call for each clause of the request that nothing done answers: neither of
-        the two tools that fit the clause best was called with success (a lookup does not
-        count), and the best one acts. The 0.5B model's plan often drops the last clause ("..., and remind me on
-        March 31 at 6pm"); asked for that clause alone, among the fitting tools not called
-        yet, it makes the call (as ReAct does for every clause)."""
+        """One more call for each clause of the request that no successful call answers
+        (`_unanswered`). The 0.5B model's plan often drops a clause ("..., and remind me on
+        March 31 at 6pm"); asked for that clause alone, among the tools that fit it, it
+        makes the call (as ReAct does for every clause)."""
         offered = {t.name: t for t in tools}
         refused = refused_actions(turn.query)
-        for part in clauses(turn.query):
-            fitting = [t for t in self.rag.select(part, k=min(3, len(self.rag))) if t.name in offered]
-            done = {c["name"] for c in turn.calls if c["status"] == "ok"}
-            if (not fitting or not fitting[0].side_effect or any(t.name in done for t in fitting[:2] if t.side_effect)
-                    or _refuses(fitting[0].name, refused)):
+        parts = clauses(turn.query)
+        fitting = [[t for t in self.rag.select(p, k=min(3, len(self.rag))) if t.name in offered] for p in parts]
+        done = Counter(c["name"] for c in turn.calls if c["status"] == "ok")
+        for i in _unanswered(fitting, done):
+            best = fitting[i][0]
+            if _refuses(best.name, refused):
                 continue
             # the clause names what the best tool makes ("make a note ..." -> create_note): that one
-            said = set(words_in(part))
-            thing = fitting[0].name.split("_")[-1]
-            candidates = [fitting[0]] if thing in said or thing + "s" in said else [t for t in fitting if t.name not in done]
+            said = set(words_in(parts[i]))
+            thing = best.name.split("_")[-1]
+            candidates = [best] if thing in said or thing + "s" in said else fitting[i]
             turn.generations += 1
-            focus = conversation + [{"role": "user", "content": f"Next, this part of my request: \"{part}\""}]
-            result = self.agent.call(focus, tools=[offered[t.name] for t in candidates], mode="required", parallel=False)
+            focus = conversation + [{"role": "user", "content": f"Next, this part of my request: \"{parts[i]}\""}]
+            result = self.agent.call(focus, tools=candidates, mode="required", parallel=False)
             if not result.calls or _refuses(result.calls[0].name, refused):
                 continue
             call = result.calls[0]
-            arguments = _as_requested(offered[call.name], call.arguments, turn.query)
-            plan = Plan([Step(1, call.name, arguments)])
+            plan = Plan([Step(1, call.name, _as_requested(offered[call.name], call.arguments, turn.query))])
             turn.plans.append(plan.to_dict())
             self.on_event("plan", plan.to_dict())
             report = executor.run(plan)

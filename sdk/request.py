@@ -72,10 +72,10 @@ def says_all_day(text: str) -> bool:
 _FREQUENCIES = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly"}
 _EVERY = re.compile(r"\b(daily|weekly|monthly|yearly|annually)\b|\b(?:every|each)\s+(day|week|month|year|"
                     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
-_NUMBER = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+_NUMBER = r"(\d+|" + "|".join(_NUMBER_WORDS) + ")"
 _TIMES = re.compile(_NUMBER + r"\s+(?:times|occurrences)\b|\bfor\s+(?:the\s+next\s+)?" + _NUMBER +
                     r"\s+(day|week|month|year)s?\b", re.I)
-_NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
 
 
 def repetition(text: str) -> tuple[str, int | None] | None:
@@ -86,6 +86,7 @@ def repetition(text: str) -> tuple[str, int | None] | None:
     if every is None:
         return None
     word = (every.group(1) or every.group(2)).lower()
+    # "every Thursday" repeats weekly
     frequency = {"annually": "yearly"}.get(word) or _FREQUENCIES.get(word) or (word if word.endswith("ly") else "weekly")
     count = None
     for m in _TIMES.finditer(text):

@@ -128,6 +128,25 @@ def test_a_stated_repetition_is_set_on_the_tool_that_repeats(registry):
         "title": "Yoga", "start": "2026-03-19T19:00"}
 
 
+def test_a_clause_is_unanswered_until_a_call_of_a_fitting_acting_tool_answers_it(registry):
+    from collections import Counter
+
+    from edgeagent.assistant import _unanswered
+
+    note, event, reminder, listing = (registry.get(n) for n in
+                                      ("create_note", "create_event", "create_reminder", "list_reminders"))
+    # "make a note that ... and add it to my calendar": the one event answers the calendar clause
+    fitting = [[note, event, reminder], [event, note, listing]]
+    assert _unanswered(fitting, Counter({"create_event": 1})) == [0]
+    assert _unanswered(fitting, Counter({"create_event": 1, "create_note": 1})) == []
+    assert _unanswered(fitting, Counter({"create_event": 2})) == []  # second best answers too
+    # "remind me at 8am and again on Sunday at 8am": one reminder answers one clause
+    twice = [[reminder, listing], [reminder, listing]]
+    assert _unanswered(twice, Counter({"create_reminder": 1})) == [1]
+    assert _unanswered(twice, Counter({"list_reminders": 5})) == [0, 1]  # a lookup answers nothing
+    assert _unanswered([[listing, reminder]], Counter()) == []  # a question needs no acting call
+
+
 def test_a_question_copied_where_its_result_belongs_becomes_the_result():
     from edgeagent.assistant import _with_results
     from edgeagent.executor import StepOutcome
