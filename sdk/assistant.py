@@ -30,7 +30,7 @@ from .engine import Engine
 from .errors import DecodeError, InvalidParameterError, ToolArgumentError
 from .executor import ConfirmCallback, ExecutionReport, Executor, StepOutcome, guard_event
 from .grammar import Grammar
-from .grounding import is_default, leaf_values, name_words, words_in
+from .grounding import QueryFacts, is_default, leaf_values, name_words, words_in
 from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step
 from .request import annotate_dates, clauses, refused_actions, repetition, says_all_day
 from .tool import Tool, ToolRegistry
@@ -350,6 +350,11 @@ class Assistant:
         answer_messages = messages + plan_messages[len(messages):]
         return self._answer(answer_messages, schemas, on_text, turn)
 
+    def _next_part(self, part: str) -> dict:
+        """The user message that asks for one clause, with the dates it names written out
+        (the request's own annotation covers the whole request, far above)."""
+        return {"role": "user", "content": annotate_dates(f"Next, this part of my request: \"{part}\"", self.clock())}
+
     def _cover_clauses(self, conversation: list[dict], plan_messages: list[dict], tools: list[Tool],
                        executor: Executor, turn: AssistantTurn) -> None:
         """One more call for each clause of the request that no successful call answers
@@ -361,6 +366,7 @@ class Assistant:
         parts = clauses(turn.query)
         fitting = [[t for t in self.rag.select(p, k=min(3, len(self.rag))) if t.name in offered] for p in parts]
         done = Counter(c["name"] for c in turn.calls if c["status"] == "ok")
+        facts = QueryFacts(turn.query)
         for i in _unanswered(fitting, done):
             best = fitting[i][0]
             if _refuses(best.name, refused):
@@ -370,12 +376,19 @@ class Assistant:
             thing = best.name.split("_")[-1]
             candidates = [best] if thing in said or thing + "s" in said else fitting[i]
             turn.generations += 1
-            focus = conversation + [{"role": "user", "content": f"Next, this part of my request: \"{parts[i]}\""}]
-            result = self.agent.call(focus, tools=candidates, mode="required", parallel=False)
+            result = self.agent.call(conversation + [self._next_part(parts[i])], tools=candidates, mode="required",
+                                     parallel=False)
             if not result.calls or _refuses(result.calls[0].name, refused):
                 continue
             call = result.calls[0]
-            plan = Plan([Step(1, call.name, _as_requested(offered[call.name], call.arguments, turn.query))])
+            arguments = _as_requested(offered[call.name], call.arguments, turn.query)
+            made = {_call_key(offered[c["name"]], c["arguments"]) for c in turn.calls
+                    if c["status"] == "ok" and c["name"] in offered}
+            if _call_key(offered[call.name], arguments) in made:
+                continue  # the clause's call repeats one made: the model did not tell them apart
+            if not any(facts.states(v) for v in leaf_values(arguments) if isinstance(v, str)):
+                continue  # nothing of the request in it: a record copied from a lookup's result
+            plan = Plan([Step(1, call.name, arguments)])
             turn.plans.append(plan.to_dict())
             self.on_event("plan", plan.to_dict())
             report = executor.run(plan)
@@ -441,7 +454,7 @@ class Assistant:
                     break  # the model answers now
             focus = messages
             if len(parts) > 1 and i < len(parts):
-                focus = messages + [{"role": "user", "content": f"Next, this part of my request: \"{parts[i]}\""}]
+                focus = messages + [self._next_part(parts[i])]
             turn.generations += 1
             result = self.agent.call(focus, tools=tools, mode="required", parallel=False)
             if not result.calls:
