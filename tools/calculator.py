@@ -18,6 +18,7 @@ from edgeagent.errors import ToolArgumentError
 from edgeagent.tool import Tool, tool
 
 from ._dates import Clock
+from .units import SIGNIFICANT_DIGITS, rounded
 
 __all__ = ["make_tools", "evaluate", "MAX_EXPRESSION_CHARS", "MAX_INT_BITS"]
 
@@ -25,7 +26,6 @@ MAX_EXPRESSION_CHARS = 500
 MAX_NODES = 400
 MAX_INT_BITS = 4096          # about 1233 decimal digits
 MAX_FACTORIAL = 450          # 450! still fits in MAX_INT_BITS
-SHOWN_DIGITS = 12            # significant digits of a float result: what a calculator shows
 
 Number = int | float
 
@@ -171,10 +171,9 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
             expression: The expression to compute.
         """
         result = evaluate(expression)
-        shown = str(result)
-        if isinstance(result, float):  # 18% of 340 is 61.2, not 61.199999999999996
-            shown = f"{result:.{SHOWN_DIGITS}g}"
-            result = float(shown)
+        if isinstance(result, float):
+            result = rounded(result)
+        shown = f"{result:.{SIGNIFICANT_DIGITS}g}" if isinstance(result, float) else str(result)
         # "text" reads as a sentence: a later call (a note, a file) copies it as it stands
         return {"expression": expression, "result": result, "text": f"{expression.strip()} = {shown}"}
 

@@ -12,9 +12,14 @@ from edgeagent.tool import Tool, tool
 
 from ._dates import Clock
 
-__all__ = ["make_tools", "convert"]
+__all__ = ["make_tools", "convert", "rounded"]
 
 SIGNIFICANT_DIGITS = 12   # hides float noise such as 211.99999999999991
+
+
+def rounded(value: float) -> float:
+    """`value` to SIGNIFICANT_DIGITS: what a calculator shows (61.2, not 61.199999999999996)."""
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
 
 
 @functools.lru_cache(maxsize=1)
@@ -46,7 +51,7 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     result = float(result)
     if not math.isfinite(result):
         raise ToolArgumentError.about("value", "the result is not a finite number")
-    return float(f"{result:.{SIGNIFICANT_DIGITS}g}")
+    return rounded(result)
 
 
 def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
