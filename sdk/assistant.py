@@ -28,10 +28,11 @@ from typing import Any, Callable, Iterable, Optional, Union
 from .agent import Agent
 from .engine import Engine
 from .errors import DecodeError, InvalidParameterError, ToolArgumentError
-from .executor import ConfirmCallback, ExecutionReport, Executor, StepOutcome, guard_event
+from .executor import (ConfirmCallback, ExecutionReport, Executor, ReferenceError_, StepOutcome, guard_event,
+                       resolve_references)
 from .grammar import Grammar
-from .grounding import QueryFacts, is_default, leaf_values, name_words, words_in
-from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step
+from .grounding import QueryFacts, _in_words, is_default, leaf_values, name_words, words_in
+from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step, references_in
 from .request import annotate_dates, clauses, refused_actions, repetition, says_all_day
 from .tool import Tool, ToolRegistry
 from .toolrag import ToolRAG
@@ -44,6 +45,25 @@ MAX_RESULT_CHARS = 1500  # what one tool result may take of the prompt
 
 EventCallback = Callable[[str, dict], None]
 _PROSE = Grammar.from_regex(r"[A-Za-z0-9\"'(][^{}<>\[\]]*")
+
+
+@dataclass
+class _PlanState:
+    """What a plan turn carries from call to call."""
+    answering: list[dict]  # the conversation the answer is written from: results as they are
+    results: dict[int, Any] = field(default_factory=dict)  # every result so far, by step number
+    lookups: list[StepOutcome] = field(default_factory=list)  # successful calls without side effects
+
+    def add(self, report: ExecutionReport, registry: ToolRegistry) -> None:
+        tried = _tried(report)
+        self.answering += _result_messages(tried)
+        self.results.update({o.step.index: o.result for o in tried if o.ok})
+        self.lookups += [o for o in tried if o.ok and not registry.get(o.step.tool).side_effect]
+
+    @property
+    def stored(self) -> list[StepOutcome]:
+        """The lookups of stored data (not a calculation of the call's own arguments)."""
+        return [o for o in self.lookups if not _from_arguments_only(o)]
 
 
 @dataclass
@@ -100,6 +120,23 @@ def _from_arguments_only(outcome: StepOutcome) -> bool:
     return all(w.isdigit() or w in own for v in leaf_values(outcome.result) if isinstance(v, str) for w in words_in(v))
 
 
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_]+")
+MAX_SHOWN_ITEMS = 3  # of a listed result, in its by-reference view
+
+
+def _by_reference(value: Any, path: str) -> Any:
+    """A stored result as the plan may use it: its shape, with every value replaced by the
+    reference that names it ({"contacts": [{"phone": "$1.contacts.0.phone"}]}). The model
+    copies "$1.contacts.0.phone" where the phone number belongs, as it copies a value, and
+    the executor writes the number in; no stored text (where an instruction could be
+    planted) enters the prompt."""
+    if isinstance(value, dict):
+        return {k: _by_reference(v, f"{path}.{k}") for k, v in value.items() if _FIELD_NAME.fullmatch(str(k))}
+    if isinstance(value, list):
+        return [_by_reference(v, f"{path}.{i}") for i, v in enumerate(value[:MAX_SHOWN_ITEMS])]
+    return path
+
+
 def _squeezed(text: str) -> str:
     return "".join(text.split()).lower()
 
@@ -114,6 +151,70 @@ def _with_results(arguments: dict, lookups: list[StepOutcome]) -> dict:
         if isinstance(text, str) and " = " in text:
             sentences[_squeezed(text.split(" = ")[0])] = text
     return {k: sentences.get(_squeezed(v), v) if isinstance(v, str) else v for k, v in arguments.items()}
+
+
+def _resolvable(arguments: dict, planned: dict, results: dict[int, Any]) -> dict:
+    """`arguments` where a value naming a result field that does not exist ("$1.body" of
+    a contact) is the planned one instead (or left out): shown references, the 0.5B model
+    also writes "$1.<parameter>" for parameters the result has no field for."""
+    out = {}
+    for key, value in arguments.items():
+        try:
+            resolve_references(value, results)
+            out[key] = value
+        except ReferenceError_:
+            if key in planned:
+                out[key] = planned[key]
+    return out
+
+
+def _field_names(value: Any) -> list[str]:
+    """The field names in a result, outermost first (of a list, its first item's)."""
+    names, queue = [], [value]
+    while queue:
+        node = queue.pop(0)
+        if isinstance(node, dict):
+            names += [k for k in node if _FIELD_NAME.fullmatch(str(k))]
+            queue += list(node.values())
+        elif isinstance(node, list):
+            queue += node[:1]
+    return names
+
+
+def _is_text(schema: Any) -> bool:
+    """A parameter that takes free text (not a choice, a date, a pattern)."""
+    if not isinstance(schema, dict) or any(c in schema for c in ("enum", "const", "format", "pattern")):
+        return False
+    kinds = schema.get("type")
+    if kinds == "string" or (isinstance(kinds, list) and "string" in kinds):
+        return True
+    return any(_is_text(m) for m in schema.get("anyOf") or [])
+
+
+def _carried(tool: Tool, arguments: dict, lookups: list[StepOutcome], query: str) -> dict:
+    """`arguments` with the value the request asks to carry from a stored lookup: a field
+    of the result the request names ("Ana's phone number" -> `phones`, "with its
+    contents" -> `content`) that the call does not hold yet goes, by reference, into the
+    call's text most likely made up: one the request does not state, prose, the longest
+    ("Hello, Carla!", not "Ana"). The 0.5B model rarely writes "$1.phone" itself and
+    never sees the stored value (`_by_reference`)."""
+    said, facts = set(words_in(query)), QueryFacts(query)
+    properties = (tool.parameters or {}).get("properties") or {}
+    texts = [k for k, v in arguments.items() if isinstance(v, str) and v and not references_in(v)
+             and _is_text(properties.get(k))]
+    for o in lookups:
+        asked = [f for f in _field_names(o.result) if f not in (o.arguments or {}) and _in_words(f, said)]
+        if not asked or not texts:
+            continue
+        # the field as the request says it: "$1.phone" of "phones" is the first phone
+        word = next(w for w in (asked[0], asked[0] + "s", asked[0][:-1]) if w in said)
+        reference = f"${o.step.index}.{word}"
+        value = resolve_references(reference, {o.step.index: o.result})
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        if not any(text in str(v) for v in arguments.values()):
+            target = max(texts, key=lambda k: (not facts.states(arguments[k]), " " in arguments[k], len(arguments[k])))
+            return {**arguments, target: reference}
+    return arguments
 
 
 _DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(?::\d{2})?")
@@ -186,6 +287,23 @@ def _without_refused(plan: Plan, refused: set[str]) -> Plan:
 def _call_message(steps: list[tuple[str, dict]]) -> dict:
     return {"role": "assistant", "content": "",
             "tool_calls": [{"type": "function", "function": {"name": n, "arguments": a}} for n, a in steps]}
+
+
+def _next_step(turn: AssistantTurn) -> int:
+    """The number of the turn's next call: plans and single calls count on from the last."""
+    return 1 + max((s["step"] for p in turn.plans for s in p.get("steps", [])), default=0)
+
+
+def _tried(report: ExecutionReport) -> list[StepOutcome]:
+    return [o for o in report.outcomes if o.arguments is not None or o.status != "ok"]
+
+
+def _result_messages(tried: list[StepOutcome], shown: Callable[[StepOutcome], Any] = lambda o: o.result) -> list[dict]:
+    """The calls made and their results (`shown(outcome)`) as chat messages."""
+    if not tried:
+        return []
+    return [_call_message([(o.step.tool, o.arguments or o.step.arguments) for o in tried]),
+            *({"role": "tool", "content": _result_text(shown(o))} for o in tried)]
 
 
 class Assistant:
@@ -302,13 +420,27 @@ class Assistant:
         turn.latency_s = time.perf_counter() - start
         return turn
 
-    def _record(self, turn: AssistantTurn, report: ExecutionReport, messages: list[dict]) -> None:
-        tried = [o for o in report.outcomes if o.arguments is not None or o.status != "ok"]
+    def _record(self, turn: AssistantTurn, report: ExecutionReport, messages: list[dict],
+                state: Optional[_PlanState] = None) -> None:
+        """The calls of `report` into the turn and, with their results, into `messages`.
+        In a plan turn (`state`), `messages` is what the model plans from: a stored result
+        (a file, a note, a contact; not a calculation) shows there only by reference
+        (`_by_reference`), as it could carry a planted instruction; the answer is written
+        from `state.answering`, where it is as it is."""
+        tried = _tried(report)
         turn.calls += [o.to_dict() for o in tried]
-        if tried:
-            messages.append(_call_message([(o.step.tool, o.arguments or o.step.arguments) for o in tried]))
-            messages += [{"role": "tool", "content": _result_text(o.result)} for o in tried]
+        if state is None:
+            messages += _result_messages(tried)
+        else:
+            messages += _result_messages(tried, self._shown)
+            state.add(report, self.registry)
         turn.stopped = turn.stopped or report.stopped
+
+    def _shown(self, outcome: StepOutcome) -> Any:
+        tool = self.registry.get(outcome.step.tool)
+        if outcome.ok and not tool.side_effect and not _from_arguments_only(outcome):
+            return _by_reference(outcome.result, f"${outcome.step.index}")
+        return outcome.result
 
     def _plan_turn(self, messages: list[dict], tools: list[Tool], turn: AssistantTurn,
                    on_text: Optional[Callable[[str], None]]) -> str:
@@ -320,12 +452,13 @@ class Assistant:
             return self._answer(messages, schemas, on_text, turn)
         executor = self._executor(turn)
         by_name = {t.name: t for t in tools}
+        state = _PlanState(answering=list(messages))
         for attempt in range(2):  # the plan, and one re-plan after a failure
             turn.generations += 1
             try:
                 # At least one call per clause of the request, on the first plan.
                 min_steps = len(clauses(turn.query)) if attempt == 0 else 1
-                plan = self.planner.plan(plan_messages, tools, min_steps=min_steps)
+                plan = self.planner.plan(plan_messages, tools, min_steps=min_steps, first_step=_next_step(turn))
             except DecodeError as e:  # a plan cut off: nothing ran, say so
                 turn.plans.append({"error": str(e)})
                 break
@@ -334,7 +467,7 @@ class Assistant:
                          for s in plan.steps], plan.generation)
             turn.plans.append(plan.to_dict())
             self.on_event("plan", plan.to_dict())
-            report = self._run_plan(plan, messages, plan_messages, tools, executor, turn)
+            report = self._run_plan(plan, messages, plan_messages, tools, executor, turn, state)
             if report.stopped or not report.failed or attempt == 1:
                 break
             turn.replanned = True
@@ -344,11 +477,11 @@ class Assistant:
                 f"only the calls still needed to finish my request.")})
             self.on_event("replan", {"failed": failed})
         if not turn.stopped:
-            self._cover_clauses(messages + plan_messages[len(messages):], plan_messages, tools, executor, turn)
+            self._cover_clauses(messages + plan_messages[len(messages):], plan_messages, tools, executor, turn,
+                                state)
         if turn.stopped:
             return "I stopped: a policy rule ended this turn."
-        answer_messages = messages + plan_messages[len(messages):]
-        return self._answer(answer_messages, schemas, on_text, turn)
+        return self._answer(state.answering, schemas, on_text, turn)
 
     def _next_part(self, part: str) -> dict:
         """The user message that asks for one clause, with the dates it names written out
@@ -356,7 +489,7 @@ class Assistant:
         return {"role": "user", "content": annotate_dates(f"Next, this part of my request: \"{part}\"", self.clock())}
 
     def _cover_clauses(self, conversation: list[dict], plan_messages: list[dict], tools: list[Tool],
-                       executor: Executor, turn: AssistantTurn) -> None:
+                       executor: Executor, turn: AssistantTurn, state: _PlanState) -> None:
         """One more call for each clause of the request that no successful call answers
         (`_unanswered`). The 0.5B model's plan often drops a clause ("..., and remind me on
         March 31 at 6pm"); asked for that clause alone, among the tools that fit it, it
@@ -381,60 +514,54 @@ class Assistant:
             if not result.calls or _refuses(result.calls[0].name, refused):
                 continue
             call = result.calls[0]
-            arguments = _as_requested(offered[call.name], call.arguments, turn.query)
+            arguments = _carried(offered[call.name], _as_requested(offered[call.name], call.arguments, turn.query),
+                                 state.stored, turn.query)
             made = {_call_key(offered[c["name"]], c["arguments"]) for c in turn.calls
                     if c["status"] == "ok" and c["name"] in offered}
             if _call_key(offered[call.name], arguments) in made:
                 continue  # the clause's call repeats one made: the model did not tell them apart
             if not any(facts.states(v) for v in leaf_values(arguments) if isinstance(v, str)):
                 continue  # nothing of the request in it: a record copied from a lookup's result
-            plan = Plan([Step(1, call.name, arguments)])
+            plan = Plan([Step(_next_step(turn), call.name, arguments)])
             turn.plans.append(plan.to_dict())
             self.on_event("plan", plan.to_dict())
-            report = executor.run(plan)
-            self._record(turn, report, plan_messages)
+            report = executor.run(plan, results=state.results)
+            self._record(turn, report, plan_messages, state)
             conversation = conversation + plan_messages[-2:]  # the call and its result
             if report.stopped:
                 return
 
     def _run_plan(self, plan: Plan, messages: list[dict], plan_messages: list[dict], tools: list[Tool],
-                  executor: Executor, turn: AssistantTurn) -> ExecutionReport:
-        """Runs `plan`, results recorded in `plan_messages`. A step after a lookup (a call
-        without side effects) that takes nothing from it by reference is written again once
-        the lookup's result is known: the 0.5B model plans `calculate` and then a note with
-        its own arithmetic rather than "$1". Later steps that do refer to earlier ones keep
-        the plan's arguments.
-        Only results made of the lookup's own arguments (a calculation, a conversion) are
-        read so: a stored text (a file, a note, a contact) could carry a planted instruction,
-        and the plan is written before any of those is read."""
+                  executor: Executor, turn: AssistantTurn, state: _PlanState) -> ExecutionReport:
+        """Runs `plan` (its references may name the turn's earlier results), results
+        recorded as `_record` says. A step after a lookup (a call without side effects)
+        that takes nothing from it by reference is written again once the lookup's result
+        is known: the 0.5B model plans `calculate` and then a note with its own arithmetic
+        rather than "$1", and a note of "David's phone" with an invented number rather than
+        "$1.contacts.0.phone". Later steps that do refer to earlier ones keep the plan's
+        arguments."""
         by_name = {t.name: t for t in tools}
         steps = plan.steps
         cut = next((k for k, step in enumerate(steps) if k > 0 and not step.depends_on() and
                     any(not by_name[p.tool].side_effect for p in steps[:k])), None)
-        if cut is None:
-            report = executor.run(plan)
-            self._record(turn, report, plan_messages)
-            return report
-        first = executor.run(Plan(steps[:cut], plan.generation))
-        self._record(turn, first, plan_messages)
-        if first.stopped:
+        first = executor.run(Plan(steps[:cut], plan.generation), results=state.results)
+        self._record(turn, first, plan_messages, state)
+        if cut is None or first.stopped:
             return first
-        known = {o.step.index: o.result for o in first.outcomes if o.ok}
-        lookups = [o for o in first.outcomes if o.ok and not by_name[o.step.tool].side_effect]
-        computed = all(_from_arguments_only(o) for o in lookups)
         rest = []
         for step in steps[cut:]:
-            if step.depends_on() or not computed:
+            if step.depends_on():
                 rest.append(step)
                 continue
             turn.generations += 1
             # the request and the results so far, without the plan instructions
             again = self.agent.call(messages + plan_messages[len(messages):], tools=[by_name[step.tool]],
                                     mode=step.tool, parallel=False)
-            rest.append(Step(step.index, step.tool, _with_results(again.calls[0].arguments, lookups))
-                        if again.calls else step)
-        second = executor.run(Plan(rest), results=known)
-        self._record(turn, second, plan_messages)
+            arguments = (_resolvable(_with_results(again.calls[0].arguments, state.lookups), step.arguments,
+                                     state.results) if again.calls else step.arguments)
+            rest.append(Step(step.index, step.tool, _carried(by_name[step.tool], arguments, state.stored, turn.query)))
+        second = executor.run(Plan(rest), results=state.results)
+        self._record(turn, second, plan_messages, state)
         return ExecutionReport(first.outcomes + second.outcomes, second.stopped)
 
     def _react_turn(self, messages: list[dict], tools: list[Tool], turn: AssistantTurn,

@@ -117,14 +117,17 @@ def _call_schema(tool: Tool, step: int) -> dict:
             "required": ["name", "arguments"]}
 
 
-def plan_schema(tools: Sequence[Tool], max_steps: int, min_steps: int = 1) -> dict:
-    """The JSON Schema of a plan over `tools` with `min_steps`..`max_steps` calls."""
+def plan_schema(tools: Sequence[Tool], max_steps: int, min_steps: int = 1, first_step: int = 1) -> dict:
+    """The JSON Schema of a plan over `tools` with `min_steps`..`max_steps` calls, numbered
+    from `first_step` (calls made before the plan are the steps below it: "$1" may name one)."""
     if not tools:
         raise InvalidParameterError("a plan needs at least one tool")
     if not 1 <= max_steps <= 9:
         raise InvalidParameterError(f"max_steps must be between 1 and 9, got {max_steps}")
+    if not isinstance(first_step, int) or first_step < 1:
+        raise InvalidParameterError(f"first_step must be a positive integer, got {first_step!r}")
     positions = []
-    for i in range(1, max_steps + 1):
+    for i in range(first_step, first_step + max_steps):
         calls = [_call_schema(t, i) for t in tools]
         positions.append(calls[0] if len(calls) == 1 else {"anyOf": calls})
     min_steps = max(1, min(min_steps, max_steps))
@@ -155,11 +158,11 @@ class Planner:
         self.max_tokens = max_tokens
         self._grammars: "OrderedDict[str, Grammar]" = OrderedDict()
 
-    def grammar(self, tools: Sequence[Tool], min_steps: int = 1) -> Grammar:
-        key = json.dumps([[[t.name, t.parameters] for t in tools], min_steps], sort_keys=True)
+    def grammar(self, tools: Sequence[Tool], min_steps: int = 1, first_step: int = 1) -> Grammar:
+        key = json.dumps([[[t.name, t.parameters] for t in tools], min_steps, first_step], sort_keys=True)
         g = self._grammars.get(key)
         if g is None:
-            g = Grammar.from_json_schema(plan_schema(tools, self.max_steps, min_steps))
+            g = Grammar.from_json_schema(plan_schema(tools, self.max_steps, min_steps, first_step))
             self._grammars[key] = g
             if len(self._grammars) > 32:
                 self._grammars.popitem(last=False)
@@ -167,15 +170,16 @@ class Planner:
             self._grammars.move_to_end(key)
         return g
 
-    def plan(self, messages: Sequence[dict], tools: Sequence[Tool], *, min_steps: int = 1, ground: bool = True,
-             **options: Any) -> Plan:
+    def plan(self, messages: Sequence[dict], tools: Sequence[Tool], *, min_steps: int = 1, first_step: int = 1,
+             ground: bool = True, **options: Any) -> Plan:
         """A plan for the conversation `messages` (its last user turn) over `tools`, of at
-        least `min_steps` calls (e.g. one per clause of the request). `ground`: leave out
+        least `min_steps` calls (e.g. one per clause of the request), numbered from
+        `first_step` (the calls below it were made already; the plan may refer to them). `ground`: leave out
         optional arguments that neither the user's words nor the tool results mention
         (grounding.grounded_arguments; arguments with $N references stay)."""
         tools = list(tools)
         schemas = [t.schema for t in tools]
-        out = self.engine.chat(list(messages), tools=schemas, grammar=self.grammar(tools, min_steps),
+        out = self.engine.chat(list(messages), tools=schemas, grammar=self.grammar(tools, min_steps, first_step),
                                max_tokens=options.pop("max_tokens", self.max_tokens), **options)
         if out.finish_reason != "eos":
             raise DecodeError(f"the plan was cut off after {out.timings.generated_tokens} tokens "
@@ -184,7 +188,7 @@ class Planner:
         steps = []
         by_name = {t.name: t for t in tools}
         facts = conversation_facts(messages) if ground else None
-        for i, call in enumerate(data, start=1):
+        for i, call in enumerate(data, start=first_step):
             tool = by_name[call["name"]]  # the grammar allows only these; a KeyError here is a bug
             arguments = call["arguments"]
             if facts is not None:
