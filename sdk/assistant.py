@@ -169,16 +169,9 @@ def _resolvable(arguments: dict, planned: dict, results: dict[int, Any]) -> dict
 
 
 def _field_names(value: Any) -> list[str]:
-    """The field names in a result, outermost first (of a list, its first item's)."""
-    names, queue = [], [value]
-    while queue:
-        node = queue.pop(0)
-        if isinstance(node, dict):
-            names += [k for k in node if _FIELD_NAME.fullmatch(str(k))]
-            queue += list(node.values())
-        elif isinstance(node, list):
-            queue += node[:1]
-    return names
+    """The field names in a result, outermost first."""
+    return list(dict.fromkeys(k for n in _nodes(value) if isinstance(n, dict) for k in n
+                              if _FIELD_NAME.fullmatch(str(k))))
 
 
 def _is_text(schema: Any) -> bool:
@@ -215,6 +208,49 @@ def _carried(tool: Tool, arguments: dict, lookups: list[StepOutcome], query: str
             target = max(texts, key=lambda k: (not facts.states(arguments[k]), " " in arguments[k], len(arguments[k])))
             return {**arguments, target: reference}
     return arguments
+
+
+_ID_PARAMETER = re.compile(r"(?:^|_)id$")
+_TOOL_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _id_sources(tool: Tool, registry: ToolRegistry) -> dict[str, Tool]:
+    """`tool`'s id parameters, each with the lookup its description names ("The note's id,
+    as returned by search_notes or create_note" -> search_notes)."""
+    out = {}
+    for key, schema in ((tool.parameters or {}).get("properties") or {}).items():
+        if _ID_PARAMETER.search(key) and isinstance(schema, dict):
+            named = [n for n in _TOOL_NAME.findall(str(schema.get("description", ""))) if n in registry]
+            lookups = [registry.get(n) for n in named if not registry.get(n).side_effect]
+            if lookups:
+                out[key] = lookups[0]
+    return out
+
+
+def _chosen_id(result: Any, key: str, query: str) -> Optional[Any]:
+    """The id (`key`, or `id`) of the listed item the request means: the one sharing most
+    words with it; none when several are listed and none shares a word."""
+    items = next((n for n in _nodes(result) if isinstance(n, list) and n and all(isinstance(i, dict) for i in n)), [])
+    said = set(words_in(query))
+
+    def shared(item: dict) -> int:
+        return len(said & {w for v in leaf_values(item) if isinstance(v, str) for w in words_in(v)})
+    best = max(items, key=shared, default=None)  # the first of equals: lookups list best first
+    if best is None or (len(items) > 1 and shared(best) == 0):
+        return None
+    return best.get(key, best.get("id"))
+
+
+def _nodes(value: Any) -> Iterable[Any]:
+    """The values nested in a result, outermost first."""
+    queue = [value]
+    while queue:
+        node = queue.pop(0)
+        yield node
+        if isinstance(node, dict):
+            queue += list(node.values())
+        elif isinstance(node, list):
+            queue += node
 
 
 _DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(?::\d{2})?")
@@ -483,6 +519,40 @@ class Assistant:
             return "I stopped: a policy rule ended this turn."
         return self._answer(state.answering, schemas, on_text, turn)
 
+    def _with_looked_up_ids(self, step: Step, conversation: list[dict], plan_messages: list[dict],
+                            executor: Executor, turn: AssistantTurn, state: _PlanState) -> Step:
+        """`step` with each id it makes up looked up instead: an id the request does not
+        state and no result holds ("delete the note Old ideas" planned as delete_note(1))
+        is taken from the lookup its parameter's description names (search_notes), asked
+        of the model for this request, the item meant being the one sharing most words
+        with it."""
+        tool = self.registry.get(step.tool)
+        facts = QueryFacts(turn.query)
+        known = {str(v) for v in leaf_values(state.results)}
+        arguments = dict(step.arguments)
+        for key, lookup in _id_sources(tool, self.registry).items():
+            value = arguments.get(key)
+            if value is None or references_in(value) or facts.states(value) or str(value) in known:
+                continue
+            turn.generations += 1
+            noun = key[:-3].replace("_", " ") if key != "id" else "item"
+            ask = {"role": "user", "content": f"First, look up the {noun} my request means."}
+            found = self.agent.call(conversation + [ask], tools=[lookup], mode=lookup.name, parallel=False)
+            asked = found.calls[0].arguments if found.calls else {}
+            required = set((lookup.parameters or {}).get("required") or [])
+            # a search text the request does not state would miss: list them all instead
+            asked = {k: v for k, v in asked.items() if k in required or not isinstance(v, str) or facts.states(v)}
+            plan = Plan([Step(_next_step(turn), lookup.name, asked)])
+            turn.plans.append(plan.to_dict())
+            self.on_event("plan", plan.to_dict())
+            report = executor.run(plan)
+            self._record(turn, report, plan_messages, state)
+            conversation = conversation + plan_messages[-2:]
+            chosen = _chosen_id(report.outcomes[0].result, key, turn.query) if report.outcomes[0].ok else None
+            if chosen is not None:
+                arguments[key] = chosen
+        return Step(step.index, step.tool, arguments)
+
     def _next_part(self, part: str) -> dict:
         """The user message that asks for one clause, with the dates it names written out
         (the request's own annotation covers the whole request, far above)."""
@@ -537,29 +607,37 @@ class Assistant:
         recorded as `_record` says. A step after a lookup (a call without side effects)
         that takes nothing from it by reference is written again once the lookup's result
         is known: the 0.5B model plans `calculate` and then a note with its own arithmetic
-        rather than "$1", and a note of "David's phone" with an invented number rather than
-        "$1.contacts.0.phone". Later steps that do refer to earlier ones keep the plan's
-        arguments."""
+        rather than "$1". After a lookup of stored data (written again, the 0.5B model
+        copies the references shown into every argument: "$1.to") the step keeps the
+        plan's arguments, with the field the request names carried in (`_carried`). Steps
+        that refer to earlier ones keep the plan's arguments. Ids a step makes up are
+        looked up (`_with_looked_up_ids`)."""
         by_name = {t.name: t for t in tools}
+
+        def with_ids(step: Step) -> Step:
+            return self._with_looked_up_ids(step, messages + plan_messages[len(messages):], plan_messages, executor,
+                                            turn, state)
         steps = plan.steps
         cut = next((k for k, step in enumerate(steps) if k > 0 and not step.depends_on() and
                     any(not by_name[p.tool].side_effect for p in steps[:k])), None)
-        first = executor.run(Plan(steps[:cut], plan.generation), results=state.results)
+        first = executor.run(Plan([with_ids(s) for s in steps[:cut]], plan.generation), results=state.results)
         self._record(turn, first, plan_messages, state)
         if cut is None or first.stopped:
             return first
         rest = []
         for step in steps[cut:]:
-            if step.depends_on():
-                rest.append(step)
-                continue
-            turn.generations += 1
-            # the request and the results so far, without the plan instructions
-            again = self.agent.call(messages + plan_messages[len(messages):], tools=[by_name[step.tool]],
-                                    mode=step.tool, parallel=False)
-            arguments = (_resolvable(_with_results(again.calls[0].arguments, state.lookups), step.arguments,
-                                     state.results) if again.calls else step.arguments)
-            rest.append(Step(step.index, step.tool, _carried(by_name[step.tool], arguments, state.stored, turn.query)))
+            arguments = step.arguments
+            if not step.depends_on() and not state.stored:
+                turn.generations += 1
+                # the request and the results so far, without the plan instructions
+                again = self.agent.call(messages + plan_messages[len(messages):], tools=[by_name[step.tool]],
+                                        mode=step.tool, parallel=False)
+                if again.calls:
+                    arguments = _resolvable(_with_results(again.calls[0].arguments, state.lookups), arguments,
+                                            state.results)
+            if not step.depends_on():
+                arguments = _carried(by_name[step.tool], arguments, state.stored, turn.query)
+            rest.append(with_ids(Step(step.index, step.tool, arguments)))
         second = executor.run(Plan(rest), results=state.results)
         self._record(turn, second, plan_messages, state)
         return ExecutionReport(first.outcomes + second.outcomes, second.stopped)

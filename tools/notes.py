@@ -138,7 +138,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         """Change an existing note's title, text or tags, by its id; fields left out stay as they are.
 
         Args:
-            note_id: The note's id.
+            note_id: The note's id, as returned by search_notes or create_note.
             title: New title.
             body: New text (or text to add at the end when append is true).
             tags: New list of tags, replacing the old ones.
@@ -162,7 +162,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         """Delete a note for good.
 
         Args:
-            note_id: The note's id.
+            note_id: The note's id, as returned by search_notes or create_note.
         """
         with connect() as conn:
             old = fetch(conn, note_id)

@@ -65,21 +65,24 @@ def test_bad_limits(tools):
         plan_schema(tools, 0)
     with pytest.raises(InvalidParameterError):
         plan_schema([], 3)
+    with pytest.raises(InvalidParameterError, match="first_step"):
+        plan_schema(tools, 3, first_step=0)
 
 
 step_refs = st.lists(st.lists(st.integers(0, 7), max_size=2), min_size=1, max_size=6)
 
 
 @settings(max_examples=150, deadline=None)
-@given(step_refs)
-def test_a_plan_is_valid_exactly_when_every_reference_is_to_an_earlier_step(tools, refs):
-    schema = plan_schema(tools, 6)
+@given(step_refs, st.integers(1, 4))
+def test_a_plan_is_valid_exactly_when_every_reference_is_to_an_earlier_step(tools, refs, first_step):
+    # a plan numbered from first_step may also name the calls made before it (1..first_step-1)
+    schema = plan_schema(tools, 6, first_step=first_step)
     plan = []
-    for i, rs in enumerate(refs, start=1):
+    for rs in refs:
         to = f"${rs[0]}.email" if rs else "Ana"
         body = f"${rs[1]}" if len(rs) > 1 else "hello"
         plan.append({"name": "send_message", "arguments": {"to": to, "body": body}})
-    earlier_only = all(1 <= r < i for i, rs in enumerate(refs, start=1) for r in rs)
+    earlier_only = all(1 <= r < i for i, rs in enumerate(refs, start=first_step) for r in rs)
     assert valid(schema, plan) == earlier_only
     assert all(references_in(s["arguments"]) == set(rs) for s, rs in zip(plan, refs))
 
