@@ -334,12 +334,14 @@ def _tried(report: ExecutionReport) -> list[StepOutcome]:
     return [o for o in report.outcomes if o.arguments is not None or o.status != "ok"]
 
 
-def _result_messages(tried: list[StepOutcome], shown: Callable[[StepOutcome], Any] = lambda o: o.result) -> list[dict]:
-    """The calls made and their results (`shown(outcome)`) as chat messages."""
+def _result_messages(tried: list[StepOutcome], shown: Optional[Callable[[StepOutcome], Any]] = None) -> list[dict]:
+    """The calls made and their results as chat messages: as they ran, or as the planning
+    model sees them (`shown(outcome)` the result; the calls as written, references and all)."""
     if not tried:
         return []
-    return [_call_message([(o.step.tool, o.arguments or o.step.arguments) for o in tried]),
-            *({"role": "tool", "content": _result_text(shown(o))} for o in tried)]
+    calls = [(o.step.tool, o.step.arguments if shown else o.arguments or o.step.arguments) for o in tried]
+    return [_call_message(calls),
+            *({"role": "tool", "content": _result_text(shown(o) if shown else o.result)} for o in tried)]
 
 
 class Assistant:
@@ -473,8 +475,11 @@ class Assistant:
         turn.stopped = turn.stopped or report.stopped
 
     def _shown(self, outcome: StepOutcome) -> Any:
+        """A result as the planning model sees it: by reference if it holds stored text (a
+        lookup of stored data, or a call that took an earlier result by reference)."""
         tool = self.registry.get(outcome.step.tool)
-        if outcome.ok and not tool.side_effect and not _from_arguments_only(outcome):
+        stored = not tool.side_effect and not _from_arguments_only(outcome)
+        if outcome.ok and (stored or references_in(outcome.step.arguments)):
             return _by_reference(outcome.result, f"${outcome.step.index}")
         return outcome.result
 
