@@ -31,9 +31,9 @@ from .errors import DecodeError, InvalidParameterError, ToolArgumentError
 from .executor import (ConfirmCallback, ExecutionReport, Executor, ReferenceError_, StepOutcome, guard_event,
                        resolve_references)
 from .grammar import Grammar
-from .grounding import QueryFacts, _in_words, is_default, leaf_values, name_words, words_in
+from .grounding import QueryFacts, is_default, leaf_values, name_words, word_in, words_in
 from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step, references_in
-from .request import annotate_dates, clauses, refused_actions, repetition, says_all_day
+from .request import annotate_dates, clauses, possessions, refused_actions, repetition, says_all_day
 from .tool import Tool, ToolRegistry
 from .toolrag import ToolRAG
 
@@ -154,13 +154,15 @@ def _with_results(arguments: dict, lookups: list[StepOutcome]) -> dict:
 
 
 def _resolvable(arguments: dict, planned: dict, results: dict[int, Any]) -> dict:
-    """`arguments` where a value naming a result field that does not exist ("$1.body" of
-    a contact) is the planned one instead (or left out): shown references, the 0.5B model
-    also writes "$1.<parameter>" for parameters the result has no field for."""
+    """`arguments` where a value naming a field that a known result does not have ("$1.body"
+    of a contact) is the planned one instead (or left out): shown references, the 0.5B
+    model also writes "$1.<parameter>" for parameters the result has no field for.
+    References to results not known yet are left to the executor."""
     out = {}
     for key, value in arguments.items():
         try:
-            resolve_references(value, results)
+            if references_in(value) <= results.keys():
+                resolve_references(value, results)
             out[key] = value
         except ReferenceError_:
             if key in planned:
@@ -196,7 +198,7 @@ def _carried(tool: Tool, arguments: dict, lookups: list[StepOutcome], query: str
     texts = [k for k, v in arguments.items() if isinstance(v, str) and v and not references_in(v)
              and _is_text(properties.get(k))]
     for o in lookups:
-        asked = [f for f in _field_names(o.result) if f not in (o.arguments or {}) and _in_words(f, said)]
+        asked = [f for f in _field_names(o.result) if f not in (o.arguments or {}) and word_in(f, said)]
         if not asked or not texts:
             continue
         # the field as the request says it: "$1.phone" of "phones" is the first phone
@@ -494,6 +496,7 @@ class Assistant:
         executor = self._executor(turn)
         by_name = {t.name: t for t in tools}
         state = _PlanState(answering=list(messages))
+        self._look_up_possession(messages, tools, executor, turn, state)
         for attempt in range(2):  # the plan, and one re-plan after a failure
             turn.generations += 1
             try:
@@ -523,6 +526,30 @@ class Assistant:
         if turn.stopped:
             return "I stopped: a policy rule ended this turn."
         return self._answer(state.answering, schemas, on_text, turn)
+
+    def _look_up_possession(self, messages: list[dict], tools: list[Tool], executor: Executor,
+                            turn: AssistantTurn, state: _PlanState) -> None:
+        """Before the plan, a lookup of the detail the request names of someone ("Ana's phone
+        number": `request.possessions`) with the offered lookup that fits it best. The
+        0.5B model plans "send Ana's phone number" without a lookup and writes a number of
+        its own; `_carried` then puts the named field of this result into that call. The
+        planning model is not shown this call: shown one (even by reference), it copies
+        "$1..." into every argument of every call. It is step 0, so the plan's own
+        numbering stays as the model expects."""
+        offered = {t.name for t in tools if not t.side_effect}
+        phrase = next(iter(possessions(turn.query)), None)
+        fitting = [t for t in self.rag.select(phrase, k=min(3, len(self.rag))) if t.name in offered] if phrase else []
+        if not fitting:
+            return
+        turn.generations += 1
+        ask = {"role": "user", "content": f"First, look up {phrase}."}
+        found = self.agent.call(messages + [ask], tools=fitting[:1], mode=fitting[0].name, parallel=False)
+        if not found.calls:
+            return
+        plan = Plan([Step(0, found.calls[0].name, found.calls[0].arguments)])
+        turn.plans.append(plan.to_dict())
+        self.on_event("plan", plan.to_dict())
+        self._record(turn, executor.run(plan), [], state)
 
     def _with_looked_up_ids(self, step: Step, conversation: list[dict], plan_messages: list[dict],
                             executor: Executor, turn: AssistantTurn, state: _PlanState) -> Step:
@@ -619,30 +646,34 @@ class Assistant:
         looked up (`_with_looked_up_ids`)."""
         by_name = {t.name: t for t in tools}
 
-        def with_ids(step: Step) -> Step:
-            return self._with_looked_up_ids(step, messages + plan_messages[len(messages):], plan_messages, executor,
-                                            turn, state)
+        def ready(step: Step, arguments: dict, planned: dict) -> Step:
+            # what the model wrote, mended: fields known not to exist, the field the request
+            # names of a stored result, made-up ids
+            arguments = _resolvable(arguments, planned, state.results)
+            if not references_in(arguments):
+                arguments = _carried(by_name[step.tool], arguments, state.stored, turn.query)
+            return self._with_looked_up_ids(Step(step.index, step.tool, arguments),
+                                            messages + plan_messages[len(messages):], plan_messages, executor, turn,
+                                            state)
         steps = plan.steps
         cut = next((k for k, step in enumerate(steps) if k > 0 and not step.depends_on() and
                     any(not by_name[p.tool].side_effect for p in steps[:k])), None)
-        first = executor.run(Plan([with_ids(s) for s in steps[:cut]], plan.generation), results=state.results)
+        first = executor.run(Plan([ready(s, s.arguments, {}) for s in steps[:cut]], plan.generation),
+                             results=state.results)
         self._record(turn, first, plan_messages, state)
         if cut is None or first.stopped:
             return first
         rest = []
         for step in steps[cut:]:
-            arguments = step.arguments
+            arguments, planned = step.arguments, {}
             if not step.depends_on() and not state.stored:
                 turn.generations += 1
                 # the request and the results so far, without the plan instructions
                 again = self.agent.call(messages + plan_messages[len(messages):], tools=[by_name[step.tool]],
                                         mode=step.tool, parallel=False)
                 if again.calls:
-                    arguments = _resolvable(_with_results(again.calls[0].arguments, state.lookups), arguments,
-                                            state.results)
-            if not step.depends_on():
-                arguments = _carried(by_name[step.tool], arguments, state.stored, turn.query)
-            rest.append(with_ids(Step(step.index, step.tool, arguments)))
+                    arguments, planned = _with_results(again.calls[0].arguments, state.lookups), step.arguments
+            rest.append(ready(step, arguments, planned))
         second = executor.run(Plan(rest), results=state.results)
         self._record(turn, second, plan_messages, state)
         return ExecutionReport(first.outcomes + second.outcomes, second.stopped)

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from .tool import name_in_words
 
 __all__ = ["QueryFacts", "conversation_facts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier",
-           "grounded_arguments", "invented_number", "is_default", "words_in"]
+           "grounded_arguments", "invented_number", "is_default", "word_in", "words_in"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -139,7 +139,7 @@ def name_words(name: str) -> set[str]:
     return {w for w in _words(name_in_words(name)) if len(w) >= 3 and w not in _GENERIC}
 
 
-def _in_words(word: str, words: set[str]) -> bool:
+def word_in(word: str, words: set[str]) -> bool:
     """The word, or its plural or singular with an s, is among `words`."""
     return word in words or word + "s" in words or (word.endswith("s") and word[:-1] in words)
 
@@ -169,7 +169,7 @@ def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[t
     # "the displacement of a car at an initial speed of 20" names no speed tool: the
     # displacement call's initial_speed already accounts for "speed"; nor does "12 Amperes"
     # name an ampere tool once a call used the 12.
-    return any(_in_words(w, facts.words) and not _in_words(w, said) and not _a_used_unit(w, facts, used)
+    return any(word_in(w, facts.words) and not word_in(w, said) and not _a_used_unit(w, facts, used)
                for w in name_words(name) - named_before)
 
 
@@ -188,7 +188,7 @@ def _new_value(value: Any, facts: QueryFacts, used: set[Any], accounted: set[str
     if not isinstance(value, str):
         return True
     words = [w for w in _words(value) if len(w) >= 3 or w.isdigit()]
-    return not words or any(not _in_words(w, used | accounted) for w in words)
+    return not words or any(not word_in(w, used | accounted) for w in words)
 
 
 def _inflected(stem: str, word: str) -> bool:
@@ -215,7 +215,7 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
     for w in _words(str(value)):
         if len(w) < 3 and not w.isdigit():
             continue
-        if _in_words(w, facts.words) or any(_inflected(w, q) or _inflected(q, w) or _ly_form(q, w)
+        if word_in(w, facts.words) or any(_inflected(w, q) or _inflected(q, w) or _ly_form(q, w)
                                             for q in facts.words):
             return True
     return False

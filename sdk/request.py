@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-__all__ = ["clauses", "annotate_dates", "refused_actions"]
+__all__ = ["clauses", "annotate_dates", "refused_actions", "says_all_day", "repetition", "possessions"]
 
 _SPLIT = re.compile(r",?\s+(?:and then|and also|and|then|also)\s+|;\s*|\.\s+(?=[A-Z])", re.I)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -62,6 +62,29 @@ def refused_actions(text: str) -> set[str]:
 
 
 _ALL_DAY = re.compile(r"\b(?:all|whole)[- ]day\b", re.I)
+
+
+# "Ana's phone number", "David's email address": a named one's detail, which is stored
+# somewhere (a contact, a note) and must be looked up, not written from the model's guess.
+_POSSESSION = re.compile(r"\b([A-Z][\w-]*)['’]s\s+((?:[a-z]+\s+){0,2}[a-z]+)\b")
+_FUNCTION_WORDS = {"a", "an", "the", "on", "at", "in", "to", "for", "and", "or", "is", "was", "will", "with", "by",
+                   "from", "of", "about", "this", "that", "it", "as"}
+
+
+def possessions(text: str) -> list[str]:
+    """The phrases of the request that name a detail of someone or something named:
+    "Send Ana's phone number to Bob" -> ["Ana's phone number"]. What follows the
+    possessive runs up to the first function word ("Luigi's on Saturday" names nothing)."""
+    out = []
+    for m in _POSSESSION.finditer(text):
+        words = []
+        for w in m.group(2).split():
+            if w in _FUNCTION_WORDS:
+                break
+            words.append(w)
+        if words:
+            out.append(f"{m.group(1)}'s {' '.join(words)}")
+    return out
 
 
 def says_all_day(text: str) -> bool:

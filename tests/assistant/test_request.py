@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeagent.request import annotate_dates, clauses, refused_actions, repetition, says_all_day
+from edgeagent.request import annotate_dates, clauses, possessions, refused_actions, repetition, says_all_day
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 NOW = dt.datetime(2026, 3, 13, 9, 0)  # a Friday
@@ -128,3 +128,20 @@ def test_refused_actions_are_the_verbs_the_request_says_not_to_do():
 @given(st.sampled_from(["send", "delete", "move", "write"]), st.text(alphabet="abc ", max_size=20))
 def test_a_refused_verb_is_found_whatever_comes_before(verb, before):
     assert verb in refused_actions(f"{before} but do not {verb} anything")
+
+
+@settings(max_examples=80)
+@given(st.sampled_from(["Ana", "David", "Mary-Ann", "Smith"]),
+       st.sampled_from(["phone number", "email address", "birthday", "home address", "phone"]),
+       st.sampled_from(["Send {p} to Bob.", "Save {p} in a note", "What is {p}?", "Look up {p} and text it to Ana"]),
+       st.sampled_from(["'", "’"]))
+def test_a_named_ones_detail_is_read_up_to_the_first_function_word(name, detail, frame, apostrophe):
+    phrase = f"{name}{apostrophe}s {detail}"
+    assert possessions(frame.format(p=phrase)) == [f"{name}'s {detail}"]
+
+
+def test_a_possessive_naming_no_detail_is_no_possession():
+    assert possessions("Book dinner at Luigi's on Saturday at 7pm") == []
+    assert possessions("Send the report to Bob") == []
+    assert possessions("it's late, text David") == []  # a contraction, not a name
+    assert possessions("Send Ana's phone number and Bob's email to Carla") == ["Ana's phone number", "Bob's email"]
