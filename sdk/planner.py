@@ -41,7 +41,7 @@ _NOT_A_REFERENCE = (r"^([^$][\s\S]*|\$|\$[^0-9][\s\S]*|"
 
 @dataclass(frozen=True)
 class Step:
-    index: int  # 1-based, as references name it
+    index: int  # as references name it: a plan counts from 1 (0: a lookup the assistant made before it)
     tool: str
     arguments: dict[str, Any]
 

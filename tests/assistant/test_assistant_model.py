@@ -292,3 +292,15 @@ def test_a_made_up_id_is_looked_up(planner_engine, registry, clock, data_dir):
     assert [c["name"] for c in turn.calls] == ["search_notes", "delete_note"]
     assert report.outcomes[-1].status == "ok"
     assert not any(n["title"] == "Old ideas" for n in registry.invoke("search_notes", {})["notes"])
+
+
+def test_a_named_ones_detail_is_looked_up_and_carried_into_the_call(planner_engine, registry, clock, data_dir):
+    """"Carla's phone number": looked up before the plan (step 0, unseen by the planning
+    model) and written by reference into the message the plan makes."""
+    carla = registry.invoke("find_contact", {"query": "Carla"})["contacts"][0]
+    digits = "".join(ch for ch in carla["phones"][0] if ch.isdigit())
+    assistant = Assistant(engine=planner_engine, tools=registry, clock=clock)
+    turn = assistant.ask("Look up Carla's phone number and send it to Ana.", answer=False)
+    assert turn.calls[0]["name"] == "find_contact" and turn.plans[0]["steps"][0]["step"] == 0
+    sent = [p.read_text(encoding="utf-8") for p in data_dir.glob("outbox/*.eml")]
+    assert any(digits in "".join(ch for ch in m if ch.isdigit()) and "ana" in m.lower() for m in sent), sent
