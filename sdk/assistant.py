@@ -42,6 +42,7 @@ __all__ = ["Assistant", "AssistantTurn", "STRATEGIES"]
 STRATEGIES = ("plan", "react")
 _CALL_STARTS = ("<tool_call>", "```", "{", "[")
 MAX_RESULT_CHARS = 1500  # what one tool result may take of the prompt
+STOPPED = "I stopped: a policy rule ended this turn."  # the answer of a turn a guard stopped
 
 EventCallback = Callable[[str, dict], None]
 _PROSE = Grammar.from_regex(r"[A-Za-z0-9\"'(][^{}<>\[\]]*")
@@ -497,6 +498,8 @@ class Assistant:
         by_name = {t.name: t for t in tools}
         state = _PlanState(answering=list(messages))
         self._look_up_possession(messages, tools, executor, turn, state)
+        if turn.stopped:
+            return STOPPED
         for attempt in range(2):  # the plan, and one re-plan after a failure
             turn.generations += 1
             try:
@@ -524,7 +527,7 @@ class Assistant:
             self._cover_clauses(messages + plan_messages[len(messages):], plan_messages, tools, executor, turn,
                                 state)
         if turn.stopped:
-            return "I stopped: a policy rule ended this turn."
+            return STOPPED
         return self._answer(state.answering, schemas, on_text, turn)
 
     def _look_up_possession(self, messages: list[dict], tools: list[Tool], executor: Executor,
@@ -714,5 +717,5 @@ class Assistant:
             report = executor.run(plan)
             self._record(turn, report, messages)
             if report.stopped:
-                return "I stopped: a policy rule ended this turn."
+                return STOPPED
         return self._answer(messages, schemas, on_text, turn)
