@@ -59,7 +59,9 @@ def _quantize(fp32_dir: Path, out_dir: Path, qtype: str) -> None:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         # Weights int8, activations quantized on the fly; per-channel keeps quality close.
-        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
+        # reduce_range (7-bit weights): u8s8 products saturate on x86 CPUs without VNNI
+        # (AVX2 only), which took top-1 agreement from 75% to 40% on such a machine.
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
                          use_external_data_format=True, op_types_to_quantize=["MatMul", "Gemm"])
     else:
         import onnx
