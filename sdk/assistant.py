@@ -54,17 +54,14 @@ class _PlanState:
     answering: list[dict]  # the conversation the answer is written from: results as they are
     results: dict[int, Any] = field(default_factory=dict)  # every result so far, by step number
     lookups: list[StepOutcome] = field(default_factory=list)  # successful calls without side effects
+    stored: list[StepOutcome] = field(default_factory=list)  # those of stored data (not a calculation)
 
     def add(self, report: ExecutionReport, registry: ToolRegistry) -> None:
         tried = _tried(report)
         self.answering += _result_messages(tried)
         self.results.update({o.step.index: o.result for o in tried if o.ok})
         self.lookups += [o for o in tried if o.ok and not registry.get(o.step.tool).side_effect]
-
-    @property
-    def stored(self) -> list[StepOutcome]:
-        """The lookups of stored data (not a calculation of the call's own arguments)."""
-        return [o for o in self.lookups if not _from_arguments_only(o)]
+        self.stored += [o for o in tried if _is_stored_lookup(o, registry)]
 
 
 @dataclass
@@ -136,6 +133,11 @@ def _by_reference(value: Any, path: str) -> Any:
     if isinstance(value, list):
         return [_by_reference(v, f"{path}.{i}") for i, v in enumerate(value[:MAX_SHOWN_ITEMS])]
     return path
+
+
+def _is_stored_lookup(outcome: StepOutcome, registry: ToolRegistry) -> bool:
+    """A successful lookup whose result carries stored text (a file, a note, a contact)."""
+    return outcome.ok and not registry.get(outcome.step.tool).side_effect and not _from_arguments_only(outcome)
 
 
 def _squeezed(text: str) -> str:
@@ -480,9 +482,7 @@ class Assistant:
     def _shown(self, outcome: StepOutcome) -> Any:
         """A result as the planning model sees it: by reference if it holds stored text (a
         lookup of stored data, or a call that took an earlier result by reference)."""
-        tool = self.registry.get(outcome.step.tool)
-        stored = not tool.side_effect and not _from_arguments_only(outcome)
-        if outcome.ok and (stored or references_in(outcome.step.arguments)):
+        if _is_stored_lookup(outcome, self.registry) or (outcome.ok and references_in(outcome.step.arguments)):
             return _by_reference(outcome.result, f"${outcome.step.index}")
         return outcome.result
 
