@@ -160,7 +160,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
 
     @tool
     def calculate(expression: str) -> dict:
-        """Compute an arithmetic expression, e.g. "(17.5 * 3) / 4" or "sqrt(2) * pi".
+        """Calculate: add, subtract, multiply or divide numbers, percentages, powers, roots; an arithmetic expression, e.g. "(17.5 * 3) / 4" or "sqrt(2) * pi".
 
         Supports + - * / // % ** (or ^), parentheses, the constants pi, e, tau and the
         functions sqrt, cbrt, exp, log(x[, base]), ln, log10, log2, sin, cos, tan, asin,

@@ -110,7 +110,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
                      description: str = "", recurrence: Recurrence = "none",
                      recurrence_count: int | None = None,
                      recurrence_until: str | None = None) -> dict:
-        """Add an event to the calendar.
+        """Add an event, appointment or meeting to the calendar (schedule or book it).
 
         Args:
             title: What the event is, e.g. "Meeting with Ana".
@@ -185,7 +185,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
     @tool
     def list_events(start: str | None = None, end: str | None = None,
                     query: str | None = None) -> dict:
-        """List calendar events (each occurrence of repeating events) in a time range.
+        """List the calendar's events and appointments in a time range (what is on the calendar, when something is), each occurrence of repeating events.
 
         Args:
             start: Beginning of the range as ISO 8601; default today.
@@ -224,7 +224,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
 
     @tool(side_effect=True)
     def delete_event(event_id: str) -> dict:
-        """Delete an event (all occurrences if it repeats).
+        """Delete (cancel) a calendar event or appointment (all occurrences if it repeats).
 
         Args:
             event_id: The event's id, as returned by list_events or create_event.

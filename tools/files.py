@@ -113,7 +113,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
 
     @tool
     def read_file(path: str) -> dict:
-        """Read a text file from the user's files (at most 64 KiB is returned).
+        """Read the contents of a text file in the user's files (at most 64 KiB is returned).
 
         Args:
             path: File to read, relative to the user's files folder.

@@ -106,7 +106,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
     @tool(side_effect=True)
     def send_message(draft_id: str | None = None, to: str | None = None,
                      body: str | None = None, subject: str = "") -> dict:
-        """Send a saved draft, or a new message given by to and body.
+        """Send (text, email, tell) someone a message now: a saved draft, or a new message given by to and body.
 
         Args:
             draft_id: Id of a draft to send (from draft_message or list_drafts).

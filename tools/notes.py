@@ -96,7 +96,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
 
     @tool
     def search_notes(query: str = "", tag: str | None = None, limit: int = 20) -> dict:
-        """Find notes whose title, text or tags contain the query (case-insensitive).
+        """Find the user's notes about something: notes whose title, text or tags contain the query (case-insensitive).
 
         Args:
             query: Text to look for; empty lists the most recent notes.
