@@ -24,7 +24,7 @@ from .engine import Engine, Generation
 from .errors import DecodeError, InvalidParameterError
 from .formats import conform_dates
 from .grammar import Grammar
-from .grounding import QueryFacts, conversation_facts, grounded_arguments
+from .grounding import QueryFacts, conversation_facts, grounded_arguments, leaf_values, words_in
 from .tool import Tool
 
 __all__ = ["Planner", "Plan", "Step", "plan_schema", "REFERENCE", "references_in"]
@@ -188,13 +188,60 @@ class Planner:
         steps = []
         by_name = {t.name: t for t in tools}
         facts = conversation_facts(messages) if ground else None
+        examples = _unsaid_examples(tools, messages) if ground else set()
         for i, call in enumerate(data, start=first_step):
             tool = by_name[call["name"]]  # the grammar allows only these; a KeyError here is a bug
             arguments = call["arguments"]
             if facts is not None:
+                arguments = _without_examples(arguments, tool, examples)
+                if arguments is None:
+                    continue  # a call made up from the documentation (add_contact "Ana López")
                 arguments = _grounded(arguments, tool, facts)
             steps.append(Step(i, call["name"], arguments))
         return Plan(steps, out)
+
+
+_EXAMPLES = re.compile(r'e\.g\.,?\s*((?:"[^"]+"(?:,\s*|\s+or\s+)?)+)')  # e.g. "mile", "kg" or "cup"
+_QUOTED = re.compile(r'"([^"]+)"')
+_DATE_WORDS = re.compile(r"\d{4} \d{2} \d{2}")  # an ISO date as words_in writes it
+
+
+def _unsaid_examples(tools: Sequence[Tool], messages: Sequence[dict]) -> set[str]:
+    """The example values the tools' descriptions quote after "e.g." ('Full name, e.g.
+    "Ana López"') that the conversation does not state, as lowercase words. The 0.5B model
+    copies them into calls the request never asked for. Only examples of two or more words
+    or with a digit: a one-word example ("kg", "pasta") is too often what the user says too."""
+    said = conversation_facts(messages, times=True).text
+    out = set()
+    for t in tools:
+        properties = (t.parameters or {}).get("properties") or {}
+        texts = [t.description] + [p.get("description", "") for p in properties.values() if isinstance(p, dict)]
+        for listed in _EXAMPLES.finditer(" ".join(str(x) for x in texts)):
+            for m in _QUOTED.finditer(listed.group(1)):
+                words = words_in(m.group(1))
+                key = " ".join(words)
+                if (len(m.group(1).split()) > 1 or any(c.isdigit() for c in key)) and f" {key} " not in said:
+                    out.add(key)
+    return out
+
+
+def _is_example(value: Any, examples: set[str]) -> bool:
+    """Whether `value` holds an example: as it is, or a dated one with another time
+    ("2025-03-14T15:30" from the example "2025-03-14")."""
+    for x in leaf_values(value):
+        if isinstance(x, str):
+            key = " ".join(words_in(x))
+            if key in examples or any(_DATE_WORDS.match(e) and key.startswith(e[:10]) for e in examples):
+                return True
+    return False
+
+
+def _without_examples(arguments: dict, tool: Tool, examples: set[str]) -> Optional[dict]:
+    """`arguments` without those that hold one of `examples`; None if a required one does."""
+    copied = {k for k, v in arguments.items() if _is_example(v, examples)}
+    if copied & set((tool.parameters or {}).get("required") or []):
+        return None
+    return {k: v for k, v in arguments.items() if k not in copied}
 
 
 def _grounded(arguments: dict, tool: Tool, facts: QueryFacts) -> dict:

@@ -276,6 +276,7 @@ class Tool:
         fn: Callable[..., Any] | None = None,
         *,
         side_effect: bool = False,
+        only_if_said: Iterable[str] = (),
         _coercers: Mapping[str, Any] | None = None,
         _positional: tuple[str, ...] = (),
     ) -> None:
@@ -283,6 +284,10 @@ class Tool:
         self.name = name
         self.description = description
         self.side_effect = bool(side_effect)
+        # Words one of which a request must say for an assistant to offer the tool: a
+        # weaker variant of another ("draft" a message rather than send it) is used only
+        # when asked for by name; small models otherwise pick it for the plain request.
+        self.only_if_said = _said_words(name, only_if_said)
         self.fn = fn
         self._parameters = copy.deepcopy(dict(parameters))
         self._validator = _Validator(self._parameters, format_checker=_FORMATS)
@@ -325,6 +330,7 @@ class Tool:
         name: str | None = None,
         description: str | None = None,
         side_effect: bool = False,
+        only_if_said: Iterable[str] = (),
     ) -> Tool:
         """Build a Tool from a typed function (what `@tool` does)."""
         if not callable(fn):
@@ -393,7 +399,7 @@ class Tool:
         except jsonschema.SchemaError as exc:
             raise ToolDefinitionError(
                 f"function {fname}: produced an invalid schema: {exc.message}") from None
-        return cls(name, description or "", parameters, fn, side_effect=side_effect,
+        return cls(name, description or "", parameters, fn, side_effect=side_effect, only_if_said=only_if_said,
                    _coercers=coercers, _positional=tuple(positional))
 
     @classmethod
@@ -403,6 +409,7 @@ class Tool:
         fn: Callable[..., Any] | None = None,
         *,
         side_effect: bool = False,
+        only_if_said: Iterable[str] = (),
     ) -> Tool:
         """Accept an OpenAI-format tool dict as it is, after checking it.
 
@@ -448,7 +455,7 @@ class Tool:
             raise ToolDefinitionError(
                 f"{label}: 'parameters' is not a valid JSON Schema at {path}: {exc.message}"
             ) from None
-        return cls(name, description, parameters, fn, side_effect=side_effect)
+        return cls(name, description, parameters, fn, side_effect=side_effect, only_if_said=only_if_said)
 
     # -- using ----------------------------------------------------------------
 
@@ -537,6 +544,19 @@ def _check_name(name: Any, what: str = "tool") -> None:
             "(letters, digits, _ . -; at most 64 characters)")
 
 
+def _said_words(name: str, words: Iterable[str]) -> frozenset[str]:
+    if isinstance(words, str):
+        words = [words]
+    try:
+        out = [w.strip().lower() if isinstance(w, str) else w for w in words]
+    except TypeError:
+        raise ToolDefinitionError(f"tool {name!r}: only_if_said must be a list of words, got {words!r}") from None
+    bad = next((w for w in out if not isinstance(w, str) or not re.fullmatch(r"[a-z0-9]+", w)), None)
+    if bad is not None:
+        raise ToolDefinitionError(f"tool {name!r}: only_if_said holds {bad!r}, not a single word")
+    return frozenset(out)
+
+
 def _arg_error(tool_name: str, parameter: str | None, message: str) -> ToolArgumentError:
     where = f"argument {parameter!r}" if parameter else "arguments"
     err = ToolArgumentError(f"tool {tool_name!r}, {where}: {message}")
@@ -571,20 +591,21 @@ def _describe_schema_error(tool_name: str, error: jsonschema.ValidationError,
 @typing.overload
 def tool(fn: Callable[..., Any], /) -> Tool: ...
 @typing.overload
-def tool(*, name: str | None = None, description: str | None = None,
-         side_effect: bool = False) -> Callable[[Callable[..., Any]], Tool]: ...
+def tool(*, name: str | None = None, description: str | None = None, side_effect: bool = False,
+         only_if_said: Iterable[str] = ()) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
 def tool(fn: Callable[..., Any] | None = None, /, *, name: str | None = None,
-         description: str | None = None, side_effect: bool = False) -> Any:
+         description: str | None = None, side_effect: bool = False, only_if_said: Iterable[str] = ()) -> Any:
     """Turn a typed function into a `Tool`: `@tool` or `@tool(name=..., side_effect=True)`.
 
     The description comes from the docstring's summary (Google, NumPy or reST
-    style), each parameter's from its entry in the docstring.
+    style), each parameter's from its entry in the docstring. `only_if_said`: words
+    one of which a request must say for an assistant to offer the tool.
     """
     def wrap(f: Callable[..., Any]) -> Tool:
         return Tool.from_function(f, name=name, description=description,
-                                  side_effect=side_effect)
+                                  side_effect=side_effect, only_if_said=only_if_said)
     return wrap if fn is None else wrap(fn)
 
 

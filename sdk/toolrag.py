@@ -290,17 +290,20 @@ class ToolRAG:
     def search(self, query: str, k: int = 5, *, per_clause: bool = True) -> list[Scored]:
         """The k best tools. With `per_clause`, each clause of a multi-part request is also a
         query and a tool scores its best match over them (max-pooling): one intent per
-        query retrieves better than a blend of several."""
+        query retrieves better than a blend of several. A tool with `only_if_said` words is
+        left out unless the query says one of them."""
         from .request import clauses
 
         if not isinstance(k, int) or k < 1:
             raise InvalidParameterError(f"k must be a positive integer, got {k!r}")
-        s = self.scores(query)
+        said = set(_words(query))
+        left_out = np.array([bool(t.only_if_said) and not t.only_if_said & said for t in self.tools])
+        s = np.where(left_out, -np.inf, self.scores(query))
         leaders: list[int] = []
         if per_clause:
             parts = clauses(query)
             if len(parts) > 1:
-                per = [self.scores(p) for p in parts]
+                per = [np.where(left_out, -np.inf, self.scores(p)) for p in parts]
                 s = np.max(np.stack([s] + per), axis=0)
                 # Each clause's best tool first, in the request's order: the plan's calls
                 # follow the clauses, and small models lean toward the first tools listed.
@@ -309,7 +312,7 @@ class ToolRAG:
                     if best not in leaders:
                         leaders.append(best)
         rest = [int(i) for i in np.argsort(-s, kind="stable") if int(i) not in leaders]
-        order = (leaders + rest)[:k]
+        order = [i for i in leaders + rest if not left_out[i]][:k]
         return [Scored(self.tools[i], float(s[i])) for i in order]
 
     def select(self, query: str, k: int = 5, *, per_clause: bool = True) -> list[Tool]:

@@ -185,7 +185,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
     @tool
     def list_events(start: str | None = None, end: str | None = None,
                     query: str | None = None) -> dict:
-        """List the calendar's events and appointments in a time range (what is on the calendar, when something is), each occurrence of repeating events.
+        """List the events and appointments in a time range (what is planned, when something is), each occurrence of repeating events.
 
         Args:
             start: Beginning of the range as ISO 8601; default today.

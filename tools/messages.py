@@ -83,7 +83,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
             raise ToolArgumentError.about("draft_id", f"there is no draft with id {draft_id!r}")
         return p
 
-    @tool(side_effect=True)
+    @tool(side_effect=True, only_if_said=["draft", "drafts"])
     def draft_message(to: str, body: str, subject: str = "") -> dict:
         """Write a message and keep it as a draft (it is not sent).
 

@@ -114,3 +114,33 @@ def test_plan_arguments_keep_references_and_what_the_conversation_mentions(tmp_p
     assert _grounded(args, event, facts) == {"title": "Coffee with Grace", "start": "2026-03-16T08:00",
                                              "description": "$1.place"}
     assert _grounded(dict(args, location="Blue Cafe"), event, facts)["location"] == "Blue Cafe"  # a tool said it
+
+
+def test_examples_from_the_tool_documentation_are_not_arguments(tmp_path):
+    """A value the model copied from a description's "e.g." (and the request does not
+    state) is no argument: the call is dropped if it fills a required one, else the argument."""
+    from edgeagent.planner import _is_example, _unsaid_examples
+
+    tools = list(local_tools(tmp_path))
+    asked = [{"role": "user", "content": "Convert 180 pounds to kg and send it to Emma (2026-03-14)."}]
+    examples = _unsaid_examples(tools, asked)
+    assert "ana lópez" in examples and "meeting with ana" in examples  # add_contact, create_event
+    assert _is_example("Ana López", examples) and _is_example({"x": ["Meeting with Ana"]}, examples)
+    assert _is_example("2025-03-14T18:45", examples)  # the example's date with another time
+    for said in ("Emma", "kg", "2026-03-14T09:30", "Call Bob", "pounds"):
+        assert not _is_example(said, examples), said
+    # Said in the conversation, an example is the user's own value.
+    assert "ana lópez" not in _unsaid_examples(tools, [{"role": "user", "content": "Add Ana López to my contacts"}])
+
+
+
+def test_a_call_made_up_from_the_documentation_is_dropped(tmp_path):
+    from edgeagent.planner import _unsaid_examples, _without_examples
+
+    registry = local_tools(tmp_path)
+    examples = _unsaid_examples(list(registry), [{"role": "user", "content": "Email Bob the report."}])
+    contact, event = registry.get("add_contact"), registry.get("create_event")
+    assert _without_examples({"name": "Ana López", "email": "ana@x.org"}, contact, examples) is None
+    assert _without_examples({"name": "Bob", "phone": "+34 600 123 456"}, contact, examples) == {"name": "Bob"}
+    args = {"title": "Report review", "start": "2026-03-14T10:00"}
+    assert _without_examples(args, event, examples) == args

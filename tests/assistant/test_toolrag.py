@@ -61,6 +61,17 @@ def test_search_returns_k_distinct_tools_for_any_query(library, query, k):
     assert all(a.score >= b.score for a, b in zip(got, got[1:])) or len(query.split()) >= 1
 
 
+@pytest.mark.parametrize("backend", ["bm25", pytest.param("hybrid", marks=needs_model)])
+def test_a_tool_only_if_said_is_offered_only_when_said(library, backend):
+    rag = ToolRAG(library, backend=backend)
+    everything = len(rag)
+    for query in ("Message Carla that the meeting moved", "text Bob and set a timer", "Tell Ana about my message"):
+        names = [t.name for t in rag.select(query, k=everything)]
+        assert "draft_message" not in names and "send_message" in names and len(names) == everything - 1
+    assert rag.select("Draft a message to Carla, but don't send it", k=3)[0].name in ("draft_message", "send_message")
+    assert "draft_message" in [t.name for t in rag.select("send my drafts to Bob and set a timer", k=everything)]
+
+
 def test_bad_input(library):
     with pytest.raises(InvalidParameterError, match="backend"):
         ToolRAG(library, backend="tfidf")

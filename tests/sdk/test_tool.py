@@ -101,6 +101,21 @@ def test_decorator_with_options():
     assert delete.schema["function"]["name"] == "files.delete"
 
 
+def test_only_if_said_words_are_checked():
+    @tool(only_if_said=["Draft", "drafts"])
+    def draft(text: str) -> None:
+        """Keep a draft."""
+
+    assert draft.only_if_said == frozenset({"draft", "drafts"})
+    assert Tool.from_openai({"name": "x", "parameters": {"type": "object"}}).only_if_said == frozenset()
+    def keep(text: str) -> None:
+        """Keep it."""
+
+    for bad in (["two words"], [""], [3], 7):
+        with pytest.raises(ToolDefinitionError, match="only_if_said"):
+            tool(only_if_said=bad)(keep)
+
+
 def test_numpy_and_rest_docstrings():
     @tool
     def numpy_style(a: int, b: str) -> None:
