@@ -33,7 +33,7 @@ from .executor import (ConfirmCallback, ExecutionReport, Executor, ReferenceErro
 from .grammar import Grammar
 from .grounding import QueryFacts, is_default, leaf_values, name_words, word_in, words_in
 from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step, references_in
-from .request import annotate_dates, clauses, possessions, refused_actions, repetition, says_all_day
+from .request import annotate_dates, clauses, possessions, refused_actions, repetition, says_all_day, stated_time
 from .tool import Tool, ToolRegistry
 from .toolrag import ToolRAG
 
@@ -289,6 +289,43 @@ def _repeating(tool: Tool, arguments: dict, frequency: str, count: Optional[int]
     return out
 
 
+_DATE_TIMES = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:[,;\s]+\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)*")
+
+
+def _at_stated_time(tool: Tool, arguments: dict, when: tuple[Optional[dt.date], tuple[int, int]]) -> dict:
+    """`arguments` with the call's time (its first date-time argument, in the schema's
+    order) at the time its clause states (`request.stated_time`), on the clause's date if
+    it states one; later date-times (an end) move with it. The 0.5B model takes another
+    clause's time ("tomorrow at 10am and remind me at 9am": a reminder at 10) or writes
+    two occurrences into one value."""
+    date, (hour, minute) = when
+    keys = [k for k in ((tool.parameters or {}).get("properties") or {}) if k in arguments]
+    timed = [k for k in keys if isinstance(arguments[k], str) and _DATE_TIMES.fullmatch(arguments[k].strip())]
+    if not timed:
+        return arguments
+    first = timed[0]
+    old = dt.datetime.fromisoformat(arguments[first].strip()[:16])
+    new = dt.datetime.combine(date or old.date(), dt.time(hour, minute))
+    out = dict(arguments, **{first: new.isoformat(timespec="minutes")})
+    for k in timed[1:]:
+        value = arguments[k].strip()
+        if _DATE_TIME.fullmatch(value):
+            out[k] = (dt.datetime.fromisoformat(value[:16]) + (new - old)).isoformat(timespec="minutes")
+    return out
+
+
+def _clauses_of(steps: list[Step], fitting: list[list[Tool]]) -> dict[int, int]:
+    """Which clause each step answers (step index -> clause index): in order, the first
+    clause not yet answered whose best fitting tool the step calls."""
+    out: dict[int, int] = {}
+    for step in steps:
+        i = next((i for i, tools in enumerate(fitting)
+                  if i not in out.values() and tools and tools[0].name == step.tool), None)
+        if i is not None:
+            out[step.index] = i
+    return out
+
+
 def _as_requested(tool: Tool, arguments: dict, query: str) -> dict:
     """A call's arguments with what the request says of dates and repetition applied."""
     if says_all_day(query):
@@ -383,6 +420,7 @@ class Assistant:
         self.answer_tokens = answer_tokens
         self.history: list[dict] = []  # user and assistant texts of earlier turns
         self._answering = True
+        self._now = self.clock()  # the time of the turn under way
 
     def reset(self) -> None:
         """Forgets the conversation (and resets the guard's trace)."""
@@ -441,7 +479,7 @@ class Assistant:
         tools = self._tools_for(query)
         turn.tools_offered = [t.name for t in tools]
         self.on_event("tools", {"tools": turn.tools_offered})
-        now = self.clock()
+        now = self._now = self.clock()
         messages = [{"role": "system", "content": _system_prompt(now)}, *self.history,
                     {"role": "user", "content": annotate_dates(query, now)}]
         self._answering = answer
@@ -509,9 +547,7 @@ class Assistant:
             except DecodeError as e:  # a plan cut off: nothing ran, say so
                 turn.plans.append({"error": str(e)})
                 break
-            plan = _without_refused(plan, refused_actions(turn.query))
-            plan = Plan([Step(s.index, s.tool, _as_requested(by_name[s.tool], s.arguments, turn.query))
-                         for s in plan.steps], plan.generation)
+            plan = self._as_requested(_without_refused(plan, refused_actions(turn.query)), by_name, turn.query)
             turn.plans.append(plan.to_dict())
             self.on_event("plan", plan.to_dict())
             report = self._run_plan(plan, messages, plan_messages, tools, executor, turn, state)
@@ -529,6 +565,22 @@ class Assistant:
         if turn.stopped:
             return STOPPED
         return self._answer(state.answering, schemas, on_text, turn)
+
+    def _fitting(self, parts: list[str], offered: dict[str, Tool]) -> list[list[Tool]]:
+        """For each clause, the offered tools that fit it best (up to 3), best first."""
+        return [[t for t in self.rag.select(p, k=min(3, len(self.rag))) if t.name in offered] for p in parts]
+
+    def _as_requested(self, plan: Plan, by_name: dict[str, Tool], query: str) -> Plan:
+        """`plan` with what the request says of dates, repetition and each clause's time applied."""
+        parts = clauses(query)
+        times = [stated_time(p, self._now) for p in parts]
+        answers = _clauses_of(plan.steps, self._fitting(parts, by_name))
+        steps = []
+        for s in plan.steps:
+            arguments = _as_requested(by_name[s.tool], s.arguments, query)
+            when = times[answers[s.index]] if s.index in answers else None
+            steps.append(Step(s.index, s.tool, _at_stated_time(by_name[s.tool], arguments, when) if when else arguments))
+        return Plan(steps, plan.generation)
 
     def _look_up_possession(self, messages: list[dict], tools: list[Tool], executor: Executor,
                             turn: AssistantTurn, state: _PlanState) -> None:
@@ -602,7 +654,7 @@ class Assistant:
         offered = {t.name: t for t in tools}
         refused = refused_actions(turn.query)
         parts = clauses(turn.query)
-        fitting = [[t for t in self.rag.select(p, k=min(3, len(self.rag))) if t.name in offered] for p in parts]
+        fitting = self._fitting(parts, offered)
         done = Counter(c["name"] for c in turn.calls if c["status"] == "ok")
         facts = QueryFacts(turn.query)
         for i in _unanswered(fitting, done):
@@ -619,8 +671,11 @@ class Assistant:
             if not result.calls or _refuses(result.calls[0].name, refused):
                 continue
             call = result.calls[0]
-            arguments = _carried(offered[call.name], _as_requested(offered[call.name], call.arguments, turn.query),
-                                 state.stored, turn.query)
+            arguments = _as_requested(offered[call.name], call.arguments, turn.query)
+            when = stated_time(parts[i], self._now)
+            if when:
+                arguments = _at_stated_time(offered[call.name], arguments, when)
+            arguments = _carried(offered[call.name], arguments, state.stored, turn.query)
             made = {_call_key(offered[c["name"]], c["arguments"]) for c in turn.calls
                     if c["status"] == "ok" and c["name"] in offered}
             if _call_key(offered[call.name], arguments) in made:

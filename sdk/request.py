@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Optional
 
-__all__ = ["clauses", "annotate_dates", "refused_actions", "says_all_day", "repetition", "possessions"]
+__all__ = ["clauses", "annotate_dates", "refused_actions", "says_all_day", "repetition", "possessions", "stated_time"]
 
 _SPLIT = re.compile(r",?\s+(?:and then|and also|and|then|also)\s+|;\s*|\.\s+(?=[A-Z])", re.I)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -153,6 +154,21 @@ def annotate_dates(text: str, now: dt.datetime) -> str:
     found = [f"{phrase} = {_iso(value)}" for _, phrase, value in mentions if phrase != _iso(value)]
     found += _offsets(text, sorted(mentions, key=lambda m: m[0]), now)
     return f"{text}\n({'; '.join(dict.fromkeys(found))})" if found else text
+
+
+def stated_time(clause: str, now: dt.datetime) -> Optional[tuple[Optional[dt.date], tuple[int, int]]]:
+    """The one time of day a clause states, and its one date if it states one: ("remind me
+    at 9am" -> (None, (9, 0)); "on Sunday at 8am" -> (that Sunday, (8, 0))). None when it
+    states no time, several times or dates, or an offset ("an hour before": the time is
+    worked out from another, `annotate_dates` does that)."""
+    if _OFFSET.search(clause):
+        return None
+    mentions = _mentions(clause, now)
+    dates = {v for _, _, v in mentions if isinstance(v, dt.date)}
+    times = {v for _, _, v in mentions if isinstance(v, tuple)}
+    if len(times) != 1 or len(dates) > 1:
+        return None
+    return (next(iter(dates)) if dates else None), next(iter(times))
 
 
 def _iso(value: object) -> str:

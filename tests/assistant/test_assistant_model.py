@@ -304,3 +304,26 @@ def test_a_named_ones_detail_is_looked_up_and_carried_into_the_call(planner_engi
     assert turn.calls[0]["name"] == "find_contact" and turn.plans[0]["steps"][0]["step"] == 0
     sent = [p.read_text(encoding="utf-8") for p in data_dir.glob("outbox/*.eml")]
     assert any(digits in "".join(ch for ch in m if ch.isdigit()) and "ana" in m.lower() for m in sent), sent
+
+
+def test_a_call_takes_the_time_its_clause_states(registry):
+    from edgeagent.assistant import _at_stated_time, _clauses_of
+    from edgeagent.planner import Step
+
+    event, reminder = registry.get("create_event"), registry.get("create_reminder")
+    # "Add a haircut tomorrow at 10am and remind me at 9am": the reminder took the event's time
+    assert _at_stated_time(reminder, {"text": "haircut", "at": "2026-03-14T10:00"}, (None, (9, 0))) == {
+        "text": "haircut", "at": "2026-03-14T09:00"}
+    # the end moves with the start; two occurrences in one value become the clause's one
+    moved = _at_stated_time(event, {"title": "Dinner", "start": "2026-03-14T18:30", "end": "2026-03-14T20:30"},
+                            (dt.date(2026, 3, 14), (19, 30)))
+    assert moved == {"title": "Dinner", "start": "2026-03-14T19:30", "end": "2026-03-14T21:30"}
+    two = {"text": "water", "at": "2026-03-14T08:00, 2026-03-15T08:00"}
+    assert _at_stated_time(reminder, two, (dt.date(2026, 3, 15), (8, 0)))["at"] == "2026-03-15T08:00"
+    # a reference or a date alone is no time to move
+    for args in ({"title": "x", "start": "$1.start"}, {"title": "x", "start": "2026-03-14"}):
+        assert _at_stated_time(event, args, (None, (9, 0))) == args
+    # each step answers the first clause not yet answered whose best tool it calls
+    steps = [Step(1, "create_event", {}), Step(2, "create_reminder", {}), Step(3, "create_reminder", {})]
+    assert _clauses_of(steps, [[event, reminder], [reminder, event]]) == {1: 0, 2: 1}
+    assert _clauses_of(steps, [[reminder], [event], [reminder]]) == {1: 1, 2: 0, 3: 2}

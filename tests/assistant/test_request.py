@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeagent.request import annotate_dates, clauses, possessions, refused_actions, repetition, says_all_day
+from edgeagent.request import annotate_dates, clauses, possessions, refused_actions, repetition, says_all_day, stated_time
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 NOW = dt.datetime(2026, 3, 13, 9, 0)  # a Friday
@@ -145,3 +145,23 @@ def test_a_possessive_naming_no_detail_is_no_possession():
     assert possessions("Send the report to Bob") == []
     assert possessions("it's late, text David") == []  # a contraction, not a name
     assert possessions("Send Ana's phone number and Bob's email to Carla") == ["Ana's phone number", "Bob's email"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(WEEKDAYS + ["tomorrow", None]), st.integers(1, 12), st.sampled_from(["am", "pm"]),
+       st.sampled_from(["remind me {when}", "put lunch with Emma {when} in my calendar", "{when}, call Ana"]))
+def test_the_time_a_clause_states_is_read_with_its_date(day, hour, half, frame):
+    when = (f"on {day} " if day and day != "tomorrow" else f"{day} " if day else "") + f"at {hour}{half}"
+    date, time = stated_time(frame.format(when=when), NOW)
+    assert time == (hour % 12 + (12 if half == "pm" else 0), 0)
+    assert (date is None) == (day is None)
+    if day == "tomorrow":
+        assert date == NOW.date() + dt.timedelta(days=1)
+    elif day:
+        assert date.strftime("%A") == day and date > NOW.date()
+
+
+def test_no_time_is_stated_by_a_clause_with_none_several_or_an_offset():
+    for clause in ("remind me on Sunday", "from 2pm to 4pm on Monday", "on Monday and Tuesday at 9am",
+                   "remind me an hour before at 9am", "remind me 30 minutes before the 3pm call"):
+        assert stated_time(clause, NOW) is None, clause
