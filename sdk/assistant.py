@@ -293,24 +293,30 @@ _DATE_TIMES = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:[,;\s]+\d{
 
 
 def _at_stated_time(tool: Tool, arguments: dict, when: tuple[Optional[dt.date], tuple[int, int]]) -> dict:
-    """`arguments` with the call's time (its first date-time argument, in the schema's
-    order) at the time its clause states (`request.stated_time`), on the clause's date if
-    it states one; later date-times (an end) move with it. The 0.5B model takes another
-    clause's time ("tomorrow at 10am and remind me at 9am": a reminder at 10) or writes
-    two occurrences into one value."""
+    """`arguments` with the call's time (its first date-time parameter, in the schema's
+    order: one whose description says ISO 8601) at the time its clause states
+    (`request.stated_time`), on the clause's date if it states one, else on the date the
+    call has; later date-times (an end) move with it. The 0.5B model takes another
+    clause's time ("tomorrow at 10am and remind me at 9am": a reminder at 10), writes two
+    occurrences into one value, or a reference to a result that holds no time."""
     date, (hour, minute) = when
-    keys = [k for k in ((tool.parameters or {}).get("properties") or {}) if k in arguments]
-    timed = [k for k in keys if isinstance(arguments[k], str) and _DATE_TIMES.fullmatch(arguments[k].strip())]
+    properties = (tool.parameters or {}).get("properties") or {}
+    timed = [k for k, p in properties.items() if k in arguments and isinstance(p, dict)
+             and "ISO 8601" in str(p.get("description", ""))]
     if not timed:
         return arguments
-    first = timed[0]
-    old = dt.datetime.fromisoformat(arguments[first].strip()[:16])
+    first, value = timed[0], arguments[timed[0]]
+    old = None
+    if isinstance(value, str) and _DATE_TIMES.fullmatch(value.strip()):
+        old = dt.datetime.fromisoformat(value.strip()[:16])
+    elif date is None or (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip())):
+        return arguments  # no date to put the time on, or a date alone (all day)
     new = dt.datetime.combine(date or old.date(), dt.time(hour, minute))
     out = dict(arguments, **{first: new.isoformat(timespec="minutes")})
     for k in timed[1:]:
-        value = arguments[k].strip()
-        if _DATE_TIME.fullmatch(value):
-            out[k] = (dt.datetime.fromisoformat(value[:16]) + (new - old)).isoformat(timespec="minutes")
+        later = arguments[k]
+        if old is not None and isinstance(later, str) and _DATE_TIME.fullmatch(later.strip()):
+            out[k] = (dt.datetime.fromisoformat(later.strip()[:16]) + (new - old)).isoformat(timespec="minutes")
     return out
 
 

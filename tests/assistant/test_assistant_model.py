@@ -320,9 +320,13 @@ def test_a_call_takes_the_time_its_clause_states(registry):
     assert moved == {"title": "Dinner", "start": "2026-03-14T19:30", "end": "2026-03-14T21:30"}
     two = {"text": "water", "at": "2026-03-14T08:00, 2026-03-15T08:00"}
     assert _at_stated_time(reminder, two, (dt.date(2026, 3, 15), (8, 0)))["at"] == "2026-03-15T08:00"
-    # a reference or a date alone is no time to move
+    # a date alone (all day) keeps; a reference gets the time only if the clause gives a date
     for args in ({"title": "x", "start": "$1.start"}, {"title": "x", "start": "2026-03-14"}):
         assert _at_stated_time(event, args, (None, (9, 0))) == args
+    assert _at_stated_time(reminder, {"text": "x", "at": "$3.note"}, (dt.date(2026, 3, 16), (15, 0))) == {
+        "text": "x", "at": "2026-03-16T15:00"}
+    note = registry.get("create_note")  # nothing of it is a time
+    assert _at_stated_time(note, {"title": "x", "body": "2026-03-14T10:00"}, (None, (9, 0)))["body"] == "2026-03-14T10:00"
     # each step answers the first clause not yet answered whose best tool it calls
     steps = [Step(1, "create_event", {}), Step(2, "create_reminder", {}), Step(3, "create_reminder", {})]
     assert _clauses_of(steps, [[event, reminder], [reminder, event]]) == {1: 0, 2: 1}
