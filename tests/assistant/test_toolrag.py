@@ -70,7 +70,7 @@ def test_a_tool_only_if_said_is_offered_only_when_said(library, backend):
     for query in ("Message Carla that the meeting moved", "text Bob and set a timer", "Tell Ana about my message"):
         names = [t.name for t in rag.select(query, k=everything)]
         assert "draft_message" not in names and "send_message" in names and len(names) == everything - 1
-    assert rag.select("Draft a message to Carla, but don't send it", k=3)[0].name in ("draft_message", "send_message")
+    assert "draft_message" in [t.name for t in rag.select("Draft a message to Carla, but don't send it", k=3)]
     assert "draft_message" in [t.name for t in rag.select("send my drafts to Bob and set a timer", k=everything)]
 
 
