@@ -55,6 +55,14 @@ class _PlanState:
     results: dict[int, Any] = field(default_factory=dict)  # every result so far, by step number
     lookups: list[StepOutcome] = field(default_factory=list)  # successful calls without side effects
     stored: list[StepOutcome] = field(default_factory=list)  # those of stored data (not a calculation)
+    times: dict[int, Any] = field(default_factory=dict)  # step number -> the time its clause states
+    id_lookups: set[int] = field(default_factory=set)  # steps made to find an id (`_with_looked_up_ids`)
+
+    @property
+    def carriable(self) -> list[StepOutcome]:
+        """The stored results a call may carry a field of: not those looked up for an id
+        ("delete the note Old ideas": its search names "note", but nothing of it is asked for)."""
+        return [o for o in self.stored if o.step.index not in self.id_lookups]
 
     def add(self, report: ExecutionReport, registry: ToolRegistry) -> None:
         tried = _tried(report)
@@ -198,7 +206,8 @@ def _carried(tool: Tool, arguments: dict, lookups: list[StepOutcome], query: str
     never sees the stored value (`_by_reference`)."""
     said, facts = set(words_in(query)), QueryFacts(query)
     properties = (tool.parameters or {}).get("properties") or {}
-    texts = [k for k, v in arguments.items() if isinstance(v, str) and v and not references_in(v)
+    # prose only: a one-word value or a date-time ("at": "2026-03-16T15:00") is no text to replace
+    texts = [k for k, v in arguments.items() if isinstance(v, str) and " " in v.strip() and not references_in(v)
              and _is_text(properties.get(k))]
     for o in lookups:
         asked = [f for f in _field_names(o.result) if f not in (o.arguments or {}) and word_in(f, said)]
@@ -210,7 +219,7 @@ def _carried(tool: Tool, arguments: dict, lookups: list[StepOutcome], query: str
         value = resolve_references(reference, {o.step.index: o.result})
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         if not any(text in str(v) for v in arguments.values()):
-            target = max(texts, key=lambda k: (not facts.states(arguments[k]), " " in arguments[k], len(arguments[k])))
+            target = max(texts, key=lambda k: (not facts.states(arguments[k]), len(arguments[k])))
             return {**arguments, target: reference}
     return arguments
 
@@ -306,18 +315,26 @@ def _at_stated_time(tool: Tool, arguments: dict, when: tuple[Optional[dt.date], 
     if not timed:
         return arguments
     first, value = timed[0], arguments[timed[0]]
-    old = None
-    if isinstance(value, str) and _DATE_TIMES.fullmatch(value.strip()):
-        old = dt.datetime.fromisoformat(value.strip()[:16])
-    elif date is None or (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip())):
+    old = _date_time(value)
+    if old is None and (date is None or (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()))):
         return arguments  # no date to put the time on, or a date alone (all day)
     new = dt.datetime.combine(date or old.date(), dt.time(hour, minute))
     out = dict(arguments, **{first: new.isoformat(timespec="minutes")})
     for k in timed[1:]:
-        later = arguments[k]
-        if old is not None and isinstance(later, str) and _DATE_TIME.fullmatch(later.strip()):
-            out[k] = (dt.datetime.fromisoformat(later.strip()[:16]) + (new - old)).isoformat(timespec="minutes")
+        later = _date_time(arguments[k])
+        if old is not None and later is not None:
+            out[k] = (later + (new - old)).isoformat(timespec="minutes")
     return out
+
+
+def _date_time(value: Any) -> Optional[dt.datetime]:
+    """The (first) date-time a value is written as, None if it is none or not a real one ("2026-04-31")."""
+    if not isinstance(value, str) or not _DATE_TIMES.fullmatch(value.strip()):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.strip()[:16])
+    except ValueError:
+        return None
 
 
 def _clauses_of(steps: list[Step], fitting: list[list[Tool]]) -> dict[int, int]:
@@ -338,6 +355,12 @@ def _as_requested(tool: Tool, arguments: dict, query: str) -> dict:
         arguments = _all_day(tool, arguments)
     rep = repetition(query)
     return _repeating(tool, arguments, *rep) if rep else arguments
+
+
+def _requested(tool: Tool, arguments: dict, query: str, when: Optional[tuple]) -> dict:
+    """`_as_requested`, and the time of the call's clause (`_at_stated_time`) if it states one."""
+    arguments = _as_requested(tool, arguments, query)
+    return _at_stated_time(tool, arguments, when) if when else arguments
 
 
 def _unanswered(fitting: list[list[Tool]], done: Counter) -> list[int]:
@@ -553,7 +576,7 @@ class Assistant:
             except DecodeError as e:  # a plan cut off: nothing ran, say so
                 turn.plans.append({"error": str(e)})
                 break
-            plan = self._as_requested(_without_refused(plan, refused_actions(turn.query)), by_name, turn.query)
+            plan = self._plan_as_requested(_without_refused(plan, refused_actions(turn.query)), by_name, turn.query, state)
             turn.plans.append(plan.to_dict())
             self.on_event("plan", plan.to_dict())
             report = self._run_plan(plan, messages, plan_messages, tools, executor, turn, state)
@@ -576,17 +599,17 @@ class Assistant:
         """For each clause, the offered tools that fit it best (up to 3), best first."""
         return [[t for t in self.rag.select(p, k=min(3, len(self.rag))) if t.name in offered] for p in parts]
 
-    def _as_requested(self, plan: Plan, by_name: dict[str, Tool], query: str) -> Plan:
-        """`plan` with what the request says of dates, repetition and each clause's time applied."""
+    def _plan_as_requested(self, plan: Plan, by_name: dict[str, Tool], query: str, state: _PlanState) -> Plan:
+        """`plan` with what the request says of dates, repetition and each clause's time
+        applied; the time of each step's clause is kept in `state.times` (a step written
+        again after a lookup gets it too)."""
         parts = clauses(query)
         times = [stated_time(p, self._now) for p in parts]
-        answers = _clauses_of(plan.steps, self._fitting(parts, by_name))
-        steps = []
-        for s in plan.steps:
-            arguments = _as_requested(by_name[s.tool], s.arguments, query)
-            when = times[answers[s.index]] if s.index in answers else None
-            steps.append(Step(s.index, s.tool, _at_stated_time(by_name[s.tool], arguments, when) if when else arguments))
-        return Plan(steps, plan.generation)
+        for index, clause in _clauses_of(plan.steps, self._fitting(parts, by_name)).items():
+            if times[clause]:
+                state.times[index] = times[clause]
+        return Plan([Step(s.index, s.tool, _requested(by_name[s.tool], s.arguments, query, state.times.get(s.index)))
+                     for s in plan.steps], plan.generation)
 
     def _look_up_possession(self, messages: list[dict], tools: list[Tool], executor: Executor,
                             turn: AssistantTurn, state: _PlanState) -> None:
@@ -638,6 +661,7 @@ class Assistant:
             plan = Plan([Step(_next_step(turn), lookup.name, asked)])
             turn.plans.append(plan.to_dict())
             self.on_event("plan", plan.to_dict())
+            state.id_lookups.add(plan.steps[0].index)
             report = executor.run(plan)
             self._record(turn, report, plan_messages, state)
             conversation = conversation + plan_messages[-2:]
@@ -677,11 +701,8 @@ class Assistant:
             if not result.calls or _refuses(result.calls[0].name, refused):
                 continue
             call = result.calls[0]
-            arguments = _as_requested(offered[call.name], call.arguments, turn.query)
-            when = stated_time(parts[i], self._now)
-            if when:
-                arguments = _at_stated_time(offered[call.name], arguments, when)
-            arguments = _carried(offered[call.name], arguments, state.stored, turn.query)
+            arguments = _requested(offered[call.name], call.arguments, turn.query, stated_time(parts[i], self._now))
+            arguments = _carried(offered[call.name], arguments, state.carriable, turn.query)
             made = {_call_key(offered[c["name"]], c["arguments"]) for c in turn.calls
                     if c["status"] == "ok" and c["name"] in offered}
             if _call_key(offered[call.name], arguments) in made:
@@ -714,8 +735,9 @@ class Assistant:
             # what the model wrote, mended: fields known not to exist, the field the request
             # names of a stored result, made-up ids
             arguments = _resolvable(arguments, planned, state.results)
+            arguments = _requested(by_name[step.tool], arguments, turn.query, state.times.get(step.index))
             if not references_in(arguments):
-                arguments = _carried(by_name[step.tool], arguments, state.stored, turn.query)
+                arguments = _carried(by_name[step.tool], arguments, state.carriable, turn.query)
             return self._with_looked_up_ids(Step(step.index, step.tool, arguments),
                                             messages + plan_messages[len(messages):], plan_messages, executor, turn,
                                             state)
@@ -768,7 +790,9 @@ class Assistant:
             if _refuses(call.name, refused_actions(turn.query)):
                 break  # what the request says not to do ends the calls
             tool = next(t for t in tools if t.name == call.name)
-            arguments = _as_requested(tool, call.arguments, turn.query)
+            # call i answers clause i: it takes the time that clause states
+            arguments = _requested(tool, call.arguments, turn.query,
+                                   stated_time(parts[i], self._now) if i < len(parts) else None)
             key = _call_key(tool, arguments)
             if key in seen:  # the same call again: small models loop; its result is already known
                 break

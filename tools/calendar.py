@@ -20,6 +20,7 @@ import recurring_ical_events
 from edgeagent.errors import ToolArgumentError
 from edgeagent.tool import Tool, tool
 
+from ._asked import TO_DELETE
 from ._atomic import atomic_write_bytes, file_lock
 from ._dates import Clock, local_now, parse_date_or_datetime
 
@@ -222,7 +223,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         return {"start": _iso(begin), "end": _iso(finish), "events": events,
                 "truncated": len(found) > MAX_OCCURRENCES}
 
-    @tool(side_effect=True)
+    @tool(side_effect=True, only_if_said=TO_DELETE)
     def delete_event(event_id: str) -> dict:
         """Delete (cancel) a calendar event or appointment (all occurrences if it repeats).
 

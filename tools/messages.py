@@ -21,6 +21,7 @@ from pathlib import Path
 from edgeagent.errors import ToolArgumentError
 from edgeagent.tool import Tool, tool
 
+from ._asked import TO_DRAFT
 from ._atomic import atomic_write_bytes, file_lock
 from ._dates import Clock, local_now
 
@@ -83,7 +84,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
             raise ToolArgumentError.about("draft_id", f"there is no draft with id {draft_id!r}")
         return p
 
-    @tool(side_effect=True, only_if_said=["draft", "drafts"])
+    @tool(side_effect=True, only_if_said=TO_DRAFT)
     def draft_message(to: str, body: str, subject: str = "") -> dict:
         """Write a message and keep it as a draft (it is not sent).
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from edgeagent.errors import ToolArgumentError
 from edgeagent.tool import Tool, tool
 
+from ._asked import TO_DELETE
 from ._dates import Clock, local_now
 
 __all__ = ["make_tools", "DB_NAME"]
@@ -157,7 +158,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
                           note_id))
             return _row(fetch(conn, note_id))
 
-    @tool(side_effect=True)
+    @tool(side_effect=True, only_if_said=TO_DELETE)
     def delete_note(note_id: int) -> dict:
         """Delete a note for good.
 

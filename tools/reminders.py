@@ -15,6 +15,7 @@ from pathlib import Path
 from edgeagent.errors import ToolArgumentError
 from edgeagent.tool import Tool, tool
 
+from ._asked import TO_DELETE
 from ._atomic import atomic_write_json, file_lock
 from ._dates import Clock, local_now, parse_datetime
 
@@ -80,7 +81,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
                         key=lambda t: t["ends_at"])
         return {"now": stamp, "reminders": reminders, "timers": timers}
 
-    @tool(side_effect=True)
+    @tool(side_effect=True, only_if_said=TO_DELETE)
     def delete_reminder(reminder_id: str) -> dict:
         """Delete a reminder or a timer.
 

@@ -244,6 +244,16 @@ def test_a_field_the_request_names_is_carried_into_the_made_up_text(registry):
     note = registry.get("create_note")
     assert _carried(note, {"title": "Todo", "body": "Make a note"}, [read],
                     "Read todo.txt and make a note called Todo with its contents")["body"] == "$2.contents"
+    # a time or a one-word value is no text to replace
+    notes = StepOutcome(Step(3, "search_notes", {}), "ok", {"notes": [{"id": 4, "title": "Old ideas"}]}, {})
+    reminder = registry.get("create_reminder")
+    planned = {"text": "Brainstorm", "at": "2026-03-16T15:00"}
+    assert _carried(reminder, planned, [notes], "Send me the note Old ideas and remind me") == planned
+    # a search made to find an id carries nothing into other calls
+    from edgeagent.assistant import _PlanState
+    state = _PlanState(answering=[], stored=[notes, read])
+    state.id_lookups.add(3)
+    assert state.carriable == [read]
 
 
 def test_a_rewritten_value_naming_a_missing_field_falls_back_to_the_planned_one():
@@ -325,6 +335,10 @@ def test_a_call_takes_the_time_its_clause_states(registry):
         assert _at_stated_time(event, args, (None, (9, 0))) == args
     assert _at_stated_time(reminder, {"text": "x", "at": "$3.note"}, (dt.date(2026, 3, 16), (15, 0))) == {
         "text": "x", "at": "2026-03-16T15:00"}
+    # a date that does not exist is no time to keep
+    assert _at_stated_time(reminder, {"text": "x", "at": "2026-04-31T18:00"}, (None, (9, 0)))["at"] == "2026-04-31T18:00"
+    assert _at_stated_time(reminder, {"text": "x", "at": "2026-04-31T18:00"}, (dt.date(2026, 3, 31), (18, 0)))[
+        "at"] == "2026-03-31T18:00"
     note = registry.get("create_note")  # nothing of it is a time
     assert _at_stated_time(note, {"title": "x", "body": "2026-03-14T10:00"}, (None, (9, 0)))["body"] == "2026-03-14T10:00"
     # each step answers the first clause not yet answered whose best tool it calls

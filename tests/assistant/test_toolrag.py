@@ -69,9 +69,14 @@ def test_a_tool_only_if_said_is_offered_only_when_said(library, backend):
     everything = len(rag)
     for query in ("Message Carla that the meeting moved", "text Bob and set a timer", "Tell Ana about my message"):
         names = [t.name for t in rag.select(query, k=everything)]
-        assert "draft_message" not in names and "send_message" in names and len(names) == everything - 1
+        assert "draft_message" not in names and "send_message" in names
     assert "draft_message" in [t.name for t in rag.select("Draft a message to Carla, but don't send it", k=3)]
     assert "draft_message" in [t.name for t in rag.select("send my drafts to Bob and set a timer", k=everything)]
+    # a tool that destroys data: only when the request asks to do away with something
+    deleting = {"delete_note", "delete_event", "delete_reminder"}
+    assert not deleting & {t.name for t in rag.select("Add a monthly event Pay rent and remind me", k=everything)}
+    assert "delete_event" in [t.name for t in rag.select("Cancel my dentist appointment on Monday", k=3)]
+    assert "delete_reminder" in [t.name for t in rag.select("Move my insurance reminder to Friday", k=everything)]
 
 
 def test_a_file_name_in_a_request_reads_as_a_file():
