@@ -285,8 +285,8 @@ class Tool:
         self.description = description
         self.side_effect = bool(side_effect)
         # Words one of which a request must say for an assistant to offer the tool: a
-        # weaker variant of another ("draft" a message rather than send it) is used only
-        # when asked for by name; small models otherwise pick it for the plain request.
+        # weaker variant of another (a draft rather than a sent message) or one that
+        # destroys data; small models otherwise pick it for a request that never asked.
         self.only_if_said = _said_words(name, only_if_said)
         self.fn = fn
         self._parameters = copy.deepcopy(dict(parameters))
