@@ -206,9 +206,9 @@ def _carried(tool: Tool, arguments: dict, lookups: list[StepOutcome], query: str
     never sees the stored value (`_by_reference`)."""
     said, facts = set(words_in(query)), QueryFacts(query)
     properties = (tool.parameters or {}).get("properties") or {}
-    # prose only: a one-word value or a date-time ("at": "2026-03-16T15:00") is no text to replace
-    texts = [k for k, v in arguments.items() if isinstance(v, str) and " " in v.strip() and not references_in(v)
-             and _is_text(properties.get(k))]
+    # a date or a time ("at": "2026-03-16T15:00") is no made-up text to replace
+    texts = [k for k, v in arguments.items() if isinstance(v, str) and v and not references_in(v)
+             and _is_text(properties.get(k)) and not _DATE_OR_TIME.fullmatch(v.strip())]
     for o in lookups:
         asked = [f for f in _field_names(o.result) if f not in (o.arguments or {}) and word_in(f, said)]
         if not asked or not texts:
@@ -219,7 +219,7 @@ def _carried(tool: Tool, arguments: dict, lookups: list[StepOutcome], query: str
         value = resolve_references(reference, {o.step.index: o.result})
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         if not any(text in str(v) for v in arguments.values()):
-            target = max(texts, key=lambda k: (not facts.states(arguments[k]), len(arguments[k])))
+            target = max(texts, key=lambda k: (not facts.states(arguments[k]), " " in arguments[k], len(arguments[k])))
             return {**arguments, target: reference}
     return arguments
 
@@ -298,6 +298,7 @@ def _repeating(tool: Tool, arguments: dict, frequency: str, count: Optional[int]
     return out
 
 
+_DATE_OR_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?|\d{1,2}:\d{2}")
 _DATE_TIMES = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:[,;\s]+\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)*")
 
 

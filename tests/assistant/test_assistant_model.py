@@ -244,11 +244,12 @@ def test_a_field_the_request_names_is_carried_into_the_made_up_text(registry):
     note = registry.get("create_note")
     assert _carried(note, {"title": "Todo", "body": "Make a note"}, [read],
                     "Read todo.txt and make a note called Todo with its contents")["body"] == "$2.contents"
-    # a time or a one-word value is no text to replace
+    # a date or a time is no text to replace
     notes = StepOutcome(Step(3, "search_notes", {}), "ok", {"notes": [{"id": 4, "title": "Old ideas"}]}, {})
     reminder = registry.get("create_reminder")
     planned = {"text": "Brainstorm", "at": "2026-03-16T15:00"}
-    assert _carried(reminder, planned, [notes], "Send me the note Old ideas and remind me") == planned
+    assert _carried(reminder, planned, [notes], "Send me the note Old ideas and remind me") == {
+        "text": "$3.note", "at": "2026-03-16T15:00"}
     # a search made to find an id carries nothing into other calls
     from edgeagent.assistant import _PlanState
     state = _PlanState(answering=[], stored=[notes, read])
