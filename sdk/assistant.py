@@ -31,7 +31,7 @@ from .errors import DecodeError, InvalidParameterError, ToolArgumentError
 from .executor import (ConfirmCallback, ExecutionReport, Executor, ReferenceError_, StepOutcome, guard_event,
                        resolve_references)
 from .grammar import Grammar
-from .grounding import QueryFacts, is_default, leaf_values, name_words, word_in, words_in
+from .grounding import ISO_DATE_TIME, QueryFacts, is_default, leaf_values, name_words, word_in, words_in
 from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step, references_in
 from .request import annotate_dates, clauses, possessions, refused_actions, repetition, says_all_day, stated_time
 from .tool import Tool, ToolRegistry
@@ -57,6 +57,7 @@ class _PlanState:
     stored: list[StepOutcome] = field(default_factory=list)  # those of stored data (not a calculation)
     times: dict[int, Any] = field(default_factory=dict)  # step number -> the time its clause states
     id_lookups: set[int] = field(default_factory=set)  # steps made to find an id (`_with_looked_up_ids`)
+    fitting: list[list[Tool]] = field(default_factory=list)  # per clause, the offered tools that fit it, best first
 
     @property
     def carriable(self) -> list[StepOutcome]:
@@ -208,7 +209,7 @@ def _carried(tool: Tool, arguments: dict, lookups: list[StepOutcome], query: str
     properties = (tool.parameters or {}).get("properties") or {}
     # a date or a time ("at": "2026-03-16T15:00") is no made-up text to replace
     texts = [k for k, v in arguments.items() if isinstance(v, str) and v and not references_in(v)
-             and _is_text(properties.get(k)) and not _DATE_OR_TIME.fullmatch(v.strip())]
+             and _is_text(properties.get(k)) and not ISO_DATE_TIME.fullmatch(v.strip())]
     for o in lookups:
         asked = [f for f in _field_names(o.result) if f not in (o.arguments or {}) and word_in(f, said)]
         if not asked or not texts:
@@ -298,7 +299,6 @@ def _repeating(tool: Tool, arguments: dict, frequency: str, count: Optional[int]
     return out
 
 
-_DATE_OR_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?|\d{1,2}:\d{2}")
 _DATE_TIMES = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:[,;\s]+\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)*")
 
 
@@ -350,17 +350,14 @@ def _clauses_of(steps: list[Step], fitting: list[list[Tool]]) -> dict[int, int]:
     return out
 
 
-def _as_requested(tool: Tool, arguments: dict, query: str) -> dict:
-    """A call's arguments with what the request says of dates and repetition applied."""
+def _as_requested(tool: Tool, arguments: dict, query: str, when: Optional[tuple] = None) -> dict:
+    """A call's arguments with what the request says of dates and repetition applied, and
+    `when`, the time its clause states (`_at_stated_time`), if there is one."""
     if says_all_day(query):
         arguments = _all_day(tool, arguments)
     rep = repetition(query)
-    return _repeating(tool, arguments, *rep) if rep else arguments
-
-
-def _requested(tool: Tool, arguments: dict, query: str, when: Optional[tuple]) -> dict:
-    """`_as_requested`, and the time of the call's clause (`_at_stated_time`) if it states one."""
-    arguments = _as_requested(tool, arguments, query)
+    if rep:
+        arguments = _repeating(tool, arguments, *rep)
     return _at_stated_time(tool, arguments, when) if when else arguments
 
 
@@ -564,7 +561,7 @@ class Assistant:
             return self._answer(messages, schemas, on_text, turn)
         executor = self._executor(turn)
         by_name = {t.name: t for t in tools}
-        state = _PlanState(answering=list(messages))
+        state = _PlanState(answering=list(messages), fitting=self._fitting(clauses(turn.query), by_name))
         self._look_up_possession(messages, tools, executor, turn, state)
         if turn.stopped:
             return STOPPED
@@ -606,10 +603,10 @@ class Assistant:
         again after a lookup gets it too)."""
         parts = clauses(query)
         times = [stated_time(p, self._now) for p in parts]
-        for index, clause in _clauses_of(plan.steps, self._fitting(parts, by_name)).items():
+        for index, clause in _clauses_of(plan.steps, state.fitting).items():
             if times[clause]:
                 state.times[index] = times[clause]
-        return Plan([Step(s.index, s.tool, _requested(by_name[s.tool], s.arguments, query, state.times.get(s.index)))
+        return Plan([Step(s.index, s.tool, _as_requested(by_name[s.tool], s.arguments, query, state.times.get(s.index)))
                      for s in plan.steps], plan.generation)
 
     def _look_up_possession(self, messages: list[dict], tools: list[Tool], executor: Executor,
@@ -685,7 +682,7 @@ class Assistant:
         offered = {t.name: t for t in tools}
         refused = refused_actions(turn.query)
         parts = clauses(turn.query)
-        fitting = self._fitting(parts, offered)
+        fitting = state.fitting
         done = Counter(c["name"] for c in turn.calls if c["status"] == "ok")
         facts = QueryFacts(turn.query)
         for i in _unanswered(fitting, done):
@@ -702,7 +699,7 @@ class Assistant:
             if not result.calls or _refuses(result.calls[0].name, refused):
                 continue
             call = result.calls[0]
-            arguments = _requested(offered[call.name], call.arguments, turn.query, stated_time(parts[i], self._now))
+            arguments = _as_requested(offered[call.name], call.arguments, turn.query, stated_time(parts[i], self._now))
             arguments = _carried(offered[call.name], arguments, state.carriable, turn.query)
             made = {_call_key(offered[c["name"]], c["arguments"]) for c in turn.calls
                     if c["status"] == "ok" and c["name"] in offered}
@@ -736,7 +733,7 @@ class Assistant:
             # what the model wrote, mended: fields known not to exist, the field the request
             # names of a stored result, made-up ids
             arguments = _resolvable(arguments, planned, state.results)
-            arguments = _requested(by_name[step.tool], arguments, turn.query, state.times.get(step.index))
+            arguments = _as_requested(by_name[step.tool], arguments, turn.query, state.times.get(step.index))
             if not references_in(arguments):
                 arguments = _carried(by_name[step.tool], arguments, state.carriable, turn.query)
             return self._with_looked_up_ids(Step(step.index, step.tool, arguments),
@@ -792,7 +789,7 @@ class Assistant:
                 break  # what the request says not to do ends the calls
             tool = next(t for t in tools if t.name == call.name)
             # call i answers clause i: it takes the time that clause states
-            arguments = _requested(tool, call.arguments, turn.query,
+            arguments = _as_requested(tool, call.arguments, turn.query,
                                    stated_time(parts[i], self._now) if i < len(parts) else None)
             key = _call_key(tool, arguments)
             if key in seen:  # the same call again: small models loop; its result is already known

@@ -94,7 +94,7 @@ class QueryFacts:
 # ISO dates and times in a conversation (the assistant writes them into the request:
 # "Monday (2026-03-16T08:00)"; tools return them): their parts are not numbers anyone
 # said ("08:00" states no 0). A whole value of this shape is judged apart (_mentioned).
-_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}(?::\d{2})?\b")
+ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?|\b\d{1,2}:\d{2}(?::\d{2})?\b")
 
 
 def conversation_facts(messages: Iterable[Mapping[str, Any]], *, times: bool = False) -> QueryFacts:
@@ -103,7 +103,7 @@ def conversation_facts(messages: Iterable[Mapping[str, Any]], *, times: bool = F
     dates and clock times (left out by default: "08:00" states no 0)."""
     text = "\n".join(m["content"] for m in messages
                      if m.get("role") in ("user", "tool") and isinstance(m.get("content"), str))
-    return QueryFacts(text if times else _ISO_DATE_TIME.sub(" ", text))
+    return QueryFacts(text if times else ISO_DATE_TIME.sub(" ", text))
 
 
 def leaf_values(value: Any) -> Iterator[Any]:
@@ -210,7 +210,7 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
         return False
     if isinstance(value, (int, float)):
         return facts.states(value) or _number(value) in facts.number_words
-    if _ISO_DATE_TIME.fullmatch(str(value)):
+    if ISO_DATE_TIME.fullmatch(str(value)):
         return True  # a conversion ("next Tuesday at 3pm") words cannot check
     for w in _words(str(value)):
         if len(w) < 3 and not w.isdigit():
