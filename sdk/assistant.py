@@ -31,9 +31,10 @@ from .errors import DecodeError, InvalidParameterError, ToolArgumentError
 from .executor import (ConfirmCallback, ExecutionReport, Executor, ReferenceError_, StepOutcome, guard_event,
                        resolve_references)
 from .grammar import Grammar
-from .grounding import ISO_DATE_TIME, QueryFacts, is_default, leaf_values, name_words, word_in, words_in
+from .grounding import ISO_DATE_TIME, QueryFacts, is_default, leaf_values, name_words, numbers_in, word_in, words_in
 from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step, references_in
-from .request import annotate_dates, clauses, possessions, refused_actions, repetition, says_all_day, stated_time
+from .request import (annotate_dates, clauses, hands_on, possessions, refused_actions, repetition, says_all_day,
+                      stated_time)
 from .tool import Tool, ToolRegistry
 from .toolrag import ToolRAG
 
@@ -57,13 +58,26 @@ class _PlanState:
     stored: list[StepOutcome] = field(default_factory=list)  # those of stored data (not a calculation)
     times: dict[int, Any] = field(default_factory=dict)  # step number -> the time its clause states
     id_lookups: set[int] = field(default_factory=set)  # steps made to find an id (`_with_looked_up_ids`)
+    parts: list[str] = field(default_factory=list)  # the request's clauses
     fitting: list[list[Tool]] = field(default_factory=list)  # per clause, the offered tools that fit it, best first
+    clause_of: dict[int, int] = field(default_factory=dict)  # step number -> the clause it answers
 
     @property
     def carriable(self) -> list[StepOutcome]:
         """The stored results a call may carry a field of: not those looked up for an id
         ("delete the note Old ideas": its search names "note", but nothing of it is asked for)."""
         return [o for o in self.stored if o.step.index not in self.id_lookups]
+
+    def handed_on(self, tool: Tool, step: int) -> list[StepOutcome]:
+        """The lookups before `step` whose result it may take (`_passed_on`): those of the
+        turn if its clause hands a result on ("send the result to Emma"), else none. A
+        step of no known clause goes by the clauses its tool fits."""
+        clause = self.clause_of.get(step)
+        parts = [self.parts[clause]] if clause is not None else [
+            p for p, tools in zip(self.parts, self.fitting) if any(t.name == tool.name for t in tools)]
+        if not tool.side_effect or not any(hands_on(p) for p in parts):
+            return []
+        return [o for o in self.lookups if o.step.index < step and o.step.index not in self.id_lookups]
 
     def add(self, report: ExecutionReport, registry: ToolRegistry) -> None:
         tried = _tried(report)
@@ -205,14 +219,11 @@ def _carried(tool: Tool, arguments: dict, lookups: list[StepOutcome], query: str
     call's text most likely made up: one the request does not state, prose, the longest
     ("Hello, Carla!", not "Ana"). The 0.5B model rarely writes "$1.phone" itself and
     never sees the stored value (`_by_reference`)."""
-    said, facts = set(words_in(query)), QueryFacts(query)
-    properties = (tool.parameters or {}).get("properties") or {}
-    # a date or a time ("at": "2026-03-16T15:00") is no made-up text to replace
-    texts = [k for k, v in arguments.items() if isinstance(v, str) and v and not references_in(v)
-             and _is_text(properties.get(k)) and not ISO_DATE_TIME.fullmatch(v.strip())]
+    said = set(words_in(query))
+    target = _made_up_text(tool, arguments, query)
     for o in lookups:
         asked = [f for f in _field_names(o.result) if f not in (o.arguments or {}) and word_in(f, said)]
-        if not asked or not texts:
+        if not asked or target is None:
             continue
         # the field as the request says it: "$1.phone" of "phones" is the first phone
         word = next(w for w in (asked[0], asked[0] + "s", asked[0][:-1]) if w in said)
@@ -220,9 +231,55 @@ def _carried(tool: Tool, arguments: dict, lookups: list[StepOutcome], query: str
         value = resolve_references(reference, {o.step.index: o.result})
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         if not any(text in str(v) for v in arguments.values()):
-            target = max(texts, key=lambda k: (not facts.states(arguments[k]), " " in arguments[k], len(arguments[k])))
             return {**arguments, target: reference}
     return arguments
+
+
+def _made_up_text(tool: Tool, arguments: dict, query: str) -> Optional[str]:
+    """The call's text argument most likely made up: one the request does not state,
+    prose, the longest ("Hello, Carla!", not "Ana"); None if it has no free text."""
+    facts = QueryFacts(query)
+    properties = (tool.parameters or {}).get("properties") or {}
+    # a date or a time ("at": "2026-03-16T15:00") is no made-up text to replace
+    texts = [k for k, v in arguments.items() if isinstance(v, str) and v and not references_in(v)
+             and _is_text(properties.get(k)) and not ISO_DATE_TIME.fullmatch(v.strip())]
+    return max(texts, key=lambda k: (not facts.states(arguments[k]), " " in arguments[k], len(arguments[k])),
+               default=None)
+
+
+def _passed_on(tool: Tool, arguments: dict, lookups: list[StepOutcome], query: str) -> dict:
+    """`arguments` of a call whose clause hands on a result ("send the result to Emma", "a
+    note saying what you found": `request.hands_on`) with the latest lookup's result, by
+    reference, in its made-up text, unless the call already holds something of it. The
+    0.5B model writes its own body ("Hello Emma, I have 180 pounds") beside the result."""
+    source = lookups[-1] if lookups else None
+    if source is None or references_in(arguments) or not _has_content(source.result):
+        return arguments
+    own = {str(v) for v in leaf_values(source.arguments or {})}
+    found = [v for v in leaf_values(source.result) if not isinstance(v, bool) and str(v) not in own
+             and (not isinstance(v, str) or len(v) >= 3)]
+    held = " ".join(str(v) for v in leaf_values(arguments))
+    if any(_holds(held, v) for v in found):
+        return arguments
+    target = _made_up_text(tool, arguments, query)
+    if target is None:
+        return arguments
+    text = source.result.get("text") if isinstance(source.result, dict) else None
+    reference = f"${source.step.index}.text" if isinstance(text, str) else f"${source.step.index}"
+    return {**arguments, target: reference}
+
+
+def _has_content(result: Any) -> bool:
+    """A result with something to hand on: not an empty listing ({"notes": []})."""
+    lists = [n for n in _nodes(result) if isinstance(n, list)]
+    return bool(list(leaf_values(result))) and (not lists or any(lists))
+
+
+def _holds(text: str, value: Any) -> bool:
+    """Whether `text` holds `value` (a number to two decimals: 81.65 holds 81.6466)."""
+    if isinstance(value, (int, float)):
+        return any(abs(n - value) <= 0.01 * max(1.0, abs(value)) for n in numbers_in(text))
+    return str(value).lower() in text.lower()
 
 
 _ID_PARAMETER = re.compile(r"(?:^|_)id$")
@@ -561,7 +618,8 @@ class Assistant:
             return self._answer(messages, schemas, on_text, turn)
         executor = self._executor(turn)
         by_name = {t.name: t for t in tools}
-        state = _PlanState(answering=list(messages), fitting=self._fitting(clauses(turn.query), by_name))
+        parts = clauses(turn.query)
+        state = _PlanState(answering=list(messages), parts=parts, fitting=self._fitting(parts, by_name))
         self._look_up_possession(messages, tools, executor, turn, state)
         if turn.stopped:
             return STOPPED
@@ -601,9 +659,9 @@ class Assistant:
         """`plan` with what the request says of dates, repetition and each clause's time
         applied; the time of each step's clause is kept in `state.times` (a step written
         again after a lookup gets it too)."""
-        parts = clauses(query)
-        times = [stated_time(p, self._now) for p in parts]
-        for index, clause in _clauses_of(plan.steps, state.fitting).items():
+        times = [stated_time(p, self._now) for p in state.parts]
+        state.clause_of.update(_clauses_of(plan.steps, state.fitting))
+        for index, clause in state.clause_of.items():
             if times[clause]:
                 state.times[index] = times[clause]
         return Plan([Step(s.index, s.tool, _as_requested(by_name[s.tool], s.arguments, query, state.times.get(s.index)))
@@ -681,8 +739,7 @@ class Assistant:
         makes the call (as ReAct does for every clause)."""
         offered = {t.name: t for t in tools}
         refused = refused_actions(turn.query)
-        parts = clauses(turn.query)
-        fitting = state.fitting
+        parts, fitting = state.parts, state.fitting
         done = Counter(c["name"] for c in turn.calls if c["status"] == "ok")
         facts = QueryFacts(turn.query)
         for i in _unanswered(fitting, done):
@@ -701,6 +758,9 @@ class Assistant:
             call = result.calls[0]
             arguments = _as_requested(offered[call.name], call.arguments, turn.query, stated_time(parts[i], self._now))
             arguments = _carried(offered[call.name], arguments, state.carriable, turn.query)
+            state.clause_of[_next_step(turn)] = i
+            arguments = _passed_on(offered[call.name], arguments, state.handed_on(offered[call.name], _next_step(turn)),
+                                   turn.query)
             made = {_call_key(offered[c["name"]], c["arguments"]) for c in turn.calls
                     if c["status"] == "ok" and c["name"] in offered}
             if _call_key(offered[call.name], arguments) in made:
@@ -736,6 +796,8 @@ class Assistant:
             arguments = _as_requested(by_name[step.tool], arguments, turn.query, state.times.get(step.index))
             if not references_in(arguments):
                 arguments = _carried(by_name[step.tool], arguments, state.carriable, turn.query)
+                arguments = _passed_on(by_name[step.tool], arguments, state.handed_on(by_name[step.tool], step.index),
+                                       turn.query)
             return self._with_looked_up_ids(Step(step.index, step.tool, arguments),
                                             messages + plan_messages[len(messages):], plan_messages, executor, turn,
                                             state)

@@ -17,7 +17,8 @@ import datetime as dt
 import re
 from typing import Optional
 
-__all__ = ["clauses", "annotate_dates", "refused_actions", "says_all_day", "repetition", "possessions", "stated_time"]
+__all__ = ["clauses", "annotate_dates", "refused_actions", "says_all_day", "repetition", "possessions", "stated_time",
+           "hands_on"]
 
 _SPLIT = re.compile(r",?\s+(?:and then|and also|and|then|also)\s+|;\s*|\.\s+(?=[A-Z])", re.I)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -86,6 +87,18 @@ def possessions(text: str) -> list[str]:
         if words:
             out.append(f"{m.group(1)}'s {' '.join(words)}")
     return out
+
+
+# A clause that hands on what an earlier call found: "send the result to Emma", "a note
+# saying what you found", "tell Bob what is on my calendar", "save it in a note".
+_HANDS_ON = re.compile(r"\b(?:the\s+(?:results?|answers?|total|sum|outcome|findings)|"
+                       r"what\s+(?:you|it|they)\s+(?:found|find|says?|said|returns?|returned)|"
+                       r"what\s+(?:is|are|was|were|i\s+have)\s+(?:on|in)|it|them)\b", re.I)
+
+
+def hands_on(clause: str) -> bool:
+    """Whether `clause` asks to pass on an earlier call's result rather than state its own text."""
+    return bool(_HANDS_ON.search(clause))
 
 
 def says_all_day(text: str) -> bool:

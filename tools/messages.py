@@ -104,38 +104,48 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         """List the messages saved as drafts."""
         return {"drafts": read_messages(drafts)}
 
-    @tool(side_effect=True)
-    def send_message(draft_id: str | None = None, to: str | None = None,
-                     body: str | None = None, subject: str = "") -> dict:
-        """Send (text, email, tell) someone a message now: a saved draft, or a new message given by to and body.
-
-        Args:
-            draft_id: Id of a draft to send (from draft_message or list_drafts).
-            to: Recipient of a new message, when no draft_id is given.
-            body: Text of a new message, when no draft_id is given.
-            subject: Subject of a new message.
-        """
-        if draft_id is not None:
-            if to is not None or body is not None:
-                raise ToolArgumentError.about("draft_id", "give either draft_id or to and body, not both")
-            with file_lock(drafts / f"{draft_id}.eml"):
-                src = draft_path(draft_id)
-                with open(src, "rb") as f:
-                    msg = email.message_from_binary_file(f, policy=email.policy.default)
-                msg.replace_header("Date", email.utils.format_datetime(now().astimezone()))
-                dest = outbox / f"{now().strftime('%Y%m%dT%H%M%S')}-{draft_id}.eml"
-                atomic_write_bytes(dest, bytes(msg))
-                os.unlink(src)  # only after the outbox copy is safely on disk
-        else:
-            if to is None or body is None:
-                raise ToolArgumentError.about("to" if to is None else "body",
-                                              "is required when no draft_id is given")
-            new_id = uuid.uuid4().hex[:12]
-            msg = compose(to, body, subject, new_id)
-            dest = outbox / f"{now().strftime('%Y%m%dT%H%M%S')}-{new_id}.eml"
-            atomic_write_bytes(dest, bytes(msg))
+    def send(msg: EmailMessage, name: str) -> dict:
+        dest = outbox / f"{now().strftime('%Y%m%dT%H%M%S')}-{name}.eml"
+        atomic_write_bytes(dest, bytes(msg))
         result = _summary(msg, dest)
         result["status"] = "sent to the local outbox"
         return result
 
-    return [draft_message, list_drafts, send_message]
+    # Two tools, not one with "either a draft or to and body": with every argument
+    # optional, a small model sent messages with no body or no recipient, and made up a
+    # body for "send my draft".
+    @tool(side_effect=True)
+    def send_message(to: str, body: str, subject: str = "") -> dict:
+        """Send (text, email, tell) someone a message now.
+
+        Args:
+            to: Recipient: a name, an email address or a phone number.
+            body: Text of the message.
+            subject: Subject line.
+        """
+        new_id = uuid.uuid4().hex[:12]
+        return send(compose(to, body, subject, new_id), new_id)
+
+    @tool(side_effect=True, only_if_said=TO_DRAFT)
+    def send_draft(draft_id: str, to: str | None = None) -> dict:
+        """Send a saved draft now.
+
+        Args:
+            draft_id: Id of the draft (from draft_message or list_drafts).
+            to: Recipient, only to send it to someone other than the draft's.
+        """
+        draft_path(draft_id)  # a checked id before a lock file is named after it
+        with file_lock(drafts / f"{draft_id}.eml"):
+            src = draft_path(draft_id)  # and still there once the lock is held
+            with open(src, "rb") as f:
+                msg = email.message_from_binary_file(f, policy=email.policy.default)
+            if to is not None:
+                if not to.strip() or "\n" in to or "\r" in to:
+                    raise ToolArgumentError.about("to", "must name a recipient on a single line")
+                msg.replace_header("To", to.strip())
+            msg.replace_header("Date", email.utils.format_datetime(now().astimezone()))
+            result = send(msg, draft_id)
+            os.unlink(src)  # only after the outbox copy is safely on disk
+        return result
+
+    return [draft_message, list_drafts, send_message, send_draft]

@@ -199,7 +199,7 @@ def test_a_plan_loses_the_calls_the_request_refuses():
     from edgeagent.planner import Plan, Step
 
     plan = Plan([Step(1, "draft_message", {"to": "Carla", "body": "Lunch?"}),
-                 Step(2, "send_message", {"draft_id": "$1.draft_id"})])
+                 Step(2, "send_draft", {"draft_id": "$1.draft_id"})])
     assert [s.tool for s in _without_refused(plan, {"send"}).steps] == ["draft_message"]
     assert _without_refused(plan, {"delete"}) is plan
 
@@ -257,6 +257,55 @@ def test_a_field_the_request_names_is_carried_into_the_made_up_text(registry):
     assert state.carriable == [read]
 
 
+def test_a_result_the_clause_hands_on_goes_into_the_made_up_text(registry):
+    from edgeagent.assistant import _passed_on
+    from edgeagent.executor import StepOutcome
+    from edgeagent.planner import Step
+
+    send, note = registry.get("send_message"), registry.get("create_note")
+    converted = StepOutcome(Step(1, "convert_units", {"value": 180, "from_unit": "pounds", "to_unit": "kilograms"}),
+                            "ok", {"value": 81.6466266, "unit": "kilograms", "text": "180 pounds = 81.6466 kilograms"},
+                            {"value": 180, "from_unit": "pounds", "to_unit": "kilograms"})
+    query = "Convert 180 pounds to kilograms and send the result to Emma"
+    made_up = {"to": "Emma", "body": "Hello Emma, I have 180 pounds.", "subject": "Help"}
+    assert _passed_on(send, made_up, [converted], query) == dict(made_up, body="$1.text")
+    # the call holds the result already (rounded, too): nothing changes
+    for body in ("It is 81.65 kg", "180 pounds = 81.6466 kilograms"):
+        assert _passed_on(send, {"to": "Emma", "body": body}, [converted], query) == {"to": "Emma", "body": body}
+    assert _passed_on(send, {"to": "Emma", "body": "$1.value"}, [converted], query)["body"] == "$1.value"
+    # a result with no text field goes whole; the latest lookup is the one handed on
+    found = StepOutcome(Step(2, "search_files", {"query": "invoice"}), "ok",
+                        {"query": "invoice", "matches": [{"path": "invoice-march.txt", "line": "Total 450"}]},
+                        {"query": "invoice"})
+    planned = {"title": "Invoices", "body": "What you found."}
+    assert _passed_on(note, planned, [converted, found],
+                      "Search my files for invoice and make a note called Invoices saying what you found") == {
+        "title": "Invoices", "body": "$2"}
+    # an empty listing has nothing to hand on
+    empty = StepOutcome(Step(2, "search_notes", {"query": "x"}), "ok", {"notes": []}, {"query": "x"})
+    assert _passed_on(note, planned, [empty], "make a note saying what you found") == planned
+    assert _passed_on(note, planned, [], "make a note saying what you found") == planned
+
+
+def test_only_a_clause_that_hands_on_a_result_takes_it(registry):
+    from edgeagent.assistant import _PlanState
+    from edgeagent.executor import StepOutcome
+    from edgeagent.planner import Step
+
+    send, timer, search = registry.get("send_message"), registry.get("set_timer"), registry.get("search_files")
+    looked = StepOutcome(Step(1, "calculate", {"expression": "2+2"}), "ok", {"value": 4, "text": "2+2 = 4"}, {})
+    id_lookup = StepOutcome(Step(2, "search_notes", {}), "ok", {"notes": [{"id": 4}]}, {})
+    state = _PlanState(answering=[], parts=["Add 2 and 2", "send the result to Emma", "set a timer for 5 minutes"],
+                       fitting=[[registry.get("calculate")], [send], [timer]], lookups=[looked, id_lookup])
+    state.id_lookups.add(2)
+    state.clause_of.update({3: 1, 4: 2})
+    assert state.handed_on(send, 3) == [looked]  # not the id lookup
+    assert state.handed_on(timer, 4) == []  # its clause hands nothing on
+    assert state.handed_on(send, 1) == []  # nothing before it
+    assert state.handed_on(send, 9) == [looked]  # no known clause: the clauses send_message fits
+    assert state.handed_on(search, 9) == []  # a lookup takes nothing
+
+
 def test_a_rewritten_value_naming_a_missing_field_falls_back_to_the_planned_one():
     from edgeagent.assistant import _resolvable
 
@@ -270,7 +319,7 @@ def test_an_id_parameter_names_the_lookup_it_comes_from(registry):
 
     assert {k: t.name for k, t in _id_sources(registry.get("delete_note"), registry).items()} == {
         "note_id": "search_notes"}
-    assert {k: t.name for k, t in _id_sources(registry.get("send_message"), registry).items()} == {
+    assert {k: t.name for k, t in _id_sources(registry.get("send_draft"), registry).items()} == {
         "draft_id": "list_drafts"}  # draft_message is named too, but it acts
     assert _id_sources(registry.get("create_note"), registry) == {}
 

@@ -19,7 +19,7 @@ from edgeagent.tools import local_tools
 @pytest.fixture(scope="module")
 def tools(tmp_path_factory):
     reg = local_tools(tmp_path_factory.mktemp("data"))
-    return [reg.get(n) for n in ("find_contact", "send_message", "create_note", "set_timer")]
+    return [reg.get(n) for n in ("find_contact", "send_message", "create_note", "set_timer", "search_notes")]
 
 
 def valid(schema, plan) -> bool:
@@ -48,7 +48,9 @@ def test_only_offered_tools_and_schema_valid_arguments(tools):
     assert not valid(schema, [{"name": "delete_note", "arguments": {"note_id": 1}}])
     assert not valid(schema, [{"name": "set_timer", "arguments": {"minutes": "ten"}}])
     assert not valid(schema, [{"name": "create_note", "arguments": {}}])  # title is required
-    assert not valid(schema, [{"name": "send_message", "arguments": {}}])  # all optional: one needed
+    assert not valid(schema, [{"name": "send_message", "arguments": {"to": "Bob"}}])  # body is required
+    assert not valid(schema, [{"name": "search_notes", "arguments": {}}])  # all optional: one needed
+    assert valid(schema, [{"name": "search_notes", "arguments": {"tag": "work"}}])
     assert not valid(schema, [])
     assert not valid(schema, [{"name": "set_timer", "arguments": {"minutes": 1}}] * 4)  # max_steps
 

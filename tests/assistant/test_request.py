@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeagent.request import annotate_dates, clauses, possessions, refused_actions, repetition, says_all_day, stated_time
+from edgeagent.request import (annotate_dates, clauses, hands_on, possessions, refused_actions, repetition, says_all_day,
+                               stated_time)
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 NOW = dt.datetime(2026, 3, 13, 9, 0)  # a Friday
@@ -165,3 +167,28 @@ def test_no_time_is_stated_by_a_clause_with_none_several_or_an_offset():
     for clause in ("remind me on Sunday", "from 2pm to 4pm on Monday", "on Monday and Tuesday at 9am",
                    "remind me an hour before at 9am", "remind me 30 minutes before the 3pm call"):
         assert stated_time(clause, NOW) is None, clause
+
+
+@pytest.mark.parametrize("clause", ["send the result to Emma", "make a note saying what you found",
+                                    "Tell Bob by message what is on my calendar on Monday", "save it in a note",
+                                    "write the answer in a file", "forward them to Carla"])
+def test_a_clause_that_hands_on_a_result(clause):
+    assert hands_on(clause)
+
+
+@pytest.mark.parametrize("clause", ["send Bob a message saying the report is ready", "remind me at 9am",
+                                    "create a note called Results", "Make a note Parking with level 3",
+                                    "the item was resultful"])
+def test_a_clause_that_states_its_own_text(clause):
+    assert not hands_on(clause)
+
+
+_FILLER = st.lists(st.sampled_from(["send", "Emma", "a", "note", "called", "Run", "to", "my", "calendar", "with",
+                                    "the", "report", "is", "ready", "at", "9am", "message", "what", "time"]), max_size=8)
+
+
+@given(_FILLER, _FILLER, st.sampled_from(["the result", "the answer", "what you found", "it", "them",
+                                          "what is on", "the total"]))
+def test_a_handing_phrase_anywhere_hands_on(before, after, phrase):
+    assert not hands_on(" ".join(before + after))
+    assert hands_on(" ".join(before + [phrase] + after))

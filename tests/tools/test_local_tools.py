@@ -8,12 +8,12 @@ import pytest
 from edgeagent.tools import DOMAINS, local_tools
 
 SIDE_EFFECTS = {"write_file", "move_file", "create_note", "update_note", "delete_note",
-                "create_event", "delete_event", "add_contact", "draft_message", "send_message",
+                "create_event", "delete_event", "add_contact", "draft_message", "send_message", "send_draft",
                 "create_reminder", "delete_reminder", "set_timer"}
 
 
 def test_every_tool_is_described_for_the_model(tools):
-    assert len(tools) == 25
+    assert len(tools) == 26
     for t in tools:
         s = t.schema["function"]
         assert s["description"], t.name
