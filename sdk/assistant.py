@@ -659,7 +659,7 @@ class Assistant:
         """`plan` with what the request says of dates, repetition and each clause's time
         applied; the time of each step's clause is kept in `state.times` (a step written
         again after a lookup gets it too)."""
-        times = [stated_time(p, self._now) for p in state.parts]
+        times = [stated_time(p, self._now, query) for p in state.parts]
         state.clause_of.update(_clauses_of(plan.steps, state.fitting))
         for index, clause in state.clause_of.items():
             if times[clause]:
@@ -756,7 +756,8 @@ class Assistant:
             if not result.calls or _refuses(result.calls[0].name, refused):
                 continue
             call = result.calls[0]
-            arguments = _as_requested(offered[call.name], call.arguments, turn.query, stated_time(parts[i], self._now))
+            arguments = _as_requested(offered[call.name], call.arguments, turn.query,
+                                      stated_time(parts[i], self._now, turn.query))
             arguments = _carried(offered[call.name], arguments, state.carriable, turn.query)
             state.clause_of[_next_step(turn)] = i
             arguments = _passed_on(offered[call.name], arguments, state.handed_on(offered[call.name], _next_step(turn)),
@@ -852,7 +853,7 @@ class Assistant:
             tool = next(t for t in tools if t.name == call.name)
             # call i answers clause i: it takes the time that clause states
             arguments = _as_requested(tool, call.arguments, turn.query,
-                                   stated_time(parts[i], self._now) if i < len(parts) else None)
+                                   stated_time(parts[i], self._now, turn.query) if i < len(parts) else None)
             key = _call_key(tool, arguments)
             if key in seen:  # the same call again: small models loop; its result is already known
                 break

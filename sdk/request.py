@@ -15,14 +15,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Optional
+from typing import Optional, Union
 
 __all__ = ["clauses", "annotate_dates", "refused_actions", "says_all_day", "repetition", "possessions", "stated_time",
            "hands_on"]
 
-_SPLIT = re.compile(r",?\s+(?:and then|and also|and|then|also)\s+|;\s*|\.\s+(?=[A-Z])", re.I)
+_SPLIT = re.compile(r",?\s+(?:and then|and also|and|then|also)\s+|;\s*|[.?!]\s+(?=[A-Z])", re.I)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 MIN_CLAUSE_WORDS = 3  # shorter pieces are list items ("apples, bananas and rice"), not clauses
+# ... unless a verb that reads something starts them: "Read todo.txt and make a note ..."
+_READING_VERBS = {"read", "open", "find", "search", "check", "list", "show", "get", "fetch", "convert", "calculate"}
+
+
+def _is_clause(piece: str, after_and: bool = False) -> bool:
+    words = piece.split()
+    if after_and and words[0][:1].isupper() and words[0] != "I":
+        return False  # "... with Dune and Emma, tagged reading": a name goes on a list
+    return len(words) >= MIN_CLAUSE_WORDS or (len(words) == 2 and words[0].lower() in _READING_VERBS)
 
 
 def clauses(text: str) -> list[str]:
@@ -35,10 +44,18 @@ def clauses(text: str) -> list[str]:
         return f"\x00{len(quoted) - 1}\x00"
 
     hidden = _QUOTED.sub(hide, text.strip().rstrip("."))
-    parts = [p.strip(" ,") for p in _SPLIT.split(hidden) if p and p.strip(" ,")]
+    # each piece with whether a conjunction (not a sentence's end) comes before it
+    parts: list[tuple[str, bool]] = []
+    start, after_and = 0, False
+    for m in [*_SPLIT.finditer(hidden), None]:
+        piece = hidden[start:m.start() if m else len(hidden)].strip(" ,")
+        if piece:
+            parts.append((piece, after_and))
+        if m:
+            start, after_and = m.end(), m.group(0).strip()[:1] not in (";", ".", "?", "!")
     merged: list[str] = []
-    for p in parts:
-        if merged and (len(p.split()) < MIN_CLAUSE_WORDS or len(merged[-1].split()) < MIN_CLAUSE_WORDS):
+    for p, after_and in parts:
+        if merged and not (_is_clause(p, after_and) and _is_clause(merged[-1])):
             merged[-1] = f"{merged[-1]} and {p}"
         else:
             merged.append(p)
@@ -91,7 +108,7 @@ def possessions(text: str) -> list[str]:
 
 # A clause that hands on what an earlier call found: "send the result to Emma", "a note
 # saying what you found", "tell Bob what is on my calendar", "save it in a note".
-_HANDS_ON = re.compile(r"\b(?:the\s+(?:results?|answers?|total|sum|outcome|findings)|"
+_HANDS_ON = re.compile(r"\b(?:the\s+(?:results?|answers?|total|sum|outcome|findings|time|date)|"
                        r"what\s+(?:you|it|they)\s+(?:found|find|says?|said|returns?|returned)|"
                        r"what\s+(?:is|are|was|were|i\s+have)\s+(?:on|in)|it|them)\b", re.I)
 
@@ -165,17 +182,25 @@ def annotate_dates(text: str, now: dt.datetime) -> str:
     mean, and what an offset from them ("an hour before", "the day before") comes to."""
     mentions = _mentions(text, now)
     found = [f"{phrase} = {_iso(value)}" for _, phrase, value in mentions if phrase != _iso(value)]
-    found += _offsets(text, sorted(mentions, key=lambda m: m[0]), now)
+    found += [f"{phrase} = {_iso(value)}" for phrase, value in _offsets(text, now)]
     return f"{text}\n({'; '.join(dict.fromkeys(found))})" if found else text
 
 
-def stated_time(clause: str, now: dt.datetime) -> Optional[tuple[Optional[dt.date], tuple[int, int]]]:
+def stated_time(clause: str, now: dt.datetime,
+                request: Optional[str] = None) -> Optional[tuple[Optional[dt.date], tuple[int, int]]]:
     """The one time of day a clause states, and its one date if it states one: ("remind me
     at 9am" -> (None, (9, 0)); "on Sunday at 8am" -> (that Sunday, (8, 0))). None when it
-    states no time, several times or dates, or an offset ("an hour before": the time is
-    worked out from another, `annotate_dates` does that)."""
+    states no time, several times or dates. A clause with an offset ("remind me an hour
+    before", "the day before at 9am") states the date and time the offset comes to in the
+    whole `request` (the clause it counts from may be another), None without it."""
     if _OFFSET.search(clause):
-        return None
+        if request is None:
+            return None
+        meant = {v for phrase, v in _offsets(request, now) if isinstance(v, dt.datetime) and phrase in clause}
+        if len(meant) != 1:
+            return None
+        at = next(iter(meant))
+        return at.date(), (at.hour, at.minute)
     mentions = _mentions(clause, now)
     dates = {v for _, _, v in mentions if isinstance(v, dt.date)}
     times = {v for _, _, v in mentions if isinstance(v, tuple)}
@@ -185,6 +210,8 @@ def stated_time(clause: str, now: dt.datetime) -> Optional[tuple[Optional[dt.dat
 
 
 def _iso(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="minutes")
     return value.isoformat() if isinstance(value, dt.date) else f"{value[0]:02d}:{value[1]:02d}"
 
 
@@ -219,12 +246,12 @@ def _mentions(text: str, now: dt.datetime) -> list[tuple[int, str, object]]:
     return out
 
 
-def _offsets(text: str, mentions: list[tuple[int, str, object]], now: dt.datetime) -> list[str]:
-    """ "an hour before = 2026-03-17T14:00": each offset phrase applied to the last date and
-    time written before it, or else the first after it ("30 minutes before the call on
-    Friday at 10am"); `mentions` in text order. A small model cannot subtract an hour from
-    15:00 reliably."""
-    out = []
+def _offsets(text: str, now: dt.datetime) -> list[tuple[str, Union[dt.date, dt.datetime]]]:
+    """("an hour before", 2026-03-17T14:00): each offset phrase applied to the last date
+    and time written before it, or else the first after it ("30 minutes before the call on
+    Friday at 10am"). A small model cannot subtract an hour from 15:00 reliably."""
+    mentions = sorted(_mentions(text, now), key=lambda m: m[0])
+    out: list[tuple[str, Union[dt.date, dt.datetime]]] = []
     for m in _OFFSET.finditer(text):
         near = [v for pos, _, v in reversed(mentions) if pos < m.start()] + \
                [v for pos, _, v in mentions if pos > m.start()]
@@ -245,11 +272,9 @@ def _offsets(text: str, mentions: list[tuple[int, str, object]], now: dt.datetim
             at = re.match(r"\s+at\s+", text[m.end():])  # "the day before at 9am"
             clock = _mentions(text[m.end() + at.end():], now) if at else []
             if clock and clock[0][0] == 0 and isinstance(clock[0][2], tuple):
-                when = dt.datetime.combine(day + delta, dt.time(*clock[0][2])).isoformat(timespec="minutes")
-                out.append(f"{m.group(0)} at {clock[0][1]} = {when}")
+                out.append((f"{m.group(0)} at {clock[0][1]}", dt.datetime.combine(day + delta, dt.time(*clock[0][2]))))
             else:
-                out.append(f"{m.group(0)} = {(day + delta).isoformat()}")
+                out.append((m.group(0), day + delta))
         elif day is not None and time is not None:
-            at = dt.datetime.combine(day, dt.time(*time)) + delta
-            out.append(f"{m.group(0)} = {at.isoformat(timespec='minutes')}")
+            out.append((m.group(0), dt.datetime.combine(day, dt.time(*time)) + delta))
     return out

@@ -23,6 +23,15 @@ def test_clauses_split_on_conjunctions_but_not_list_items_or_quotes():
     assert clauses("Put 'Call the bank and pay rent' in a file todo.txt") == [
         "Put 'Call the bank and pay rent' in a file todo.txt"]
     assert clauses("Send Bob the report") == ["Send Bob the report"]
+    # a two-word piece is a clause when a verb that reads something starts it
+    assert clauses("Read todo.txt and make a note called Todo with its contents") == [
+        "Read todo.txt", "make a note called Todo with its contents"]
+    assert clauses("Buy milk and eggs") == ["Buy milk and eggs"]
+    # a name after "and" goes on a list; after a sentence's end it starts one
+    assert clauses("Create a note Books to read with Dune and Emma, tagged reading") == [
+        "Create a note Books to read with Dune and Emma, tagged reading"]
+    assert clauses("When is my book club? Send the time to Emma.") == ["When is my book club", "Send the time to Emma"]
+    assert clauses("Delete the note Old ideas. Remind me at 9am") == ["Delete the note Old ideas", "Remind me at 9am"]
 
 
 @given(st.lists(st.text(alphabet="abcdefgh ", min_size=1, max_size=30), min_size=1, max_size=5))
@@ -167,6 +176,25 @@ def test_no_time_is_stated_by_a_clause_with_none_several_or_an_offset():
     for clause in ("remind me on Sunday", "from 2pm to 4pm on Monday", "on Monday and Tuesday at 9am",
                    "remind me an hour before at 9am", "remind me 30 minutes before the 3pm call"):
         assert stated_time(clause, NOW) is None, clause
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(WEEKDAYS), st.integers(1, 12), st.sampled_from(["am", "pm"]),
+       st.sampled_from([("an hour before", -60), ("30 minutes before", -30), ("2 hours before", -120),
+                        ("15 minutes after", 15)]))
+def test_a_clause_with_an_offset_states_the_time_it_comes_to(day, hour, half, offset):
+    phrase, minutes = offset
+    request = f"Put the dentist on {day} at {hour}{half} in my calendar and remind me {phrase}"
+    start = dt.datetime.combine(stated_time(clauses(request)[0], NOW)[0], dt.time(hour % 12 + (12 if half == "pm" else 0)))
+    at = start + dt.timedelta(minutes=minutes)
+    assert stated_time(clauses(request)[1], NOW, request) == (at.date(), (at.hour, at.minute))
+    assert stated_time(clauses(request)[1], NOW) is None  # worked out from another clause: needs the request
+
+
+def test_the_day_before_at_a_time_is_that_time_the_day_before():
+    request = "Add Emma's birthday as an all-day event on March 22 and remind me the day before at 9am"
+    assert stated_time(clauses(request)[1], NOW, request) == (dt.date(2026, 3, 21), (9, 0))
+    assert stated_time("remind me the day before", NOW, "on March 22, remind me the day before") is None  # a date alone
 
 
 @pytest.mark.parametrize("clause", ["send the result to Emma", "make a note saying what you found",

@@ -104,7 +104,7 @@ def test_call_with_a_policy_switches_the_tool_off(cli, tmp_path):
             "--policy", str(policy), "--threads", "2")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
-    assert data["disabled_tools"] == ["send_message"]
+    assert "send_message" in data["disabled_tools"]  # besides those retrieval puts far below the best
     assert data["calls"] and all(c["name"] != "send_message" for c in data["calls"])
     policy.write_text("rule no_send: deny call(send_mesage)\n")
     r = cli("call", "hi", "--tools", str(tools), "--policy", str(policy))
