@@ -407,6 +407,22 @@ def _clauses_of(steps: list[Step], fitting: list[list[Tool]]) -> dict[int, int]:
     return out
 
 
+def _lookups_first(plan: Plan, by_name: dict[str, Tool], handing: set[int]) -> Plan:
+    """`plan` with the lookups that come after the first acting call of `handing` (the steps
+    whose clause hands a result on) moved before it, renumbered; as it is if any step refers
+    to another. "When is my book club? Send the time to Emma" was planned as the message,
+    then the lookup: a call cannot hand on what is not looked up yet."""
+    steps = plan.steps
+    first = next((k for k, s in enumerate(steps) if s.index in handing and by_name[s.tool].side_effect), None)
+    if first is None or any(s.depends_on() for s in steps):
+        return plan
+    later = [s for s in steps[first + 1:] if not by_name[s.tool].side_effect]
+    if not later:
+        return plan
+    order = steps[:first] + later + [s for s in steps[first:] if all(s is not x for x in later)]
+    return Plan([Step(steps[0].index + k, s.tool, s.arguments) for k, s in enumerate(order)], plan.generation)
+
+
 def _as_requested(tool: Tool, arguments: dict, query: str, when: Optional[tuple] = None) -> dict:
     """A call's arguments with what the request says of dates and repetition applied, and
     `when`, the time its clause states (`_at_stated_time`), if there is one."""
@@ -656,9 +672,13 @@ class Assistant:
         return [[t for t in self.rag.select(p, k=min(3, len(self.rag))) if t.name in offered] for p in parts]
 
     def _plan_as_requested(self, plan: Plan, by_name: dict[str, Tool], query: str, state: _PlanState) -> Plan:
-        """`plan` with what the request says of dates, repetition and each clause's time
-        applied; the time of each step's clause is kept in `state.times` (a step written
-        again after a lookup gets it too)."""
+        """`plan` with its lookups before the calls that hand their results on, and with
+        what the request says of dates, repetition and each clause's time applied; the time
+        of each step's clause is kept in `state.times` (a step written again after a lookup
+        gets it too)."""
+        handing = {index for index, clause in _clauses_of(plan.steps, state.fitting).items()
+                   if hands_on(state.parts[clause])}
+        plan = _lookups_first(plan, by_name, handing)
         times = [stated_time(p, self._now, query) for p in state.parts]
         state.clause_of.update(_clauses_of(plan.steps, state.fitting))
         for index, clause in state.clause_of.items():

@@ -20,7 +20,14 @@ from typing import Optional, Union
 __all__ = ["clauses", "annotate_dates", "refused_actions", "says_all_day", "repetition", "possessions", "stated_time",
            "hands_on"]
 
-_SPLIT = re.compile(r",?\s+(?:and then|and also|and|then|also)\s+|;\s*|[.?!]\s+(?=[A-Z])", re.I)
+# The verbs that start a request's clauses: after a comma, one starts another clause
+# ("Add Helen to my contacts, put a party in my calendar and ..."), where a comma
+# otherwise separates list items.
+_VERBS = ("add", "put", "create", "make", "send", "write", "remind", "set", "schedule", "book", "delete", "cancel",
+          "move", "rename", "copy", "save", "tell", "text", "message", "email", "invite", "read", "find", "search",
+          "look", "convert", "calculate", "draft", "record", "list", "show")
+_SPLIT = re.compile(r",?\s+(?:and then|and also|and|then|also)\s+|;\s*|[.?!]\s+(?=[A-Z])|,\s+(?=(?:"
+                    + "|".join(_VERBS) + r")\b)", re.I)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 MIN_CLAUSE_WORDS = 3  # shorter pieces are list items ("apples, bananas and rice"), not clauses
 # ... unless a verb that reads something starts them: "Read todo.txt and make a note ..."
@@ -29,7 +36,7 @@ _READING_VERBS = {"read", "open", "find", "search", "check", "list", "show", "ge
 
 def _is_clause(piece: str, after_and: bool = False) -> bool:
     words = piece.split()
-    if after_and and words[0][:1].isupper() and words[0] != "I":
+    if after_and and words[0][:1].isupper() and words[0] != "I" and words[0].lower() not in _VERBS:
         return False  # "... with Dune and Emma, tagged reading": a name goes on a list
     return len(words) >= MIN_CLAUSE_WORDS or (len(words) == 2 and words[0].lower() in _READING_VERBS)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path, PurePath
@@ -61,6 +62,32 @@ class Sandbox:
 
     def is_root(self, real: Path) -> bool:
         return real in self.roots
+
+    def named_like(self, path: str, limit: int = 3) -> list[str]:
+        """Files whose names hold every word of `path` ("March invoice" -> invoice-march.txt),
+        to name in the error when `path` does not exist: a person (or a model) who named a
+        file in words can then use its real name."""
+        wanted = {w for w in _WORD.findall(str(path).lower()) if w not in _FILLER_WORDS}
+        found: list[str] = []
+        if not wanted:
+            return found
+        for i, (folder, dirs, files) in enumerate(os.walk(self.roots[0])):  # links are not followed
+            for name in sorted(files):
+                if wanted <= set(_WORD.findall(name.lower())):
+                    found.append(self.display(Path(folder) / name))
+            if len(found) >= limit or i >= MAX_SEARCH_FILES:
+                break
+        return found[:limit]
+
+    def missing(self, path: str, param: str, what: str) -> ToolArgumentError:
+        """The error for a `path` that is not an existing `what`, naming the files it may mean."""
+        near = self.named_like(path)
+        hint = f"; files named like it: {', '.join(near)}" if near else ""
+        return ToolArgumentError.about(param, f"{path!r} is not an existing {what}{hint}")
+
+
+_WORD = re.compile(r"[^\W_]+")
+_FILLER_WORDS = {"the", "my", "a", "an", "file", "files", "folder", "txt", "md"}
 
 
 def _is_text(data: bytes) -> bool:
@@ -120,7 +147,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         """
         real = sb.resolve(path)
         if not real.is_file():
-            raise ToolArgumentError.about("path", f"{path!r} is not an existing file")
+            raise sb.missing(path, "path", "file")
         size = real.stat().st_size
         with open(real, "rb") as f:
             data = f.read(MAX_READ_BYTES)
@@ -213,7 +240,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
         """
         src = sb.resolve(source, "source")
         if not src.exists():
-            raise ToolArgumentError.about("source", f"{source!r} does not exist")
+            raise sb.missing(source, "source", "file or folder")
         if sb.is_root(src):
             raise ToolArgumentError.about("source", "the top folder itself cannot be moved")
         dst = sb.resolve(destination, "destination")

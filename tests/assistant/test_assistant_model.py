@@ -306,6 +306,23 @@ def test_only_a_clause_that_hands_on_a_result_takes_it(registry):
     assert state.handed_on(search, 9) == []  # a lookup takes nothing
 
 
+def test_lookups_go_before_the_call_that_hands_their_result_on(registry):
+    from edgeagent.assistant import _lookups_first
+    from edgeagent.planner import Plan, Step
+
+    by_name = {t.name: t for t in registry}
+    plan = Plan([Step(3, "send_message", {"to": "Emma", "body": "Tomorrow"}), Step(4, "list_events", {}),
+                 Step(5, "set_timer", {"minutes": 5})])
+    moved = _lookups_first(plan, by_name, {3})
+    assert [(s.index, s.tool) for s in moved.steps] == [(3, "list_events"), (4, "send_message"), (5, "set_timer")]
+    assert moved.steps[1].arguments == {"to": "Emma", "body": "Tomorrow"}
+    assert _lookups_first(plan, by_name, set()) is plan  # no clause hands a result on
+    assert _lookups_first(plan, by_name, {5}) is plan  # nothing is looked up after it
+    referring = Plan([Step(1, "send_message", {"to": "Emma", "body": "x"}), Step(2, "list_events", {}),
+                      Step(3, "create_note", {"title": "$2"})])
+    assert _lookups_first(referring, by_name, {1}) is referring  # renumbering would break a reference
+
+
 def test_a_rewritten_value_naming_a_missing_field_falls_back_to_the_planned_one():
     from edgeagent.assistant import _resolvable
 

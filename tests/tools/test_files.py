@@ -108,6 +108,21 @@ def test_read_limits_and_binary(tools, root):
         tools.invoke("read_file", {"path": "missing.txt"})
 
 
+def test_a_missing_file_named_in_words_gets_the_files_it_may_mean(tools, root):
+    (root / "invoice-march.txt").write_text("Total 450")
+    (root / "old").mkdir()
+    (root / "old" / "march-invoice-copy.txt").write_text("Total 450")
+    (root / "invoice-april.txt").write_text("Total 300")
+    with pytest.raises(ToolArgumentError) as info:
+        tools.invoke("move_file", {"source": "March invoice", "destination": "archive"})
+    assert info.value.parameter == "source"
+    assert "invoice-march.txt" in str(info.value) and "old/march-invoice-copy.txt" in str(info.value)
+    assert "april" not in str(info.value)
+    with pytest.raises(ToolArgumentError) as info:
+        tools.invoke("read_file", {"path": "the receipt"})
+    assert "named like it" not in str(info.value)  # nothing holds the word: no hint
+
+
 def test_explicit_allowed_roots(tmp_path, data_dir):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
