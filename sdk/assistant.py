@@ -34,7 +34,7 @@ from .grammar import Grammar
 from .grounding import ISO_DATE_TIME, QueryFacts, is_default, leaf_values, name_words, numbers_in, word_in, words_in
 from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step, references_in
 from .request import (annotate_dates, clauses, hands_on, possessions, refused_actions, repetition, says_all_day,
-                      stated_time)
+                      stated_time, states_a_date)
 from .tool import Tool, ToolRegistry
 from .toolrag import ToolRAG
 
@@ -68,14 +68,17 @@ class _PlanState:
         ("delete the note Old ideas": its search names "note", but nothing of it is asked for)."""
         return [o for o in self.stored if o.step.index not in self.id_lookups]
 
-    def handed_on(self, tool: Tool, step: int) -> list[StepOutcome]:
-        """The lookups before `step` whose result it may take (`_passed_on`): those of the
-        turn if its clause hands a result on ("send the result to Emma"), else none. A
-        step of no known clause goes by the clauses its tool fits."""
-        clause = self.clause_of.get(step)
+    def hands_on(self, tool: Tool, step: int, clause_of: Optional[dict[int, int]] = None) -> bool:
+        """Whether `step`, a call of `tool`, acts on a clause that hands a result on ("send
+        the result to Emma"); a step of no known clause goes by the clauses its tool fits."""
+        clause = (self.clause_of if clause_of is None else clause_of).get(step)
         parts = [self.parts[clause]] if clause is not None else [
             p for p, tools in zip(self.parts, self.fitting) if any(t.name == tool.name for t in tools)]
-        if not tool.side_effect or not any(hands_on(p) for p in parts):
+        return tool.side_effect and any(hands_on(p) for p in parts)
+
+    def handed_on(self, tool: Tool, step: int) -> list[StepOutcome]:
+        """The lookups before `step` whose result it may take (`_passed_on`), if it hands one on."""
+        if not self.hands_on(tool, step):
             return []
         return [o for o in self.lookups if o.step.index < step and o.step.index not in self.id_lookups]
 
@@ -407,6 +410,15 @@ def _clauses_of(steps: list[Step], fitting: list[list[Tool]]) -> dict[int, int]:
     return out
 
 
+def _undated(tool: Tool, arguments: dict) -> dict:
+    """A lookup's arguments without the optional dates a request that names none did not
+    ask for: "When is my book club?" was looked up from today to tomorrow, and missed it."""
+    properties = (tool.parameters or {}).get("properties") or {}
+    required = set((tool.parameters or {}).get("required") or [])
+    return {k: v for k, v in arguments.items() if k in required or not isinstance(properties.get(k), dict)
+            or "ISO 8601" not in str(properties[k].get("description", ""))}
+
+
 def _lookups_first(plan: Plan, by_name: dict[str, Tool], handing: set[int]) -> Plan:
     """`plan` with the lookups that come after the first acting call of `handing` (the steps
     whose clause hands a result on) moved before it, renumbered; as it is if any step refers
@@ -426,6 +438,8 @@ def _lookups_first(plan: Plan, by_name: dict[str, Tool], handing: set[int]) -> P
 def _as_requested(tool: Tool, arguments: dict, query: str, when: Optional[tuple] = None) -> dict:
     """A call's arguments with what the request says of dates and repetition applied, and
     `when`, the time its clause states (`_at_stated_time`), if there is one."""
+    if not tool.side_effect and not states_a_date(query):
+        arguments = _undated(tool, arguments)
     if says_all_day(query):
         arguments = _all_day(tool, arguments)
     rep = repetition(query)
@@ -676,9 +690,9 @@ class Assistant:
         what the request says of dates, repetition and each clause's time applied; the time
         of each step's clause is kept in `state.times` (a step written again after a lookup
         gets it too)."""
-        handing = {index for index, clause in _clauses_of(plan.steps, state.fitting).items()
-                   if hands_on(state.parts[clause])}
-        plan = _lookups_first(plan, by_name, handing)
+        answered = _clauses_of(plan.steps, state.fitting)
+        plan = _lookups_first(plan, by_name, {s.index for s in plan.steps
+                                              if state.hands_on(by_name[s.tool], s.index, answered)})
         times = [stated_time(p, self._now, query) for p in state.parts]
         state.clause_of.update(_clauses_of(plan.steps, state.fitting))
         for index, clause in state.clause_of.items():

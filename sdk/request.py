@@ -18,7 +18,7 @@ import re
 from typing import Optional, Union
 
 __all__ = ["clauses", "annotate_dates", "refused_actions", "says_all_day", "repetition", "possessions", "stated_time",
-           "hands_on"]
+           "hands_on", "states_a_date"]
 
 # The verbs that start a request's clauses: after a comma, one starts another clause
 # ("Add Helen to my contacts, put a party in my calendar and ..."), where a comma
@@ -191,6 +191,14 @@ def annotate_dates(text: str, now: dt.datetime) -> str:
     found = [f"{phrase} = {_iso(value)}" for _, phrase, value in mentions if phrase != _iso(value)]
     found += [f"{phrase} = {_iso(value)}" for phrase, value in _offsets(text, now)]
     return f"{text}\n({'; '.join(dict.fromkeys(found))})" if found else text
+
+
+def states_a_date(text: str) -> bool:
+    """Whether `text` names a day, a date, a time of day or an offset from one."""
+    return any(p.search(text) for p in (_DAY_WORD, _MONTH_DAY, _TIME, _CLOCK, _OFFSET, _ISO_DAY))
+
+
+_ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
 
 def stated_time(clause: str, now: dt.datetime,

@@ -300,7 +300,7 @@ class ToolRAG:
 
         if not isinstance(k, int) or k < 1:
             raise InvalidParameterError(f"k must be a positive integer, got {k!r}")
-        said = set(_words(query))
+        said = set(_words(_FILE_NAME.sub(" ", query.lower())))  # "draft.txt" asks for no draft
         left_out = np.array([bool(t.only_if_said) and not t.only_if_said & said for t in self.tools])
         s = np.where(left_out, -np.inf, self.scores(query))
         leaders: list[int] = []

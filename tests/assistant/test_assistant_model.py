@@ -306,6 +306,16 @@ def test_only_a_clause_that_hands_on_a_result_takes_it(registry):
     assert state.handed_on(search, 9) == []  # a lookup takes nothing
 
 
+def test_a_lookup_keeps_no_dates_a_request_without_one_did_not_ask_for(registry):
+    from edgeagent.assistant import _as_requested
+
+    listed = {"start": "2026-03-13", "end": "2026-03-14", "query": "book club"}
+    assert _as_requested(registry.get("list_events"), listed, "When is my book club?") == {"query": "book club"}
+    assert _as_requested(registry.get("list_events"), listed, "What is on Friday?") == listed
+    reminder = {"text": "call", "at": "2026-03-14T09:00"}  # an acting call keeps its time: it must have one
+    assert _as_requested(registry.get("create_reminder"), reminder, "Remind me to call") == reminder
+
+
 def test_lookups_go_before_the_call_that_hands_their_result_on(registry):
     from edgeagent.assistant import _lookups_first
     from edgeagent.planner import Plan, Step

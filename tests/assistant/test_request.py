@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgeagent.request import (annotate_dates, clauses, hands_on, possessions, refused_actions, repetition, says_all_day,
-                               stated_time)
+                               stated_time, states_a_date)
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 NOW = dt.datetime(2026, 3, 13, 9, 0)  # a Friday
@@ -225,3 +225,11 @@ _FILLER = st.lists(st.sampled_from(["send", "Emma", "a", "note", "called", "Run"
 def test_a_handing_phrase_anywhere_hands_on(before, after, phrase):
     assert not hands_on(" ".join(before + after))
     assert hands_on(" ".join(before + [phrase] + after))
+
+
+@pytest.mark.parametrize("text, dated", [
+    ("When is my book club?", False), ("Send the time to Emma", False), ("What is on my calendar on Monday", True),
+    ("remind me tomorrow", True), ("at 7:30pm", True), ("on March 22", True), ("an hour before", True),
+    ("since 2026-03-01", True), ("list my notes about 2026 plans", False)])
+def test_a_request_states_a_date_or_not(text, dated):
+    assert states_a_date(text) == dated

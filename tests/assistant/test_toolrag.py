@@ -77,6 +77,9 @@ def test_a_tool_only_if_said_is_offered_only_when_said(library, backend):
     assert not deleting & {t.name for t in rag.select("Add a monthly event Pay rent and remind me", k=everything)}
     assert "delete_event" in [t.name for t in rag.select("Cancel my dentist appointment on Monday", k=3)]
     assert "delete_reminder" in [t.name for t in rag.select("Move my insurance reminder to Friday", k=everything)]
+    # a word inside a file name is not said
+    named = {t.name for t in rag.select("Rename draft.txt to final.txt and message Bob", k=everything)}
+    assert not {"draft_message", "send_draft"} & named and "send_message" in named
 
 
 def test_a_file_name_in_a_request_reads_as_a_file():
