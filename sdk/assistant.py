@@ -34,7 +34,7 @@ from .grammar import Grammar
 from .grounding import ISO_DATE_TIME, QueryFacts, is_default, leaf_values, name_words, numbers_in, word_in, words_in
 from .planner import PLAN_INSTRUCTIONS, Plan, Planner, Step, references_in
 from .request import (annotate_dates, clauses, hands_on, possessions, refused_actions, repetition, says_all_day,
-                      stated_time, states_a_date)
+                      stated_duration, stated_time, states_a_date)
 from .tool import Tool, ToolRegistry
 from .toolrag import ToolRAG
 
@@ -56,7 +56,6 @@ class _PlanState:
     results: dict[int, Any] = field(default_factory=dict)  # every result so far, by step number
     lookups: list[StepOutcome] = field(default_factory=list)  # successful calls without side effects
     stored: list[StepOutcome] = field(default_factory=list)  # those of stored data (not a calculation)
-    times: dict[int, Any] = field(default_factory=dict)  # step number -> the time its clause states
     id_lookups: set[int] = field(default_factory=set)  # steps made to find an id (`_with_looked_up_ids`)
     parts: list[str] = field(default_factory=list)  # the request's clauses
     fitting: list[list[Tool]] = field(default_factory=list)  # per clause, the offered tools that fit it, best first
@@ -67,6 +66,10 @@ class _PlanState:
         """The stored results a call may carry a field of: not those looked up for an id
         ("delete the note Old ideas": its search names "note", but nothing of it is asked for)."""
         return [o for o in self.stored if o.step.index not in self.id_lookups]
+
+    def clause(self, step: int) -> Optional[str]:
+        """The clause `step` answers, if known."""
+        return self.parts[self.clause_of[step]] if step in self.clause_of else None
 
     def hands_on(self, tool: Tool, step: int, clause_of: Optional[dict[int, int]] = None) -> bool:
         """Whether `step`, a call of `tool`, acts on a clause that hands a result on ("send
@@ -435,9 +438,10 @@ def _lookups_first(plan: Plan, by_name: dict[str, Tool], handing: set[int]) -> P
     return Plan([Step(steps[0].index + k, s.tool, s.arguments) for k, s in enumerate(order)], plan.generation)
 
 
-def _as_requested(tool: Tool, arguments: dict, query: str, when: Optional[tuple] = None) -> dict:
+def _as_requested(tool: Tool, arguments: dict, query: str, clause: Optional[str] = None,
+                  now: Optional[dt.datetime] = None) -> dict:
     """A call's arguments with what the request says of dates and repetition applied, and
-    `when`, the time its clause states (`_at_stated_time`), if there is one."""
+    the time (`_at_stated_time`) and the length (`_lasting`) the call's clause states."""
     if not tool.side_effect and not states_a_date(query):
         arguments = _undated(tool, arguments)
     if says_all_day(query):
@@ -445,7 +449,29 @@ def _as_requested(tool: Tool, arguments: dict, query: str, when: Optional[tuple]
     rep = repetition(query)
     if rep:
         arguments = _repeating(tool, arguments, *rep)
-    return _at_stated_time(tool, arguments, when) if when else arguments
+    if clause is None or now is None:
+        return arguments
+    when = stated_time(clause, now, query)
+    if when:
+        arguments = _at_stated_time(tool, arguments, when)
+    minutes = stated_duration(clause)
+    return _lasting(tool, arguments, minutes) if minutes else arguments
+
+
+def _lasting(tool: Tool, arguments: dict, minutes: float) -> dict:
+    """`arguments` of a call whose clause states how long it lasts ("for two hours") with
+    that length in the tool's duration parameter (one named so, in minutes), and no end
+    (its second ISO 8601 parameter), which would override it. The 0.5B model leaves the
+    length out: a two-hour dinner lasted the default hour."""
+    properties = (tool.parameters or {}).get("properties") or {}
+    length = next((k for k, p in properties.items() if "duration" in k and isinstance(p, dict)
+                   and "minute" in str(p.get("description", "")) + k), None)
+    if length is None:
+        return arguments
+    timed = [k for k, p in properties.items() if isinstance(p, dict) and "ISO 8601" in str(p.get("description", ""))]
+    out = {k: v for k, v in arguments.items() if k not in timed[1:2]}
+    out[length] = int(minutes) if float(minutes).is_integer() else minutes
+    return out
 
 
 def _unanswered(fitting: list[list[Tool]], done: Counter) -> list[int]:
@@ -687,18 +713,15 @@ class Assistant:
 
     def _plan_as_requested(self, plan: Plan, by_name: dict[str, Tool], query: str, state: _PlanState) -> Plan:
         """`plan` with its lookups before the calls that hand their results on, and with
-        what the request says of dates, repetition and each clause's time applied; the time
-        of each step's clause is kept in `state.times` (a step written again after a lookup
-        gets it too)."""
+        what the request says of dates and repetition, and what each step's clause states
+        of its time and length, applied; the clause of each step is kept in
+        `state.clause_of` (a step written again after a lookup gets the same)."""
         answered = _clauses_of(plan.steps, state.fitting)
         plan = _lookups_first(plan, by_name, {s.index for s in plan.steps
                                               if state.hands_on(by_name[s.tool], s.index, answered)})
-        times = [stated_time(p, self._now, query) for p in state.parts]
         state.clause_of.update(_clauses_of(plan.steps, state.fitting))
-        for index, clause in state.clause_of.items():
-            if times[clause]:
-                state.times[index] = times[clause]
-        return Plan([Step(s.index, s.tool, _as_requested(by_name[s.tool], s.arguments, query, state.times.get(s.index)))
+        return Plan([Step(s.index, s.tool, _as_requested(by_name[s.tool], s.arguments, query,
+                                                         state.clause(s.index), self._now))
                      for s in plan.steps], plan.generation)
 
     def _look_up_possession(self, messages: list[dict], tools: list[Tool], executor: Executor,
@@ -748,14 +771,20 @@ class Assistant:
             required = set((lookup.parameters or {}).get("required") or [])
             # a search text the request does not state would miss: list them all instead
             asked = {k: v for k, v in asked.items() if k in required or not isinstance(v, str) or facts.states(v)}
-            plan = Plan([Step(_next_step(turn), lookup.name, asked)])
-            turn.plans.append(plan.to_dict())
-            self.on_event("plan", plan.to_dict())
-            state.id_lookups.add(plan.steps[0].index)
-            report = executor.run(plan)
-            self._record(turn, report, plan_messages, state)
-            conversation = conversation + plan_messages[-2:]
-            chosen = _chosen_id(report.outcomes[0].result, key, turn.query) if report.outcomes[0].ok else None
+            # a search text of the request's words may still find nothing ("reschedule dentist
+            # appointment on Monday"): then everything is listed, and the item chosen by its words
+            narrowed = {k: v for k, v in asked.items() if k in required}
+            for attempt in [asked] + ([narrowed] if narrowed != asked else []):
+                plan = Plan([Step(_next_step(turn), lookup.name, attempt)])
+                turn.plans.append(plan.to_dict())
+                self.on_event("plan", plan.to_dict())
+                state.id_lookups.add(plan.steps[0].index)
+                report = executor.run(plan)
+                self._record(turn, report, plan_messages, state)
+                conversation = conversation + plan_messages[-2:]
+                chosen = _chosen_id(report.outcomes[0].result, key, turn.query) if report.outcomes[0].ok else None
+                if chosen is not None:
+                    break
             if chosen is not None:
                 arguments[key] = chosen
         return Step(step.index, step.tool, arguments)
@@ -790,8 +819,7 @@ class Assistant:
             if not result.calls or _refuses(result.calls[0].name, refused):
                 continue
             call = result.calls[0]
-            arguments = _as_requested(offered[call.name], call.arguments, turn.query,
-                                      stated_time(parts[i], self._now, turn.query))
+            arguments = _as_requested(offered[call.name], call.arguments, turn.query, parts[i], self._now)
             arguments = _carried(offered[call.name], arguments, state.carriable, turn.query)
             state.clause_of[_next_step(turn)] = i
             arguments = _passed_on(offered[call.name], arguments, state.handed_on(offered[call.name], _next_step(turn)),
@@ -828,7 +856,7 @@ class Assistant:
             # what the model wrote, mended: fields known not to exist, the field the request
             # names of a stored result, made-up ids
             arguments = _resolvable(arguments, planned, state.results)
-            arguments = _as_requested(by_name[step.tool], arguments, turn.query, state.times.get(step.index))
+            arguments = _as_requested(by_name[step.tool], arguments, turn.query, state.clause(step.index), self._now)
             if not references_in(arguments):
                 arguments = _carried(by_name[step.tool], arguments, state.carriable, turn.query)
                 arguments = _passed_on(by_name[step.tool], arguments, state.handed_on(by_name[step.tool], step.index),
@@ -885,9 +913,9 @@ class Assistant:
             if _refuses(call.name, refused_actions(turn.query)):
                 break  # what the request says not to do ends the calls
             tool = next(t for t in tools if t.name == call.name)
-            # call i answers clause i: it takes the time that clause states
-            arguments = _as_requested(tool, call.arguments, turn.query,
-                                   stated_time(parts[i], self._now, turn.query) if i < len(parts) else None)
+            # call i answers clause i: it takes the time and length that clause states
+            arguments = _as_requested(tool, call.arguments, turn.query, parts[i] if i < len(parts) else None,
+                                      self._now)
             key = _call_key(tool, arguments)
             if key in seen:  # the same call again: small models loop; its result is already known
                 break

@@ -18,7 +18,7 @@ import re
 from typing import Optional, Union
 
 __all__ = ["clauses", "annotate_dates", "refused_actions", "says_all_day", "repetition", "possessions", "stated_time",
-           "hands_on", "states_a_date"]
+           "hands_on", "states_a_date", "stated_duration"]
 
 # The verbs that start a request's clauses: after a comma, one starts another clause
 # ("Add Helen to my contacts, put a party in my calendar and ..."), where a comma
@@ -191,6 +191,23 @@ def annotate_dates(text: str, now: dt.datetime) -> str:
     found = [f"{phrase} = {_iso(value)}" for _, phrase, value in mentions if phrase != _iso(value)]
     found += [f"{phrase} = {_iso(value)}" for phrase, value in _offsets(text, now)]
     return f"{text}\n({'; '.join(dict.fromkeys(found))})" if found else text
+
+
+_DURATION = re.compile(r"\bfor\s+(?:(\d+(?:\.\d+)?|" + "|".join(_COUNTS) + r")\s+(hours?|minutes?|mins?)|(half an hour))\b",
+                       re.I)
+
+
+def stated_duration(clause: str) -> Optional[float]:
+    """The one length of time, in minutes, a clause states with "for" ("for two hours" ->
+    120, "for 45 minutes" -> 45); None if it states none or several."""
+    found = _DURATION.findall(clause)
+    if len(found) != 1:
+        return None
+    count, unit, half = found[0]
+    if half:
+        return 30.0
+    n = float(count) if count[0].isdigit() else _COUNTS[count.lower()]
+    return n * 60 if unit.lower().startswith("hour") else n
 
 
 def states_a_date(text: str) -> bool:

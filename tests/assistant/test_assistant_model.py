@@ -316,6 +316,21 @@ def test_a_lookup_keeps_no_dates_a_request_without_one_did_not_ask_for(registry)
     assert _as_requested(registry.get("create_reminder"), reminder, "Remind me to call") == reminder
 
 
+def test_a_clause_sets_the_time_and_length_of_its_call(registry):
+    from edgeagent.assistant import _as_requested
+
+    event, timer = registry.get("create_event"), registry.get("set_timer")
+    query = "Book dinner at Luigi's on Saturday at 7:30pm for two hours in my calendar and remind me at 6:30pm that day"
+    planned = {"title": "Dinner", "start": "2026-03-14T18:00", "end": "2026-03-14T19:00"}
+    now = dt.datetime(2026, 3, 13, 9, 0)
+    assert _as_requested(event, planned, query, "Book dinner at Luigi's on Saturday at 7:30pm for two hours", now) == {
+        "title": "Dinner", "start": "2026-03-14T19:30", "duration_minutes": 120}
+    assert _as_requested(event, planned, query, "remind me at 6:30pm that day", now)["end"] == "2026-03-14T19:30"
+    assert _as_requested(event, planned, query) == planned  # no clause known: nothing of one applied
+    assert _as_requested(timer, {"minutes": 5}, "a timer for 10 minutes", "a timer for 10 minutes", now) == {
+        "minutes": 5}  # no parameter is a duration
+
+
 def test_lookups_go_before_the_call_that_hands_their_result_on(registry):
     from edgeagent.assistant import _lookups_first
     from edgeagent.planner import Plan, Step
@@ -379,6 +394,26 @@ def test_a_made_up_id_is_looked_up(planner_engine, registry, clock, data_dir):
     assert [c["name"] for c in turn.calls] == ["search_notes", "delete_note"]
     assert report.outcomes[-1].status == "ok"
     assert not any(n["title"] == "Old ideas" for n in registry.invoke("search_notes", {})["notes"])
+
+
+def test_a_made_up_id_is_found_by_listing_all_when_the_search_finds_nothing(planner_engine, registry, clock, data_dir):
+    from edgeagent.assistant import PLAN_INSTRUCTIONS, AssistantTurn, _PlanState
+    from edgeagent.planner import Plan, Step
+
+    assistant = Assistant(engine=planner_engine, tools=registry, clock=clock)
+    query = "Cancel my dentist appointment on Monday because I need to reschedule"
+    assert any("entist" in e["title"] for e in registry.invoke("list_events", {})["events"])
+    messages = [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": query}]
+    plan_messages = [dict(messages[0], content=messages[0]["content"] + "\n\n" + PLAN_INSTRUCTIONS), messages[1]]
+    turn = AssistantTurn(query=query, strategy="plan")
+    plan = Plan([Step(1, "delete_event", {"event_id": "1234567890"})])
+    report = assistant._run_plan(plan, messages, plan_messages, [registry.get("delete_event")],
+                                 assistant._executor(turn), turn, _PlanState(answering=list(messages)))
+    lookups = [c for c in turn.calls if c["name"] == "list_events"]
+    assert lookups and report.outcomes[-1].status == "ok", turn.calls
+    # a second lookup is made only when the first, searching some text, found nothing
+    assert len(lookups) == 1 or (lookups[0]["result"]["events"] == [] and "query" not in lookups[1]["arguments"])
+    assert not any("entist" in e["title"] for e in registry.invoke("list_events", {})["events"])
 
 
 def test_a_named_ones_detail_is_looked_up_and_carried_into_the_call(planner_engine, registry, clock, data_dir):

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgeagent.request import (annotate_dates, clauses, hands_on, possessions, refused_actions, repetition, says_all_day,
-                               stated_time, states_a_date)
+                               stated_duration, stated_time, states_a_date)
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 NOW = dt.datetime(2026, 3, 13, 9, 0)  # a Friday
@@ -233,3 +233,13 @@ def test_a_handing_phrase_anywhere_hands_on(before, after, phrase):
     ("since 2026-03-01", True), ("list my notes about 2026 plans", False)])
 def test_a_request_states_a_date_or_not(text, dated):
     assert states_a_date(text) == dated
+
+
+@given(st.sampled_from([("two hours", 120), ("an hour", 60), ("90 minutes", 90), ("half an hour", 30),
+                        ("1.5 hours", 90), ("45 mins", 45)]),
+       st.sampled_from(["Book dinner on Saturday at 7:30pm {} in my calendar", "a meeting {}", "{}"]))
+def test_the_length_a_clause_states(length, frame):
+    phrase, minutes = length
+    assert stated_duration(frame.format("for " + phrase)) == minutes
+    assert stated_duration(frame.format(phrase)) is None  # "for" says it is a length
+    assert stated_duration(frame.format(f"for {phrase} and for {phrase}")) is None  # two: which one?
