@@ -1,6 +1,6 @@
 """Tool-retrieval recall@k: the assistant tasks' requests -> the tools each one needs.
 
-The library is the 25 local tools plus distractors: every distinct function of the
+The library is the local tools (26) plus distractors: every distinct function of the
 BFCL dev files (`$EDGEAGENT_SHARED/bench/bfcl-dev/*.jsonl`, or `--distractors DIR`),
 converted to tool schemas. recall@k is the share of a task's needed tools found in
 the top k (averaged over tasks); all_needed@k the share of tasks with every needed

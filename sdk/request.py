@@ -193,8 +193,9 @@ def annotate_dates(text: str, now: dt.datetime) -> str:
     return f"{text}\n({'; '.join(dict.fromkeys(found))})" if found else text
 
 
-_DURATION = re.compile(r"\bfor\s+(?:(\d+(?:\.\d+)?|" + "|".join(_COUNTS) + r")\s+(hours?|minutes?|mins?)|(half an hour))\b",
-                       re.I)
+_DURATION = re.compile(r"\bfor\s+(?:(\d+(?:\.\d+)?|" + "|".join(_COUNTS) + r")\s+(hours?|minutes?|mins?)|"
+                       r"(half an hour))\b", re.I)
+_ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
 
 def stated_duration(clause: str) -> Optional[float]:
@@ -213,9 +214,6 @@ def stated_duration(clause: str) -> Optional[float]:
 def states_a_date(text: str) -> bool:
     """Whether `text` names a day, a date, a time of day or an offset from one."""
     return any(p.search(text) for p in (_DAY_WORD, _MONTH_DAY, _TIME, _CLOCK, _OFFSET, _ISO_DAY))
-
-
-_ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
 
 def stated_time(clause: str, now: dt.datetime,

@@ -25,10 +25,10 @@ def test_bad_input_exits_2_with_one_line(cli, args, message):
 
 
 def test_eval_toolrag_json(cli, tmp_path):
-    # No distractor folder: the 25 local tools alone, BM25 (fast and always there).
+    # No distractor folder: the 26 local tools alone, BM25 (fast and always there).
     r = cli("eval", "toolrag", "--json", "--backend", "bm25", "--k", "3,6", "--distractors", str(tmp_path))
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
-    assert report["library"] == 25 and report["queries"] >= 60
+    assert report["library"] == 26 and report["queries"] >= 60
     recall = report["backends"]["bm25"]["recall"]
     assert 0.0 < recall["3"] <= recall["6"] <= 1.0

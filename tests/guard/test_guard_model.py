@@ -32,9 +32,9 @@ def test_denied_tool_is_switched_off_in_the_grammar(agent, data):
     assert "send_message" in [c.name for c in free.calls]  # what the model does unguarded
     guard = Guard.from_text("rule no_send: deny call(send_message) because \"no sending today\"", tools)
     guarded = agent.call(query, tools, mode="required", guard=guard)
-    assert guarded.disabled_tools == ["send_message"]
+    assert "send_message" in guarded.disabled_tools  # besides those retrieval puts far below the best
     assert guarded.calls and "send_message" not in [c.name for c in guarded.calls]
-    assert guarded.to_dict()["disabled_tools"] == ["send_message"]
+    assert guarded.to_dict()["disabled_tools"] == guarded.disabled_tools
 
 
 def test_argument_bounds_narrow_the_schema(agent, data):

@@ -124,7 +124,10 @@ def test_interrupt_leaves_nothing(gemma_hf, tmp_path):
     out = tmp_path / "gemma.gguf"
     proc = subprocess.Popen([sys.executable, "-m", "edgeagent.cli", "quantize", str(gemma_hf), "--type", "q8_0",
                              "--out", str(out), "--no-verify"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True,
+                            # as in a terminal: a suite started in the background (`make test &`)
+                            # passes Ctrl-C on ignored, and the run would never see it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and not any(p.name.startswith(".") for p in tmp_path.iterdir()):
         time.sleep(0.2)  # wait for the scratch folder: the conversion has started
