@@ -455,7 +455,25 @@ def _as_requested(tool: Tool, arguments: dict, query: str, clause: Optional[str]
     if when:
         arguments = _at_stated_time(tool, arguments, when)
     minutes = stated_duration(clause)
-    return _lasting(tool, arguments, minutes) if minutes else arguments
+    if minutes:
+        arguments = _lasting(tool, arguments, minutes)
+    return _named(tool, arguments, clause)
+
+
+def _named(tool: Tool, arguments: dict, clause: str) -> dict:
+    """`arguments` with a text parameter the clause names with its value ("with the subject
+    Dinner", "under the title Weather": the parameter's name, then a capitalised or quoted
+    value) filled in when the call leaves it out. The 0.5B model drops such a detail."""
+    properties = (tool.parameters or {}).get("properties") or {}
+    out = dict(arguments)
+    for key, schema in properties.items():
+        if key in out or not _is_text(schema):
+            continue
+        m = re.search(rf"\bthe\s+{re.escape(key.replace('_', ' '))}\s+('[^']+'|\"[^\"]+\"|[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)",
+                      clause)
+        if m:
+            out[key] = m.group(1).strip("'\"")
+    return out
 
 
 def _lasting(tool: Tool, arguments: dict, minutes: float) -> dict:

@@ -331,6 +331,17 @@ def test_a_clause_sets_the_time_and_length_of_its_call(registry):
         "minutes": 5}  # no parameter is a duration
 
 
+def test_a_parameter_the_clause_names_with_its_value_is_filled_in(registry):
+    from edgeagent.assistant import _named
+
+    draft, note = registry.get("draft_message"), registry.get("create_note")
+    clause = "Draft a message to Ana with the subject Dinner asking about Friday"
+    assert _named(draft, {"to": "Ana", "body": "Friday?"}, clause) == {"to": "Ana", "body": "Friday?", "subject": "Dinner"}
+    assert _named(draft, {"to": "Ana", "body": "x"}, "with the subject 'Lunch plans' and more")["subject"] == "Lunch plans"
+    assert _named(note, {"title": "Mine", "body": "x"}, "under the title Weather")["title"] == "Mine"  # the call's own
+    assert _named(draft, {"to": "Ana", "body": "x"}, "with the subject of dinner") == {"to": "Ana", "body": "x"}
+
+
 def test_lookups_go_before_the_call_that_hands_their_result_on(registry):
     from edgeagent.assistant import _lookups_first
     from edgeagent.planner import Plan, Step
