@@ -735,9 +735,11 @@ class Assistant:
         of its time and length, applied; the clause of each step is kept in
         `state.clause_of` (a step written again after a lookup gets the same)."""
         answered = _clauses_of(plan.steps, state.fitting)
-        plan = _lookups_first(plan, by_name, {s.index for s in plan.steps
-                                              if state.hands_on(by_name[s.tool], s.index, answered)})
-        state.clause_of.update(_clauses_of(plan.steps, state.fitting))
+        moved = _lookups_first(plan, by_name, {s.index for s in plan.steps
+                                               if state.hands_on(by_name[s.tool], s.index, answered)})
+        # renumbered steps answer their clauses anew
+        state.clause_of.update(answered if moved is plan else _clauses_of(moved.steps, state.fitting))
+        plan = moved
         return Plan([Step(s.index, s.tool, _as_requested(by_name[s.tool], s.arguments, query,
                                                          state.clause(s.index), self._now))
                      for s in plan.steps], plan.generation)

@@ -41,6 +41,15 @@ def _summary(msg: EmailMessage, path: Path) -> dict:
             "body": body.get_content().rstrip("\n") if body is not None else "", "file": path.name}
 
 
+def _recipient(to: str) -> str:
+    """`to` as a message header: a recipient on a single line."""
+    if not to.strip():
+        raise ToolArgumentError.about("to", "must name a recipient")
+    if "\n" in to or "\r" in to:
+        raise ToolArgumentError.about("to", "must be a single line")
+    return to.strip()
+
+
 def read_messages(folder: Path) -> list[dict]:
     """The messages of a drafts or outbox folder, oldest first."""
     out = []
@@ -59,15 +68,13 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
     now = clock or local_now
 
     def compose(to: str, body: str, subject: str, draft_id: str) -> EmailMessage:
-        if not to.strip():
-            raise ToolArgumentError.about("to", "must name a recipient")
-        if "\n" in to or "\r" in to or "\n" in subject or "\r" in subject:
-            raise ToolArgumentError.about("to" if "\n" in to or "\r" in to else "subject",
-                                          "must be a single line")
+        recipient = _recipient(to)
+        if "\n" in subject or "\r" in subject:
+            raise ToolArgumentError.about("subject", "must be a single line")
         if len(body) > MAX_BODY_CHARS:
             raise ToolArgumentError.about("body", f"is longer than {MAX_BODY_CHARS} characters")
         msg = EmailMessage()
-        msg["To"] = to.strip()
+        msg["To"] = recipient
         msg["From"] = "me@localhost"
         msg["Subject"] = subject.strip()
         msg["Date"] = email.utils.format_datetime(now().astimezone())
@@ -140,9 +147,7 @@ def make_tools(data_dir: Path, *, allowed_roots: Iterable[Path] | None = None,
             with open(src, "rb") as f:
                 msg = email.message_from_binary_file(f, policy=email.policy.default)
             if to is not None:
-                if not to.strip() or "\n" in to or "\r" in to:
-                    raise ToolArgumentError.about("to", "must name a recipient on a single line")
-                msg.replace_header("To", to.strip())
+                msg.replace_header("To", _recipient(to))
             msg.replace_header("Date", email.utils.format_datetime(now().astimezone()))
             result = send(msg, draft_id)
             os.unlink(src)  # only after the outbox copy is safely on disk
