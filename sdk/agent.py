@@ -37,7 +37,8 @@ from .engine import Engine, Generation
 from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
 from .formats import conform_dates
 from .grammar import TOOL_MODES, Grammar
-from .grounding import QueryFacts, adds_to_earlier, conversation_facts, grounded_arguments, invented_number, leaf_values
+from .grounding import (QueryFacts, adds_to_earlier, conversation_facts, grounded_arguments, invented_number,
+                        leaf_values, leaves_unused)
 from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
 
@@ -291,12 +292,16 @@ class Agent:
     def _more_calls(self, messages: list[dict], schemas: list[dict], grammar_schemas: list[dict], choice: str,
                     calls: list[ToolCall], max_calls: int, disabled: list[str], max_tokens: int,
                     options: dict, registry: ToolRegistry, facts: QueryFacts) -> list[ToolCall]:
-        """Asks for one call more after the model closed its list, while each new call
-        brings something from the query that no earlier call did (see grounding.py): the
-        0.5B model closes a list of several calls too early far more often than it
-        leaves out a call it was going to make."""
+        """Asks for one call more after the model closed its list, while the query leaves
+        something unused and each new call brings something from the query that no
+        earlier call did (see grounding.py): the 0.5B model closes a list of several
+        calls too early far more often than it leaves out a call it was going to make."""
         one, more = self._grammar(grammar_schemas, choice, 1, "json_object"), []
-        while len(calls) + len(more) < max_calls:
+        # Only while the query states something the calls so far leave unused: a call more
+        # costs as much as the first, and on ~40% of BFCL's one-call queries nothing is left.
+        callable_tools = {t.name: t for t in registry if t.name not in disabled}
+        while len(calls) + len(more) < max_calls and leaves_unused(
+                facts, [(c.name, c.arguments) for c in calls + more], callable_tools):
             call = self._one_call_more(messages, schemas, one, calls + more, disabled, max_tokens, options, registry)
             if call is None or not adds_to_earlier(call.name, call.arguments,
                                                    [(c.name, c.arguments) for c in calls + more], facts):

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from .tool import name_in_words
 
 __all__ = ["QueryFacts", "conversation_facts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier",
-           "grounded_arguments", "invented_number", "is_default", "word_in", "words_in"]
+           "grounded_arguments", "invented_number", "is_default", "leaves_unused", "word_in", "words_in"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -68,6 +68,7 @@ class QueryFacts:
         self.text = f" {' '.join(words)} "
         self.numbers = numbers_in(query)
         self.number_words = {_NUMBER_WORDS[w] for w in self.words if w in _NUMBER_WORDS}  # "two decimals"
+        self.capitals = {w.lower() for w in re.findall(r"\b[A-Z]{1,2}\b", query)}  # "NY", "UK", "X"
         # words written as a number's unit ("12 Amperes"): word -> (times so written, the numbers)
         self._units: dict[str, tuple[int, set[float]]] = {}
         for m in _UNIT.finditer(query):
@@ -144,14 +145,12 @@ def word_in(word: str, words: set[str]) -> bool:
     return word in words or word + "s" in words or (word.endswith("s") and word[:-1] in words)
 
 
-def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[tuple[str, Mapping[str, Any]]],
-                    facts: QueryFacts) -> bool:
-    """Whether a call brings something from the query that the `earlier` calls (name,
-    arguments) did not: a value the query states and no earlier call used, or a tool the
-    query names ("...and also the mode") that no earlier call was made to."""
-    earlier = list(earlier)
+def _accounted(earlier: list[tuple[str, Mapping[str, Any]]]) -> tuple[set[Any], set[str], set[str]]:
+    """What earlier calls (name, arguments) took from a query: the values they used, the
+    words their parameter names and values account for, and the telling words of their
+    tool names."""
     used: set[Any] = set()
-    said: set[str] = set()  # query words the earlier calls account for: parameter names and values
+    said: set[str] = set()
     for _, args in earlier:
         for key in args:
             said.update(_words(name_in_words(key)))
@@ -162,6 +161,16 @@ def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[t
                 used.update(_words(v))
                 said.update(_words(v))
     named_before = set().union(*(name_words(n) for n, _ in earlier)) if earlier else set()
+    return used, said, named_before
+
+
+def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[tuple[str, Mapping[str, Any]]],
+                    facts: QueryFacts) -> bool:
+    """Whether a call brings something from the query that the `earlier` calls (name,
+    arguments) did not: a value the query states and no earlier call used, or a tool the
+    query names ("...and also the mode") that no earlier call was made to."""
+    earlier = list(earlier)
+    used, said, named_before = _accounted(earlier)
     if any(_new_value(v, facts, used, said | named_before) for v in leaf_values(arguments)):
         return True
     if name in {n for n, _ in earlier}:
@@ -171,6 +180,58 @@ def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[t
     # name an ampere tool once a call used the 12.
     return any(word_in(w, facts.words) and not word_in(w, said) and not _a_used_unit(w, facts, used)
                for w in name_words(name) - named_before)
+
+
+# Words that name no value and no tool (function words, the verbs of asking): a query left
+# with only these asks for nothing more.
+_FUNCTION_WORDS = set("""a an the of in on at to for with and or by from as into about than then there this that
+these those it its is are be was were been what which who whom whose how when where why my me i you your we our
+us he she they them his her can could would should will shall may might must do does did please also given using
+use some any each all both if so not no up out over under between per via respectively have has having had
+much many more most less least very just only including within near through after before during since until
+give provide obtain look tell show want need help like know let see""".split())
+
+
+def leaves_unused(facts: QueryFacts, earlier: Iterable[tuple[str, Mapping[str, Any]]], tools: Mapping[str, Any]) -> bool:
+    """Whether a further call could bring something the `earlier` calls (name, arguments)
+    leave unused (the test of adds_to_earlier, looser): a number none of them used, or a
+    word that is no function word, that their values, parameter names, tool names and
+    descriptions do not account for (nor is it a used number's unit, "5 meters"), and that
+    one of `tools` (name -> Tool: those a further call may use) could take as a text value
+    or is named by. When nothing is left ("the area of a triangle with base 10 and height 5"
+    after the call with 10 and 5), asking the model for one call more would cost as much as
+    the first. Words of one or two letters count only when written in capitals ("NY"):
+    lowercase they are mostly units and contractions ("m/s", "what's")."""
+    earlier = list(earlier)
+    used, said, named_before = _accounted(earlier)
+    accounted = used | said | named_before
+    for name, _ in earlier:
+        if name in tools:
+            accounted.update(_words(tools[name].description))
+    if any(n not in used for n in facts.numbers):
+        return True
+    # A word that starts with a digit ("6cm", "2nd") is a number, checked above.
+    left = [w for w in facts.words if not w[0].isdigit() and (len(w) >= 3 or w in facts.capitals)
+            and w not in _FUNCTION_WORDS and w not in _GENERIC and not word_in(w, accounted)
+            and not _a_used_unit(w, facts, used)]
+    if not left:
+        return False
+    if any(_takes_text(t.parameters) for t in tools.values()):
+        return True
+    called = {n for n, _ in earlier}
+    return any(word_in(w, name_words(n)) for n in tools if n not in called for w in left)
+
+
+def _takes_text(schema: Any) -> bool:
+    """Whether a JSON Schema has a string anywhere (a parameter, a list's items, a field)."""
+    if isinstance(schema, Mapping):
+        kind = schema.get("type")
+        if kind == "string" or (isinstance(kind, list) and "string" in kind):
+            return True
+        return any(_takes_text(v) for v in schema.values() if isinstance(v, (Mapping, list)))
+    if isinstance(schema, list):
+        return any(_takes_text(v) for v in schema)
+    return False
 
 
 def _a_used_unit(word: str, facts: QueryFacts, used: set[Any]) -> bool:

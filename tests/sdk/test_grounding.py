@@ -5,7 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgeagent.grounding import QueryFacts, adds_to_earlier, grounded_arguments, leaf_values, name_words
+from edgeagent.grounding import (_FUNCTION_WORDS, _GENERIC, QueryFacts, adds_to_earlier, grounded_arguments,
+                                  leaf_values, leaves_unused, name_words)
+from edgeagent.tool import Tool
 
 
 def test_strings_and_numbers_the_query_states():
@@ -91,6 +93,55 @@ def test_a_tool_word_the_earlier_call_accounts_for_names_no_new_tool():
     battle = QueryFacts("Who fought in the Battle of Stalingrad?")
     war = ("history.war_details", {"war": "Battle of Stalingrad"})
     assert not adds_to_earlier("history.battle_details", {"battle": "Battle of Stalingrad"}, [war], battle)
+
+
+def _tool(name, description="", **types):
+    return Tool(name, description, {"type": "object", "properties": {k: {"type": v} for k, v in types.items()}})
+
+
+def test_a_query_its_calls_use_up_asks_for_no_call_more():
+    area = _tool("calculate_triangle_area", "Calculate the area of a triangle.", base="number", height="number")
+    q = QueryFacts("Find the area of a triangle with a base of 10 units and height of 5 units.")
+    assert not leaves_unused(q, [(area.name, {"base": 10, "height": 5})], {area.name: area})
+    assert leaves_unused(q, [(area.name, {"base": 10, "height": 4})], {area.name: area})  # the 5 is left
+    weather = _tool("get_weather", "The weather in a city.", city="string")
+    q = QueryFacts("What is the weather in Oslo and in Lima?")
+    assert leaves_unused(q, [("get_weather", {"city": "Oslo"})], {"get_weather": weather})
+    assert not leaves_unused(q, [("get_weather", {"city": "Oslo"}), ("get_weather", {"city": "Lima"})],
+                             {"get_weather": weather})
+    # a word left over matters only if a tool can take it as text or is named by it
+    q = QueryFacts("Solve the quadratic equation where a=2, b=6 and c=5 for a student")
+    solve = _tool("solve_quadratic", "Roots of a quadratic equation.", a="integer", b="integer", c="integer")
+    assert not leaves_unused(q, [(solve.name, {"a": 2, "b": 6, "c": 5})], {solve.name: solve})
+    student = _tool("student_grade", "A grade.", score="integer")
+    assert leaves_unused(q, [(solve.name, {"a": 2, "b": 6, "c": 5})], {solve.name: solve, student.name: student})
+    # capitals count however short; lowercase short words (units, "what's") do not
+    to = _tool("convert_currency", "Convert money.", amount="number", to="string")
+    q = QueryFacts("What's 100 USD in EUR and in GB pounds?")
+    assert leaves_unused(q, [(to.name, {"amount": 100, "to": "EUR"}), (to.name, {"amount": 100, "to": "pounds"})],
+                         {to.name: to})
+    assert not leaves_unused(QueryFacts("What's 100 m/s in km/h?"), [(to.name, {"amount": 100, "to": "km/h"})],
+                             {to.name: to})
+
+
+_content_word = st.from_regex(r"[a-z]{3,9}", fullmatch=True).filter(
+    lambda w: w not in _FUNCTION_WORDS and w not in _GENERIC and not w.endswith("s"))
+
+
+@given(st.lists(_content_word, min_size=1, max_size=6, unique=True), st.lists(st.integers(2, 999), max_size=3),
+       st.data())
+def test_no_call_that_would_be_kept_is_left_unasked(words, numbers, data):
+    """Whatever the earlier calls took from the query, a further call that adds_to_earlier
+    would keep means leaves_unused says a call more is worth asking for."""
+    lookup = _tool("lookup", "", text="string", n="integer")
+    query = " ".join(words + [str(n) for n in numbers])
+    values = st.fixed_dictionaries({"text": st.sampled_from(words)},
+                                   optional={"n": st.sampled_from(numbers)} if numbers else {})
+    earlier = [("lookup", a) for a in data.draw(st.lists(values, max_size=3))]
+    candidate = data.draw(values)
+    facts = QueryFacts(query)
+    if adds_to_earlier("lookup", candidate, earlier, facts):
+        assert leaves_unused(facts, earlier, {"lookup": lookup})
 
 
 PARAMS = {"type": "object", "required": ["location"], "properties": {
