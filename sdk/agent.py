@@ -38,7 +38,7 @@ from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
 from .formats import conform_dates
 from .grammar import TOOL_MODES, Grammar
 from .grounding import (QueryFacts, adds_to_earlier, conversation_facts, grounded_arguments, invented_number,
-                        leaf_values, leaves_unused)
+                        invented_text, leaf_values, leaves_unused)
 from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
 
@@ -224,10 +224,10 @@ class Agent:
         if ground and result.calls:
             result = replace(result, calls=_grounded(result.calls, registry, conversation_facts(messages)))
         if auto and result.calls and (not _states_anything(messages, result.calls) or
-                                      _invents_a_number(messages, result.calls, registry)):
-            # Every argument value invented, or a number the tool needs that nobody gave:
-            # the tool does not fit what was asked (asked which blood cells clot, the 0.5B
-            # model calls a cell-type tool with nucleus_count=10; asked how far a car
+                                      _invents_a_value(messages, result.calls, registry)):
+            # Every argument value invented, or a number or text the tool needs that nobody
+            # gave: the tool does not fit what was asked (asked which blood cells clot, the
+            # 0.5B model calls a cell-type tool with nucleus_count=10; asked how far a car
             # launched at velocity 'v' goes, it calls a range tool with v=10, angle=45).
             return self._text_answer(messages, schemas, max_tokens, options, disabled)
         if guard is None:
@@ -387,14 +387,23 @@ def _states_anything(messages: list[dict], calls: list[ToolCall]) -> bool:
     return any(facts.states(v) for v in values)
 
 
-def _invents_a_number(messages: list[dict], calls: list[ToolCall], registry: ToolRegistry) -> bool:
+def _invents_a_value(messages: list[dict], calls: list[ToolCall], registry: ToolRegistry) -> bool:
     """Whether a call gives a required argument a number the conversation (user and tool
-    messages) does not write (grounding.invented_number)."""
+    messages) does not write (grounding.invented_number), or a free text (no enum) it does
+    not say (grounding.invented_text: asked who the best jazz singer is, the 0.5B model
+    searches instrument players with instrument="violin")."""
     facts = conversation_facts(messages, times=True)  # "6:30 PM" writes 6
     for c in calls:
-        required = registry.get(c.name).parameters.get("required") or []
-        if any(invented_number(v, facts) for k in required if k in c.arguments for v in leaf_values(c.arguments[k])):
-            return True
+        parameters = registry.get(c.name).parameters
+        for k in parameters.get("required") or []:
+            if k not in c.arguments:
+                continue
+            schema = (parameters.get("properties") or {}).get(k) or {}
+            free_text = "enum" not in json.dumps(schema)
+            description = str(schema.get("description", ""))
+            if any(invented_number(v, facts) or (free_text and invented_text(v, facts, description))
+                   for v in leaf_values(c.arguments[k])):
+                return True
     return False
 
 

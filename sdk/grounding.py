@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from .tool import name_in_words
 
 __all__ = ["QueryFacts", "conversation_facts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier",
-           "grounded_arguments", "invented_number", "is_default", "leaves_unused", "word_in", "words_in"]
+           "grounded_arguments", "invented_number", "invented_text", "is_default", "leaves_unused", "word_in", "words_in"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -292,6 +292,33 @@ def invented_number(value: Any, facts: QueryFacts) -> bool:
     if not isinstance(n, float) or abs(n) <= 1:
         return False
     return not (_mentioned(n, facts) or _mentioned(-n, facts))
+
+
+def invented_text(value: Any, facts: QueryFacts, description: str = "") -> bool:
+    """A text nothing in the conversation says: none of its words but function words is
+    the conversation's (of any length, "AA"; or a near form, as `_mentioned` reads it), it
+    is no abbreviation (every word of three letters or fewer: "USD" for "US dollars",
+    "km"), and the parameter's `description` does not name it as a choice or default
+    ("Choices include: non-stop, direct"; an example, "e.g. 2020/2021", is no choice).
+    Lenient, as it makes a call be given up (invented_number)."""
+    if not isinstance(value, str) or ISO_DATE_TIME.fullmatch(value.strip()):
+        return False
+    words = [w for w in _words(value) if w not in _FUNCTION_WORDS]
+    if not words or all(len(w) <= 3 and not w.isdigit() for w in words):
+        return False
+    if _mentioned(" ".join(words), facts) or any(w in facts.words for w in words):
+        return False
+    return not _named_in(_words(value), _words(description))
+
+
+_EXAMPLE_WORDS = {"e", "g", "eg", "ex", "example", "such", "like"}
+
+
+def _named_in(words: list[str], description: list[str]) -> bool:
+    """Whether the description names these words other than as an example."""
+    n = len(words)
+    return any(description[i:i + n] == words and not _EXAMPLE_WORDS & set(description[max(0, i - 3):i])
+               for i in range(len(description) - n + 1))
 
 
 def is_default(parameters: Mapping[str, Any], key: str, value: Any) -> bool:

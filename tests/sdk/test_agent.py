@@ -156,22 +156,22 @@ def test_calls_whose_values_are_all_invented_state_nothing():
 
 
 def test_a_required_number_nobody_gave_is_invented():
-    from edgeagent.agent import ToolCall, _invents_a_number, _registry
+    from edgeagent.agent import ToolCall, _invents_a_value, _registry
 
     rng = {"type": "function", "function": {"name": "projectile_range", "description": "Range of a projectile.",
            "parameters": {"type": "object", "required": ["velocity", "angle"], "properties": {
                "velocity": {"type": "number"}, "angle": {"type": "number"}, "gravity": {"type": "number"}}}}}
     tools = _registry([rng])
     symbolic = [{"role": "user", "content": "How far does a ball launched at velocity 'v' and angle 'theta' go?"}]
-    assert _invents_a_number(symbolic, [ToolCall("projectile_range", {"velocity": 10, "angle": 45})], tools)
+    assert _invents_a_value(symbolic, [ToolCall("projectile_range", {"velocity": 10, "angle": 45})], tools)
     given = [{"role": "user", "content": "How far does a ball launched at 10 m/s and 45 degrees go?"}]
-    assert not _invents_a_number(given, [ToolCall("projectile_range", {"velocity": 10, "angle": 45})], tools)
+    assert not _invents_a_value(given, [ToolCall("projectile_range", {"velocity": 10, "angle": 45})], tools)
     # an optional argument may carry a constant the user did not write
-    assert not _invents_a_number(given, [ToolCall("projectile_range", {"velocity": 10, "angle": 45, "gravity": 9.8})],
+    assert not _invents_a_value(given, [ToolCall("projectile_range", {"velocity": 10, "angle": 45, "gravity": 9.8})],
                                  tools)
     # a number from a tool's result counts
     told = symbolic + [{"role": "tool", "content": '{"v": 10, "theta": 45}'}]
-    assert not _invents_a_number(told, [ToolCall("projectile_range", {"velocity": 10, "angle": 45})], tools)
+    assert not _invents_a_value(told, [ToolCall("projectile_range", {"velocity": 10, "angle": 45})], tools)
 
 
 RESTAURANTS = {"type": "function", "function": {
@@ -214,3 +214,31 @@ def test_a_fresh_request_goes_to_the_best_matching_tool_first(agent, monkeypatch
     assert [c.name for c in r.calls] == ["walmart.vegan_products"]
     assert r.calls[0].arguments["location"] == "Denver"
     assert len(generations) == 4  # probe, the model's list (another store), the best match, one call more (refused)
+
+
+def test_a_required_text_nobody_gave_is_invented():
+    from edgeagent.agent import ToolCall, _invents_a_value, _registry
+
+    players = {"type": "function", "function": {"name": "search_players", "description": "Top players.",
+               "parameters": {"type": "object", "required": ["instrument", "genre", "flight"], "properties": {
+                   "instrument": {"type": "string", "description": "The instrument, e.g. trumpet"},
+                   "genre": {"type": "string", "enum": ["Jazz", "Rock", "Pop"]},
+                   "flight": {"type": "string", "description": "Choices include: non-stop, direct."},
+                   "city": {"type": "string"}}}}}
+    tools = _registry([players])
+    asked = [{"role": "user", "content": "Who is the best singer in Jazz, flying from the US?"}]
+    call = {"genre": "Jazz", "flight": "direct"}
+    assert _invents_a_value(asked, [ToolCall("search_players", {**call, "instrument": "violin"})], tools)
+    assert not _invents_a_value(asked, [ToolCall("search_players", {**call, "instrument": "singer"})], tools)
+    # an example the description gives is no choice; function words say nothing
+    assert _invents_a_value(asked, [ToolCall("search_players", {**call, "instrument": "trumpet"})], tools)
+    assert _invents_a_value(asked, [ToolCall("search_players", {**call, "instrument": "the violin of the US"})],
+                            tools)
+    # an enum, a choice the description names, an abbreviation, an optional text: not invented
+    assert not _invents_a_value(asked, [ToolCall("search_players", {**call, "genre": "Rock", "instrument": "USA"})],
+                                tools)
+    assert not _invents_a_value(asked, [ToolCall("search_players", {**call, "flight": "non-stop",
+                                                                    "instrument": "jazz", "city": "Paris"})], tools)
+    # a text from a tool's result counts
+    told = asked + [{"role": "tool", "content": '{"instrument": "violin"}'}]
+    assert not _invents_a_value(told, [ToolCall("search_players", {**call, "instrument": "violin"})], tools)
