@@ -16,7 +16,8 @@ from typing import Any, Iterable, Iterator, Mapping
 from .tool import name_in_words
 
 __all__ = ["QueryFacts", "conversation_facts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier",
-           "grounded_arguments", "invented_number", "invented_text", "is_default", "leaves_unused", "word_in", "words_in"]
+           "grounded_arguments", "invented_number", "invented_text", "is_default", "leaves_unused", "word_in",
+           "words_in"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -150,7 +151,7 @@ def _accounted(earlier: list[tuple[str, Mapping[str, Any]]]) -> tuple[set[Any], 
     words their parameter names and values account for, and the telling words of their
     tool names."""
     used: set[Any] = set()
-    said: set[str] = set()
+    said: set[str] = set()  # query words the earlier calls account for: parameter names and values
     for _, args in earlier:
         for key in args:
             said.update(_words(name_in_words(key)))
@@ -192,7 +193,8 @@ much many more most less least very just only including within near through afte
 give provide obtain look tell show want need help like know let see""".split())
 
 
-def leaves_unused(facts: QueryFacts, earlier: Iterable[tuple[str, Mapping[str, Any]]], tools: Mapping[str, Any]) -> bool:
+def leaves_unused(facts: QueryFacts, earlier: Iterable[tuple[str, Mapping[str, Any]]],
+                  tools: Mapping[str, Any]) -> bool:
     """Whether a further call could bring something the `earlier` calls (name, arguments)
     leave unused (the test of adds_to_earlier, looser): a number none of them used, or a
     word that is no function word, that their values, parameter names, tool names and
