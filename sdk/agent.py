@@ -38,7 +38,7 @@ from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
 from .formats import conform_dates
 from .grammar import TOOL_MODES, Grammar
 from .grounding import (QueryFacts, adds_to_earlier, conversation_facts, grounded_arguments, invented_number,
-                        invented_text, leaf_values, leaves_unused)
+                        invented_text, leaf_values, leaves_unused, schema_has)
 from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
 
@@ -300,11 +300,12 @@ class Agent:
         # Only while the query states something the calls so far leave unused: a call more
         # costs as much as the first, and on ~40% of BFCL's one-call queries nothing is left.
         callable_tools = {t.name: t for t in registry if t.name not in disabled}
-        while len(calls) + len(more) < max_calls and leaves_unused(
-                facts, [(c.name, c.arguments) for c in calls + more], callable_tools):
+        while len(calls) + len(more) < max_calls:
+            earlier = [(c.name, c.arguments) for c in calls + more]
+            if not leaves_unused(facts, earlier, callable_tools):
+                break
             call = self._one_call_more(messages, schemas, one, calls + more, disabled, max_tokens, options, registry)
-            if call is None or not adds_to_earlier(call.name, call.arguments,
-                                                   [(c.name, c.arguments) for c in calls + more], facts):
+            if call is None or not adds_to_earlier(call.name, call.arguments, earlier, facts):
                 break
             more.append(call)
         return more
@@ -399,7 +400,7 @@ def _invents_a_value(messages: list[dict], calls: list[ToolCall], registry: Tool
             if k not in c.arguments:
                 continue
             schema = (parameters.get("properties") or {}).get(k) or {}
-            free_text = "enum" not in json.dumps(schema)
+            free_text = not schema_has(schema, lambda s: "enum" in s)
             description = str(schema.get("description", ""))
             if any(invented_number(v, facts) or (free_text and invented_text(v, facts, description))
                    for v in leaf_values(c.arguments[k])):

@@ -11,13 +11,13 @@ or calls a tool the query names that no earlier call was made to.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .tool import name_in_words
 
 __all__ = ["QueryFacts", "conversation_facts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier",
-           "grounded_arguments", "invented_number", "invented_text", "is_default", "leaves_unused", "word_in",
-           "words_in"]
+           "grounded_arguments", "invented_number", "invented_text", "is_default", "leaves_unused", "schema_has",
+           "word_in", "words_in"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -218,22 +218,25 @@ def leaves_unused(facts: QueryFacts, earlier: Iterable[tuple[str, Mapping[str, A
             and not _a_used_unit(w, facts, used)]
     if not left:
         return False
-    if any(_takes_text(t.parameters) for t in tools.values()):
+    if any(schema_has(t.parameters, _is_string) for t in tools.values()):
         return True
     called = {n for n, _ in earlier}
     return any(word_in(w, name_words(n)) for n in tools if n not in called for w in left)
 
 
-def _takes_text(schema: Any) -> bool:
-    """Whether a JSON Schema has a string anywhere (a parameter, a list's items, a field)."""
+def schema_has(schema: Any, test: Callable[[Mapping[str, Any]], bool]) -> bool:
+    """Whether `test` holds for a JSON Schema or any schema nested in it (a parameter, a
+    list's items, a field, an anyOf branch)."""
     if isinstance(schema, Mapping):
-        kind = schema.get("type")
-        if kind == "string" or (isinstance(kind, list) and "string" in kind):
-            return True
-        return any(_takes_text(v) for v in schema.values() if isinstance(v, (Mapping, list)))
+        return test(schema) or any(schema_has(v, test) for v in schema.values() if isinstance(v, (Mapping, list)))
     if isinstance(schema, list):
-        return any(_takes_text(v) for v in schema)
+        return any(schema_has(v, test) for v in schema)
     return False
+
+
+def _is_string(schema: Mapping[str, Any]) -> bool:
+    kind = schema.get("type")
+    return kind == "string" or (isinstance(kind, list) and "string" in kind)
 
 
 def _a_used_unit(word: str, facts: QueryFacts, used: set[Any]) -> bool:
