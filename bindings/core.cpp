@@ -329,6 +329,7 @@ PYBIND11_MODULE(_core, m) {
         .def("rollback", [](PyMatcher& self, size_t n) { self.matcher.rollback(n); })
         .def("is_terminated", [](const PyMatcher& self) { return self.matcher.is_terminated(); })
         .def("can_terminate", [](const PyMatcher& self) { return self.matcher.can_terminate(); })
+        .def("must_terminate", [](const PyMatcher& self) { return self.matcher.must_terminate(); })
         .def("find_jump_forward_bytes",
              [](const PyMatcher& self) { return to_bytes(self.matcher.find_jump_forward_bytes()); })
         .def("set_tool_enabled",

@@ -35,10 +35,10 @@ from typing import Any, Iterable, Optional, Sequence, Union
 
 from .engine import Engine, Generation
 from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
-from .formats import conform_dates
+from .formats import conform_dates, conform_percentages
 from .grammar import TOOL_MODES, Grammar
 from .grounding import (QueryFacts, adds_to_earlier, conversation_facts, grounded_arguments, invented_number,
-                        invented_text, leaf_values, leaves_unused, schema_has)
+                        invented_text, is_default, leaf_values, leaves_unused, schema_has)
 from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
 
@@ -146,8 +146,9 @@ class Agent:
         by default).
 
         `ground`: leave out optional arguments the query does not mention and list
-        entries it does not mention (see grounding.grounded_arguments), and write ISO
-        dates in the format a parameter's description names (formats.conform_dates);
+        entries it does not mention (see grounding.grounded_arguments), write ISO dates
+        in the format a parameter's description names (formats.conform_dates) and a
+        rate the user gave as a percentage as a fraction (formats.conform_percentages);
         False keeps the model's arguments as written.
 
         `guard` (an edgeagent.Guard): tools it denies whatever the arguments are switched
@@ -218,11 +219,11 @@ class Agent:
             if max_calls > 1 and result.calls and facts is not None:
                 calls = _pruned(facts, result.calls)
                 if not result.truncated:
-                    calls += self._more_calls(messages, schemas, grammar_schemas, choice, calls, max_calls,
-                                              disabled, max_tokens, options, registry, facts)
+                    calls = self._more_calls(messages, schemas, grammar_schemas, choice, calls, max_calls,
+                                             disabled, max_tokens, options, registry, facts)
                 result = CallResult(calls=calls, text="", generation=out, truncated=result.truncated)
         if ground and result.calls:
-            result = replace(result, calls=_grounded(result.calls, registry, conversation_facts(messages)))
+            result = replace(result, calls=_grounded(result.calls, registry, messages))
         if auto and result.calls and (not _states_anything(messages, result.calls) or
                                       _invents_a_value(messages, result.calls, registry)):
             # Every argument value invented, or a number or text the tool needs that nobody
@@ -243,12 +244,21 @@ class Agent:
              context: Sequence[dict] = ()) -> None:
         """Evaluates the system-and-tools prefix (and `context`, earlier messages of the
         conversation) into the KV prefix cache, so that the next `call` with these tools
-        only evaluates the new query. An app calls it once when its tool set is known."""
+        only evaluates the new query; also embeds the tools' descriptions and compiles
+        the grammars of a default call (`mode="auto"`, `parallel=True`). An app calls it
+        once when its tool set is known."""
         registry = _registry(tools) if tools is not None else self.tools
         messages = list(context) + [{"role": "user", "content": "?"}]
         if self.call_format == "json":
             messages = _with_call_guide(messages)
-        self.engine.chat(messages, tools=registry.schemas() or None, max_tokens=1)
+        schemas = registry.schemas()
+        self.engine.chat(messages, tools=schemas or None, max_tokens=1)
+        if not schemas:
+            return
+        self._tool_scores(messages, registry)
+        if self.call_format == "json":
+            for calls, format in ((_max_calls(True), "json"), (1, "json_object")):
+                self.engine.matcher(self._grammar(schemas, "required", calls, format))
 
     def _tool_scores(self, messages: list[dict], registry: ToolRegistry) -> Optional[dict[str, float]]:
         """Cosine similarity of each tool's description to the last user message
@@ -292,23 +302,24 @@ class Agent:
     def _more_calls(self, messages: list[dict], schemas: list[dict], grammar_schemas: list[dict], choice: str,
                     calls: list[ToolCall], max_calls: int, disabled: list[str], max_tokens: int,
                     options: dict, registry: ToolRegistry, facts: QueryFacts) -> list[ToolCall]:
-        """Asks for one call more after the model closed its list, while the query leaves
-        something unused and each new call brings something from the query that no
-        earlier call did (see grounding.py): the 0.5B model closes a list of several
-        calls too early far more often than it leaves out a call it was going to make."""
-        one, more = self._grammar(grammar_schemas, choice, 1, "json_object"), []
+        """`calls` and the calls more the model makes after it closed its list, asked for
+        one at a time while the query leaves something unused and each new call brings
+        something from the query that no earlier call did (see grounding.py): the 0.5B
+        model closes a list of several calls too early far more often than it leaves out
+        a call it was going to make. A call more that completes an earlier one (the same
+        call with more arguments) takes its place."""
+        one, calls = self._grammar(grammar_schemas, choice, 1, "json_object"), list(calls)
         # Only while the query states something the calls so far leave unused: a call more
         # costs as much as the first, and on ~40% of BFCL's one-call queries nothing is left.
         callable_tools = {t.name: t for t in registry if t.name not in disabled}
-        while len(calls) + len(more) < max_calls:
-            earlier = [(c.name, c.arguments) for c in calls + more]
-            if not leaves_unused(facts, earlier, callable_tools):
+        for _ in range(max_calls):  # bounded: a completion replaces a call instead of adding one
+            earlier = [(c.name, c.arguments) for c in calls]
+            if len(calls) >= max_calls or not leaves_unused(facts, earlier, callable_tools):
                 break
-            call = self._one_call_more(messages, schemas, one, calls + more, disabled, max_tokens, options, registry)
-            if call is None or not adds_to_earlier(call.name, call.arguments, earlier, facts):
+            call = self._one_call_more(messages, schemas, one, calls, disabled, max_tokens, options, registry)
+            if call is None or not _added(facts, calls, call):
                 break
-            more.append(call)
-        return more
+        return calls
 
     def _one_call_more(self, messages: list[dict], schemas: list[dict], grammar: Grammar, calls: list[ToolCall],
                        disabled: list[str], max_tokens: int, options: dict,
@@ -353,11 +364,14 @@ def _last_user_text(messages: list[dict]) -> Optional[str]:
     return query if isinstance(query, str) else None
 
 
-def _grounded(calls: list[ToolCall], registry: ToolRegistry, facts: QueryFacts) -> list[ToolCall]:
+def _grounded(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict]) -> list[ToolCall]:
+    facts = conversation_facts(messages)
+    said = "\n".join(m["content"] for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str))
     out = []
     for c in calls:
         tool = registry.get(c.name)
-        arguments = conform_dates(grounded_arguments(c.arguments, tool.parameters, facts), tool.parameters)
+        arguments = grounded_arguments(c.arguments, tool.parameters, facts)
+        arguments = conform_percentages(conform_dates(arguments, tool.parameters), tool.parameters, said)
         try:
             tool.validate_arguments(arguments)
         except ToolArgumentError:  # e.g. a list cut below its minItems: keep what the model wrote
@@ -373,9 +387,28 @@ def _pruned(facts: QueryFacts, calls: list[ToolCall]) -> list[ToolCall]:
     minutes" → timers for pasta, pizza, salad...)."""
     kept = calls[:1]
     for call in calls[1:]:
-        if adds_to_earlier(call.name, call.arguments, [(c.name, c.arguments) for c in kept], facts):
-            kept.append(call)
+        _added(facts, kept, call)
     return kept
+
+
+def _added(facts: QueryFacts, calls: list[ToolCall], call: ToolCall) -> bool:
+    """Puts `call` in `calls` if it brings something from the query that they do not: in
+    the place of an earlier call it completes (the same tool and arguments, and more:
+    asked for a sculpture's size, the model's first call leaves out detail="size", its
+    next one adds it), else at the end. Returns whether it was put in."""
+    earlier = [(c.name, c.arguments) for c in calls]
+    for i, c in enumerate(calls):
+        extra = {k: v for k, v in call.arguments.items() if k not in c.arguments}
+        if (c.name == call.name and extra and all(k in call.arguments and call.arguments[k] == v
+                                                  for k, v in c.arguments.items())):
+            if not adds_to_earlier(call.name, extra, earlier, facts):
+                return False
+            calls[i] = call
+            return True
+    if not adds_to_earlier(call.name, call.arguments, earlier, facts):
+        return False
+    calls.append(call)
+    return True
 
 
 def _states_anything(messages: list[dict], calls: list[ToolCall]) -> bool:
@@ -397,8 +430,8 @@ def _invents_a_value(messages: list[dict], calls: list[ToolCall], registry: Tool
     for c in calls:
         parameters = registry.get(c.name).parameters
         for k in parameters.get("required") or []:
-            if k not in c.arguments:
-                continue
+            if k not in c.arguments or is_default(parameters, k, c.arguments[k]):
+                continue  # the schema's own default ("all platforms") is no invention
             schema = (parameters.get("properties") or {}).get(k) or {}
             free_text = not schema_has(schema, lambda s: "enum" in s)
             description = str(schema.get("description", ""))

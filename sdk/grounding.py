@@ -267,23 +267,37 @@ def _ly_form(noun: str, word: str) -> bool:
     return len(noun) >= 3 and word in (noun + "ly", noun[:-1] + "ily")
 
 
+def _clipped(short: str, word: str) -> bool:
+    """short is a clipped form of word: "carbs" -> "carbohydrates", "info" -> "information"."""
+    stem = short[:-1] if short.endswith("s") else short
+    return len(stem) >= 4 and len(word) >= len(stem) + 3 and word.startswith(stem)
+
+
+_PIECE = re.compile(r"\d+|[^\W\d_]+")  # "24h" -> "24", "h"
+_SHORT_CAPITALS = re.compile(r"(?<![^\W_])[A-Z]{1,2}(?![^\W_])")  # "A", "J" of "J♥", "NY"
+
+
 def _mentioned(value: Any, facts: QueryFacts) -> bool:
     """Looser than QueryFacts.states: a number the query writes (in digits or as a word up
     to twelve), or a string sharing a word with the query ("Disabled Access" for
-    "facilities for disabled people"; "child" for "children"; "weekly" for "every week");
-    ISO dates and times always."""
+    "facilities for disabled people"; "child" for "children"; "weekly" for "every week";
+    "Carbohydrates" for "carbs"; "24h" for "24 hour"), or a word of one or two capitals
+    the query writes in capitals too (the card "A", "NY"); ISO dates and times always."""
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, (int, float)):
         return facts.states(value) or _number(value) in facts.number_words
     if ISO_DATE_TIME.fullmatch(str(value)):
         return True  # a conversion ("next Tuesday at 3pm") words cannot check
+    if any(c.lower() in facts.capitals for c in _SHORT_CAPITALS.findall(str(value))):
+        return True
     for w in _words(str(value)):
-        if len(w) < 3 and not w.isdigit():
-            continue
-        if word_in(w, facts.words) or any(_inflected(w, q) or _inflected(q, w) or _ly_form(q, w)
-                                            for q in facts.words):
-            return True
+        for piece in ([w] if w.isdigit() or w.isalpha() else [w, *_PIECE.findall(w)]):
+            if len(piece) < 3 and not piece.isdigit():
+                continue
+            if word_in(piece, facts.words) or any(_inflected(piece, q) or _inflected(q, piece) or
+                                                  _ly_form(q, piece) or _clipped(q, piece) for q in facts.words):
+                return True
     return False
 
 

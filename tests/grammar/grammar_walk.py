@@ -169,6 +169,8 @@ def walk(matcher, vocab: Vocab, rng: np.random.Generator, stats: WalkStats, *, m
             raise WalkError(f"EOS allowed by the mask = {bool(eos_ok.any())} but can_terminate() = "
                             f"{matcher.can_terminate()} after {b''.join(out)!r}")
         rest = mask & vocab.not_eog_words
+        if matcher.must_terminate() and (rest.any() or not eos_ok.any()):
+            raise WalkError(f"must_terminate() but the mask allows more than EOS, after {b''.join(out)!r}")
         if eos_ok.any() and (rng.random() < p_end or not rest.any()):
             tok = sample_bit(eos_ok, rng)
         else:

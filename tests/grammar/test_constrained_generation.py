@@ -191,6 +191,23 @@ def test_jump_forward_forces_tokens_and_does_not_change_greedy_output(qwen):
     assert parse_calls(fast.text)
 
 
+def test_forced_opening_and_closing_do_not_change_greedy_output(qwen):
+    # The opening a grammar forces (`[{"name": "`) is decoded with the prompt, and a
+    # closing token after which only the end may come is not evaluated: neither may
+    # change what is written, at any max_tokens (the opening is not forced past it).
+    g = Grammar.from_tools(TOOLS, mode="required", parallel=2, format="json")
+    msgs = [{"role": "user", "content": "What is the weather in Oslo, in celsius?"}]
+    for max_tokens in (1, 2, 3, 5, 64):
+        fast = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=max_tokens, prefix="```json\n")
+        slow = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=max_tokens, prefix="```json\n",
+                         jump_forward=False)
+        assert fast.text == slow.text, (max_tokens, fast.text, slow.text)
+        assert fast.finish_reason == slow.finish_reason, (max_tokens, fast.finish_reason, slow.finish_reason)
+        assert fast.timings.generated_tokens <= max_tokens
+    assert fast.finish_reason == "eos" and json.loads(fast.text)[0]["name"] == "get_weather"
+    assert fast.timings.forced_tokens > 0
+
+
 def test_regex_grammar_constrains_generation(qwen):
     g = Grammar.from_regex(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
     for opts in ({}, {"temperature": 1.0, "seed": 11}):

@@ -242,3 +242,25 @@ def test_a_required_text_nobody_gave_is_invented():
     # a text from a tool's result counts
     told = asked + [{"role": "tool", "content": '{"instrument": "violin"}'}]
     assert not _invents_a_value(told, [ToolCall("search_players", {**call, "instrument": "violin"})], tools)
+    # the schema's own default is no invention
+    players["function"]["parameters"]["properties"]["instrument"]["default"] = "any instrument"
+    assert not _invents_a_value(asked, [ToolCall("search_players", {**call, "instrument": "any instrument"})],
+                                _registry([players]))
+
+
+def test_a_call_that_completes_an_earlier_one_takes_its_place():
+    from edgeagent.agent import ToolCall, _added, _pruned
+    from edgeagent.grounding import QueryFacts
+
+    q = QueryFacts("Find the size of the sculpture 'David' by Michelangelo, and the Pieta's")
+    first = ToolCall("sculpture.get_details", {"artist": "Michelangelo", "title": "David"})
+    sized = ToolCall("sculpture.get_details", {"artist": "Michelangelo", "title": "David", "detail": "size"})
+    assert _pruned(q, [first, sized]) == [sized]
+    calls = [first]
+    # more arguments, but none the query states: not a completion, nor a call more
+    assert not _added(q, calls, ToolCall("sculpture.get_details", {**first.arguments, "detail": "weight"}))
+    assert calls == [first]
+    # a different value is another call, after the first
+    pieta = ToolCall("sculpture.get_details", {"artist": "Michelangelo", "title": "Pieta"})
+    assert _added(q, calls, pieta) and calls == [first, pieta]
+    assert _added(q, calls, sized) and calls == [sized, pieta]

@@ -247,6 +247,11 @@ def test_an_iso_date_is_written_in_the_format_the_description_names():
     assert conform_dates({"date": "June 1st"}, params) == {"date": "June 1st"}
     assert conform_dates({"date": "2023-02-30"}, params) == {"date": "2023-02-30"}
     assert conform_dates({"date": "2023-06-01T10:00"}, params) == {"date": "2023-06-01T10:00"}
+    # the format in words, and a year-first date as a user writes it
+    worded = {"properties": {"date": {"type": "string", "description": "The date (month-day-year) of it."}}}
+    assert conform_dates({"date": "2022/8/16"}, worded) == {"date": "08-16-2022"}
+    assert conform_dates({"date": "2022/8/16"}, params) == {"date": "08-16-2022"}
+    assert conform_dates({"date": "2022/8-16"}, params) == {"date": "2022/8-16"}  # two separators: no date
 
 
 @given(st.dates(), st.sampled_from(["mm-dd-yyyy", "dd/mm/yyyy", "yyyy.mm.dd", "MM-DD-YYYY", "dd.mm.yyyy"]))
@@ -259,3 +264,43 @@ def test_a_conformed_date_reads_back_as_the_same_day(day, fmt):
     out = conform_dates({"d": day.isoformat()}, params)["d"]
     py = fmt.lower().replace("yyyy", "%Y").replace("mm", "%m").replace("dd", "%d")
     assert dt.datetime.strptime(out, py).date() == day
+
+
+def test_list_entries_in_short_capitals_clipped_words_and_numbers_with_units_are_mentioned():
+    params = {"type": "object", "required": ["cards"], "properties": {"cards": {"type": "array"}}}
+    cards = QueryFacts("The player has A and 10, the dealer J♥, Q♥ and 9")
+    assert grounded_arguments({"cards": ["A", "10", "J♥", "Q♥", "K♥"]}, params, cards) == {
+        "cards": ["A", "10", "J♥", "Q♥"]}  # K is not in the query
+    # a lowercase "a" is the article, not the card
+    assert grounded_arguments({"cards": ["A", "10"]}, params, QueryFacts("a 10 of hearts")) == {"cards": ["10"]}
+    food = QueryFacts("the protein, calories and carbs of an avocado")
+    assert grounded_arguments({"cards": ["Protein", "Carbohydrates", "Calcium"]}, params, food) == {
+        "cards": ["Protein", "Carbohydrates"]}
+    # a clipped form needs four letters: "cat" clips nothing
+    assert grounded_arguments({"cards": ["Protein", "Category"]}, params, QueryFacts("protein for the cat")) == {
+        "cards": ["Protein"]}
+    assert grounded_arguments({"city": "x", "format": "24h"}, PARAMS | {"required": ["city"], "properties": {
+        "city": {"type": "string"}, "format": {"type": "string"}}}, QueryFacts("London time, in 24 hour format")) == {
+        "city": "x", "format": "24h"}
+
+
+def test_a_percentage_goes_to_a_number_parameter_as_a_fraction():
+    from edgeagent.formats import conform_percentages
+
+    params = {"properties": {
+        "annual_return": {"type": "number", "description": "The annual return rate of the investment."},
+        "amount": {"type": "number"},
+        "growth": {"type": "number", "description": "The growth, as a decimal. E.g. 5% = 0.05"},
+        "pct": {"type": "number", "description": "The rate as a percentage."},
+        "lightness": {"type": "integer", "description": "The lightness"},
+        "years": {"type": ["number", "null"]}}}
+    said = "I invest $5000 for 5 years at 7% a year; it grows 7 percent, lightness 7%"
+    out = conform_percentages({"annual_return": 7, "amount": 5000, "growth": 7.0, "pct": 7, "lightness": 7,
+                               "years": 5}, params, said)
+    assert out == {"annual_return": 0.07, "amount": 5000, "growth": 0.07, "pct": 7, "lightness": 7, "years": 5}
+    # a number the user also writes bare is converted only for a rate parameter
+    both = "5 years at 5%"
+    assert conform_percentages({"years": 5}, params, both) == {"years": 5}
+    assert conform_percentages({"annual_return": 5}, params, both) == {"annual_return": 0.05}
+    # what the model already wrote as a fraction stays
+    assert conform_percentages({"annual_return": 0.07}, params, said) == {"annual_return": 0.07}

@@ -302,6 +302,8 @@ class GrammarMatcher {
   bool is_terminated() const;
   // The grammar can end here (EOS would be accepted).
   bool can_terminate() const;
+  // The grammar must end here: EOS is the only token allowed.
+  bool must_terminate() const;
   // Bytes forced next (the grammar allows exactly one continuation byte, repeatedly).
   // Stops where a choice exists, where the grammar could end, or after max_bytes.
   std::string find_jump_forward_bytes(size_t max_bytes = 4096) const;

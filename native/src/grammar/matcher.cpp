@@ -965,6 +965,19 @@ bool GrammarMatcher::can_terminate() const { return impl_->can_terminate(); }
 void GrammarMatcher::reset() { impl_->reset(); }
 size_t GrammarMatcher::num_configs() const { return impl_->cur_end() - impl_->cur_begin(); }
 
+bool GrammarMatcher::must_terminate() const {
+  Impl& m = *impl_;
+  if (!m.can_terminate()) return false;
+  std::vector<Config> a;
+  std::vector<uint8_t> ka;
+  m.load_current(a, ka);
+  for (const Config& c : a) {
+    const Node& n = m.A->nodes[c.node];
+    if (n.e_begin != n.e_end) return false;  // a byte could follow
+  }
+  return true;
+}
+
 std::string GrammarMatcher::find_jump_forward_bytes(size_t max_bytes) const {
   Impl& m = *impl_;
   std::string out;

@@ -148,6 +148,19 @@ TEST(matcher_random_generation_is_valid_json) {
   CHECK(finished > 20);
 }
 
+TEST(matcher_must_terminate_only_where_nothing_but_the_end_follows) {
+  auto v = eatest::synthetic_vocab();
+  GrammarMatcher m(std::make_shared<CompiledGrammar>(Grammar::from_regex("ab?"), v));
+  CHECK(!m.must_terminate());
+  CHECK(m.accept_token('a'));
+  CHECK(m.can_terminate());
+  CHECK(!m.must_terminate());  // may end, or write b
+  CHECK(m.accept_token('b'));
+  CHECK(m.must_terminate());
+  CHECK(m.accept_token(v->eos_token_ids()[0]));
+  CHECK(!m.must_terminate());  // ended already
+}
+
 TEST(matcher_special_eos_and_wide_masks) {
   auto v = eatest::synthetic_vocab();
   auto cg = std::make_shared<CompiledGrammar>(Grammar::from_regex("a\"b"), v);
@@ -162,9 +175,11 @@ TEST(matcher_special_eos_and_wide_masks) {
   CHECK(!m.accept_token(im_end));
   CHECK(!m.accept_token(eos));  // cannot end yet
   CHECK(!m.can_terminate());
+  CHECK(!m.must_terminate());
   CHECK(m.accept_token('"'));
   CHECK(m.accept_token('b'));
   CHECK(m.can_terminate());
+  CHECK(m.must_terminate());  // the regex is complete: only EOS may follow
   CHECK(mask_mismatches(m, *v, 10) == 0);
   CHECK(m.accept_token(eos));
   CHECK(m.is_terminated());
