@@ -223,7 +223,7 @@ class Agent:
                                              disabled, max_tokens, options, registry, facts)
                 result = CallResult(calls=calls, text="", generation=out, truncated=result.truncated)
         if ground and result.calls:
-            result = replace(result, calls=_grounded(result.calls, registry, messages))
+            result = replace(result, calls=_completed(_grounded(result.calls, registry, messages)))
         if auto and result.calls and (not _states_anything(messages, result.calls) or
                                       _invents_a_value(messages, result.calls, registry)):
             # Every argument value invented, or a number or text the tool needs that nobody
@@ -378,6 +378,17 @@ def _grounded(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict
             arguments = c.arguments
         out.append(ToolCall(c.name, arguments))
     return out
+
+
+def _completed(calls: list[ToolCall]) -> list[ToolCall]:
+    """The calls without those another call repeats or completes (the same tool and
+    values, and more): grounding may leave two calls so (a first call's invented detail
+    left out, the next one's stated detail kept)."""
+    def within(a: ToolCall, b: ToolCall) -> bool:
+        return a.name == b.name and all(k in b.arguments and b.arguments[k] == v for k, v in a.arguments.items())
+
+    return [c for i, c in enumerate(calls)
+            if not any(within(c, d) and (not within(d, c) or j < i) for j, d in enumerate(calls) if j != i)]
 
 
 def _pruned(facts: QueryFacts, calls: list[ToolCall]) -> list[ToolCall]:

@@ -264,3 +264,14 @@ def test_a_call_that_completes_an_earlier_one_takes_its_place():
     pieta = ToolCall("sculpture.get_details", {"artist": "Michelangelo", "title": "Pieta"})
     assert _added(q, calls, pieta) and calls == [first, pieta]
     assert _added(q, calls, sized) and calls == [sized, pieta]
+
+
+def test_calls_another_call_repeats_or_completes_are_left_out():
+    from edgeagent.agent import ToolCall, _completed
+
+    a = ToolCall("get", {"title": "David"})
+    sized = ToolCall("get", {"title": "David", "detail": "size"})
+    other = ToolCall("get", {"title": "Pieta"})
+    assert _completed([a, other, sized]) == [other, sized]
+    assert _completed([sized, a, sized]) == [sized]  # a repeat: the first one stays
+    assert _completed([a, ToolCall("put", {"title": "David", "x": 1})]) == [a, ToolCall("put", {"title": "David", "x": 1})]
