@@ -380,15 +380,16 @@ def _grounded(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict
     return out
 
 
-def _completed(calls: list[ToolCall]) -> list[ToolCall]:
-    """The calls without those another call repeats or completes (the same tool and
-    values, and more): grounding may leave two calls so (a first call's invented detail
-    left out, the next one's stated detail kept)."""
-    def within(a: ToolCall, b: ToolCall) -> bool:
-        return a.name == b.name and all(k in b.arguments and b.arguments[k] == v for k, v in a.arguments.items())
+def _within(a: ToolCall, b: ToolCall) -> bool:
+    """Whether `b` repeats or completes `a`: the same tool, and each of a's arguments with the same value."""
+    return a.name == b.name and all(k in b.arguments and b.arguments[k] == v for k, v in a.arguments.items())
 
+
+def _completed(calls: list[ToolCall]) -> list[ToolCall]:
+    """The calls without those another call repeats or completes: grounding may leave two
+    calls so (a first call's invented detail left out, the next one's stated detail kept)."""
     return [c for i, c in enumerate(calls)
-            if not any(within(c, d) and (not within(d, c) or j < i) for j, d in enumerate(calls) if j != i)]
+            if not any(_within(c, d) and (not _within(d, c) or j < i) for j, d in enumerate(calls) if j != i)]
 
 
 def _pruned(facts: QueryFacts, calls: list[ToolCall]) -> list[ToolCall]:
@@ -410,8 +411,7 @@ def _added(facts: QueryFacts, calls: list[ToolCall], call: ToolCall) -> bool:
     earlier = [(c.name, c.arguments) for c in calls]
     for i, c in enumerate(calls):
         extra = {k: v for k, v in call.arguments.items() if k not in c.arguments}
-        if (c.name == call.name and extra and all(k in call.arguments and call.arguments[k] == v
-                                                  for k, v in c.arguments.items())):
+        if extra and _within(c, call):
             if not adds_to_earlier(call.name, extra, earlier, facts):
                 return False
             calls[i] = call

@@ -966,13 +966,11 @@ void GrammarMatcher::reset() { impl_->reset(); }
 size_t GrammarMatcher::num_configs() const { return impl_->cur_end() - impl_->cur_begin(); }
 
 bool GrammarMatcher::must_terminate() const {
-  Impl& m = *impl_;
+  // Called after every sampled token: reads the current configurations in place.
+  const Impl& m = *impl_;
   if (!m.can_terminate()) return false;
-  std::vector<Config> a;
-  std::vector<uint8_t> ka;
-  m.load_current(a, ka);
-  for (const Config& c : a) {
-    const Node& n = m.A->nodes[c.node];
+  for (size_t i = m.cur_begin(); i < m.cur_end(); ++i) {
+    const Node& n = m.A->nodes[m.hcfg[i].node];
     if (n.e_begin != n.e_end) return false;  // a byte could follow
   }
   return true;
