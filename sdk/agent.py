@@ -35,7 +35,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 
 from .engine import Engine, Generation
 from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
-from .formats import conform_dates, conform_percentages
+from .formats import conformed
 from .grammar import TOOL_MODES, Grammar
 from .grounding import (QueryFacts, adds_to_earlier, conversation_facts, grounded_arguments, invented_number,
                         invented_text, is_default, leaf_values, leaves_unused, schema_has)
@@ -146,10 +146,11 @@ class Agent:
         by default).
 
         `ground`: leave out optional arguments the query does not mention and list
-        entries it does not mention (see grounding.grounded_arguments), write ISO dates
-        in the format a parameter's description names (formats.conform_dates) and a
-        rate the user gave as a percentage as a fraction (formats.conform_percentages);
-        False keeps the model's arguments as written.
+        entries it does not mention (see grounding.grounded_arguments), and write values
+        the way a parameter's description asks for them where the user wrote them
+        otherwise (formats.conformed: dates in the described format, a percentage as a
+        fraction, "50mH" in henries, "Denver" as "Denver, CO", "50 million" as the user
+        wrote it); False keeps the model's arguments as written.
 
         `guard` (an edgeagent.Guard): tools it denies whatever the arguments are switched
         off in the grammar, argument predicates it can express in JSON Schema narrow the
@@ -222,10 +223,11 @@ class Agent:
                     calls = self._more_calls(messages, schemas, grammar_schemas, choice, calls, max_calls,
                                              disabled, max_tokens, options, registry, facts)
                 result = CallResult(calls=calls, text="", generation=out, truncated=result.truncated)
+        as_said = result.calls
         if ground and result.calls:
-            result = replace(result, calls=_completed(_grounded(result.calls, registry, messages)))
-        if auto and result.calls and (not _states_anything(messages, result.calls) or
-                                      _invents_a_value(messages, result.calls, registry)):
+            as_said = _grounded(result.calls, registry, messages)
+            result = replace(result, calls=_completed(_conformed(as_said, registry, messages)))
+        if auto and result.calls and _made_up(messages, as_said, result.calls, registry):
             # Every argument value invented, or a number or text the tool needs that nobody
             # gave: the tool does not fit what was asked (asked which blood cells clot, the
             # 0.5B model calls a cell-type tool with nucleus_count=10; asked how far a car
@@ -365,19 +367,25 @@ def _last_user_text(messages: list[dict]) -> Optional[str]:
 
 
 def _grounded(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict]) -> list[ToolCall]:
+    """The calls without the optional arguments and list entries the conversation does not mention."""
     facts = conversation_facts(messages)
+    return [_valid_or(c, grounded_arguments(c.arguments, registry.get(c.name).parameters, facts), registry)
+            for c in calls]
+
+
+def _conformed(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict]) -> list[ToolCall]:
+    """The calls with their values written as the parameters' descriptions ask (formats.conformed)."""
     said = "\n".join(m["content"] for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str))
-    out = []
-    for c in calls:
-        tool = registry.get(c.name)
-        arguments = grounded_arguments(c.arguments, tool.parameters, facts)
-        arguments = conform_percentages(conform_dates(arguments, tool.parameters), tool.parameters, said)
-        try:
-            tool.validate_arguments(arguments)
-        except ToolArgumentError:  # e.g. a list cut below its minItems: keep what the model wrote
-            arguments = c.arguments
-        out.append(ToolCall(c.name, arguments))
-    return out
+    return [_valid_or(c, conformed(c.arguments, registry.get(c.name).parameters, said), registry) for c in calls]
+
+
+def _valid_or(call: ToolCall, arguments: dict, registry: ToolRegistry) -> ToolCall:
+    """The call with `arguments` if they are valid, else as it was (e.g. a list cut below its minItems)."""
+    try:
+        registry.get(call.name).validate_arguments(arguments)
+    except ToolArgumentError:
+        return call
+    return ToolCall(call.name, arguments)
 
 
 def _within(a: ToolCall, b: ToolCall) -> bool:
@@ -420,6 +428,15 @@ def _added(facts: QueryFacts, calls: list[ToolCall], call: ToolCall) -> bool:
         return False
     calls.append(call)
     return True
+
+
+def _made_up(messages: list[dict], as_said: list[ToolCall], written: list[ToolCall], registry: ToolRegistry) -> bool:
+    """Whether the calls state nothing of the conversation or invent a value it needs,
+    judged on the values as the model took them from the user (`as_said`: 50 for "50mH")
+    and as the tool takes them (`written`: 0.05 henries): either form shows the user
+    gave them (a slipped zero, 500000000 for "50 million", is right only as written)."""
+    return all(not _states_anything(messages, calls) or _invents_a_value(messages, calls, registry)
+               for calls in (as_said, written))
 
 
 def _states_anything(messages: list[dict], calls: list[ToolCall]) -> bool:

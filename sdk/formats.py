@@ -6,16 +6,35 @@ rather than as a JSON Schema `pattern`, so the grammar cannot hold the model to 
 unambiguous, so it is rewritten in the format the description names.
 
 Likewise a rate: the model copies "7%" as 7, where a number parameter that takes a
-rate takes the fraction 0.07 unless its description asks for a percentage.
+rate takes the fraction 0.07 unless its description asks for a percentage; a quantity:
+it copies "50mH" as 50 where the description asks for henries; a place: it copies
+"Denver" where the description asks for "the city and state, e.g. Boston, MA". And a
+number the user wrote with a scale word ("50 million") it often copies with a zero too
+many or too few.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 import re
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
-__all__ = ["conform_dates", "conform_percentages"]
+from .grounding import numbers_in, scaled_numbers
+from .places import state_code, state_name, state_of
+
+__all__ = ["conformed", "conform_dates", "conform_percentages", "conform_units", "conform_places",
+           "conform_scaled_numbers", "unit_registry"]
+
+
+def conformed(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """`arguments` with every rewrite of this module applied; `text` is what the user said."""
+    out = conform_dates(arguments, parameters)
+    out = conform_percentages(out, parameters, text)
+    out = conform_units(out, parameters, text)
+    out = conform_scaled_numbers(out, parameters, text)
+    return conform_places(out, parameters)
 
 # "mm-dd-yyyy", "DD/MM/YYYY", "yyyy.mm.dd", "(month-day-year)": three parts, one separator.
 _PART = r"(yyyy|mm|dd|year|month|day)"
@@ -79,6 +98,163 @@ def conform_percentages(arguments: Mapping[str, Any], parameters: Mapping[str, A
             continue
         if float(value) not in bare or _RATE.search(f"{key} {description}"):
             out[key] = round(float(value) / 100, 12)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def unit_registry():  # type: ignore[no-untyped-def]
+    """The process's one pint registry (building it takes about 0.3 s: on first use)."""
+    import pint
+    return pint.UnitRegistry()
+
+
+# What a description may ask a quantity in: the physical measures (pint also reads "units"
+# as micro-nits and "degrees" as an angle; neither is meant).
+_MEASURE_EXAMPLES = ("m", "m^2", "m^3", "kg", "s", "A", "K", "mol", "m/s", "m/s^2", "N", "J", "W", "Pa", "C", "F",
+                     "H", "ohm", "V", "Hz", "kg/m^3", "T")
+_TEMPERATURE_WORDS = {"celsius": "degC", "centigrade": "degC", "fahrenheit": "degF", "kelvin": "kelvin"}
+# "in henries (H)", "in meters per second", "(kg)"
+_DESCRIBED_UNIT = re.compile(r"\bin\s+((?:[^\s,.;:()]+\s*){1,3})|\(([^()]{1,16})\)")
+# "50mH", "100 µF", "5 km/h", "25°C"
+_QUANTITY = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)(?:\s?([A-Za-zµμΩ°][A-Za-z0-9µμΩ°/^²³·]*))?")
+
+
+@functools.lru_cache(maxsize=1)
+def _measures() -> set:
+    return {unit_registry().parse_units(u).dimensionality for u in _MEASURE_EXAMPLES}
+
+
+@functools.lru_cache(maxsize=1024)
+def _unit(text: str) -> Optional[Any]:
+    """The physical unit `text` names ("mH", "henries", "Kelvin", "meters per second"), or None."""
+    low = re.sub(r"^degrees?\s+(?=[a-z])", "", text.strip().lower())  # "degrees Celsius"
+    forms = [_TEMPERATURE_WORDS.get(low, ""), text.strip(), low]
+    forms += [low[:-3] + "y"] if low.endswith("ies") else [low[:-1]] if low.endswith("s") else []
+    for form in filter(None, forms):
+        try:
+            unit = unit_registry().parse_units(form)
+        except Exception:  # pint raises UndefinedUnitError, but also AssertionError etc. on junk
+            continue
+        if unit.dimensionality in _measures():
+            return unit
+    return None
+
+
+def _described_units(description: str) -> list:
+    """The units a description asks for ("The inductance (L) in henries (H)": henry)."""
+    units = []
+    for m in _DESCRIBED_UNIT.finditer(description):
+        if m.group(2):
+            candidates = [m.group(2)]
+        else:  # the longest run of words that names a unit: "meters per second", not "meters"
+            words = m.group(1).split()
+            candidates = [" ".join(words[:n]) for n in range(len(words), 0, -1)]
+        unit = next((u for u in map(_unit, candidates) if u is not None), None)
+        if unit is not None and unit not in units:
+            units.append(unit)
+    return units
+
+
+def conform_units(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """`arguments` with each value of a number parameter whose description asks for a
+    unit ("in henries (H)") that `text` writes in another unit of the same measure ("50mH")
+    converted (0.05). Only where every time the text writes that number it writes it in
+    units of that measure, and the description names one unit of it."""
+    quantities: dict[float, list] = {}
+    for m in _QUANTITY.finditer(text):
+        unit = _unit(m.group(2)) if m.group(2) else None
+        quantities.setdefault(float(m.group(1)), []).append(unit)
+    properties = parameters.get("properties") or {}
+    out = dict(arguments)
+    for key, value in arguments.items():
+        schema = properties.get(key)
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not isinstance(schema, Mapping)
+                or float(value) not in quantities):
+            continue
+        units = quantities[float(value)]
+        wanted = [u for u in _described_units(str(schema.get("description") or ""))
+                  if all(w is not None and w.dimensionality == u.dimensionality for w in units)]
+        if len(wanted) != 1 or len(set(units)) != 1 or units[0] == wanted[0]:
+            continue
+        try:
+            converted = float(unit_registry().Quantity(float(value), units[0]).to(wanted[0]).magnitude)
+        except Exception:  # pint's DimensionalityError, OffsetUnitCalculusError...
+            continue
+        if not math.isfinite(converted):
+            continue
+        converted = float(f"{converted:.12g}")
+        if "number" in _types(schema):
+            out[key] = converted
+        elif "integer" in _types(schema) and converted.is_integer():
+            out[key] = int(converted)
+    return out
+
+
+def _significant(x: float) -> tuple[str, int]:
+    """The digits and the power of ten of a number: 5e8 -> ("5", 8), 1.2e6 -> ("12", 6)."""
+    mantissa, exponent = f"{abs(x):.11e}".split("e")
+    return mantissa.replace(".", "").rstrip("0"), int(exponent)
+
+
+def conform_scaled_numbers(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
+                           text: str) -> dict[str, Any]:
+    """`arguments` with each number `text` does not write, but that has the digits of one
+    (and only one) number it writes with a scale word ("50 million", "$1.2M") and is off by
+    a factor of 10 to 1000 (500000000), written as that number (50000000)."""
+    scaled = scaled_numbers(text)
+    if not scaled:
+        return dict(arguments)
+    said = numbers_in(text)
+    properties = parameters.get("properties") or {}
+    out = dict(arguments)
+    for key, value in arguments.items():
+        schema = properties.get(key)
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not isinstance(schema, Mapping)
+                or value == 0 or float(value) in said):
+            continue
+        digits, power = _significant(float(value))
+        near = [n for n in scaled if n > 0 and (value > 0) and _significant(n)[0] == digits
+                and 1 <= abs(_significant(n)[1] - power) <= 3]
+        if len(near) != 1:
+            continue
+        n = near[0]
+        if "integer" in _types(schema) or (isinstance(value, int) and n.is_integer()):
+            if n.is_integer():
+                out[key] = int(n)
+        else:
+            out[key] = n
+    return out
+
+
+# A description asking for a US place as city and state: "The city and state, e.g. Denver,
+# CO" ("Denver, Colorado" asks for the state's name); "in the format: city, state".
+_CITY_AND_STATE = re.compile(r"\bcity(?: name)?,? and state\b|\bcity, state\b(?!,? or\b)", re.I)
+_PLACE_EXAMPLE = re.compile(r"\b(?:e\.g\.|for example|such as|like)[:,]?\s+['\"]?[A-Z][\w.']*(?:\s[A-Z][\w.']*)*,"
+                            r"\s?([A-Z]{2}|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)\b")
+
+
+def conform_places(arguments: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """`arguments` with each US city written alone ("Denver") to a string parameter whose
+    description asks for the city and state written as the city and its state ("Denver,
+    CO"; "Denver, Colorado" where the description's example writes the state's name).
+    Cities of 100,000 people or more (places.py); any other value is left as written."""
+    properties = parameters.get("properties") or {}
+    out = dict(arguments)
+    for key, value in arguments.items():
+        schema = properties.get(key)
+        if not isinstance(value, str) or "," in value or not isinstance(schema, Mapping):
+            continue
+        description = str(schema.get("description") or "")
+        example = _PLACE_EXAMPLE.search(description)
+        example_state = example.group(1) if example else None
+        if example_state is not None and state_code(example_state) is None:
+            continue  # "e.g. London, UK": not a US place
+        if example_state is None and not _CITY_AND_STATE.search(description):
+            continue
+        state = state_of(value)
+        if state is not None:
+            spelled = state if example_state is None or len(example_state) == 2 else state_name(state)
+            out[key] = f"{value.strip()}, {spelled}"
     return out
 
 

@@ -10,12 +10,14 @@ or calls a tool the query names that no earlier call was made to.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
+from .places import state_code, states_implied
 from .tool import name_in_words
 
-__all__ = ["QueryFacts", "conversation_facts", "numbers_in", "leaf_values", "name_words", "adds_to_earlier",
+__all__ = ["QueryFacts", "conversation_facts", "numbers_in", "scaled_numbers", "leaf_values", "name_words", "adds_to_earlier",
            "grounded_arguments", "invented_number", "invented_text", "is_default", "leaves_unused", "schema_has",
            "word_in", "words_in"]
 
@@ -41,23 +43,39 @@ _NUMBER_WORDS = {w: float(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
 
 
+def _scaled(text: str, m: re.Match, n: float) -> Optional[float]:
+    """The number `m` (n) with the scale word written after it ("2 million", "$1.2M"), or None."""
+    scale = _SCALE.match(text, m.end())
+    if not scale:
+        return None
+    word = scale.group(2).lower()
+    money = m.start() > 0 and text[m.start() - 1] in "$€£¥"
+    if word in _SCALE_WORDS:
+        return n * _SCALE_WORDS[word]
+    if money and not scale.group(1) and word in _SCALE_AFTER_MONEY:
+        return n * _SCALE_AFTER_MONEY[word]
+    return None
+
+
 def numbers_in(text: str) -> set[float]:
-    """The numbers a text writes ("1,000" is 1000; "5%" is 5 and 0.05; "-4" is -4, not 4)."""
+    """The numbers a text writes ("1,000" is 1000; "5%" is 5 and 0.05; "-4" is -4, not 4;
+    "2 million" is 2 and 2000000)."""
     numbers: set[float] = set()
     for m in _NUMBER.finditer(text):
         n = float(m.group().replace(",", ""))
         numbers.add(n)
         if text[m.end():m.end() + 1] == "%" or text[m.end():m.end() + 8].lstrip().startswith("percent"):
             numbers.add(n / 100)
-        scale = _SCALE.match(text, m.end())
-        if scale:
-            word = scale.group(2).lower()
-            money = m.start() > 0 and text[m.start() - 1] in "$€£¥"
-            if word in _SCALE_WORDS:
-                numbers.add(n * _SCALE_WORDS[word])
-            elif money and not scale.group(1) and word in _SCALE_AFTER_MONEY:
-                numbers.add(n * _SCALE_AFTER_MONEY[word])
+        scaled = _scaled(text, m, n)
+        if scaled is not None:
+            numbers.add(scaled)
     return numbers
+
+
+def scaled_numbers(text: str) -> set[float]:
+    """The numbers a text writes with a scale word ("50 million": 50000000; "$1.2M")."""
+    found = ((m, float(m.group().replace(",", ""))) for m in _NUMBER.finditer(text))
+    return {x for m, n in found if (x := _scaled(text, m, n)) is not None}
 
 
 class QueryFacts:
@@ -76,6 +94,11 @@ class QueryFacts:
             n, numbers = self._units.get(m.group(2).lower(), (0, set()))
             self._units[m.group(2).lower()] = (n + 1, numbers | {float(m.group(1).replace(",", ""))})
         self._count = {w: words.count(w) for w in self._units}
+
+    @functools.cached_property
+    def implied_states(self) -> set[str]:
+        """The codes of the US states of the cities the query names ("in Denver": CO)."""
+        return states_implied(self.text)
 
     def only_as_unit_of(self, word: str, numbers: set[Any]) -> bool:
         """Whether the query writes `word` only as the unit of some of `numbers`."""
@@ -282,7 +305,8 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
     to twelve), or a string sharing a word with the query ("Disabled Access" for
     "facilities for disabled people"; "child" for "children"; "weekly" for "every week";
     "Carbohydrates" for "carbs"; "24h" for "24 hour"), or a word of one or two capitals
-    the query writes in capitals too (the card "A", "NY"); ISO dates and times always."""
+    the query writes in capitals too (the card "A", "NY"), or the US state of a city the
+    query names ("California" for "in San Francisco"); ISO dates and times always."""
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, (int, float)):
@@ -290,6 +314,8 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
     if ISO_DATE_TIME.fullmatch(str(value)):
         return True  # a conversion ("next Tuesday at 3pm") words cannot check
     if any(c.lower() in facts.capitals for c in _SHORT_CAPITALS.findall(str(value))):
+        return True
+    if state_code(str(value)) in facts.implied_states:
         return True
     for w in _words(str(value)):
         for piece in ([w] if w.isdigit() or w.isalpha() else [w, *_PIECE.findall(w)]):

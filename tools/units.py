@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable
 from pathlib import Path
 
 from edgeagent.errors import ToolArgumentError
+from edgeagent.formats import unit_registry as _registry
 from edgeagent.tool import Tool, tool
 
 from ._dates import Clock
@@ -22,11 +22,6 @@ def rounded(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
 
 
-@functools.lru_cache(maxsize=1)
-def _registry():  # type: ignore[no-untyped-def]
-    # Building the registry takes about 0.25 s: once per process, on first use.
-    import pint
-    return pint.UnitRegistry()
 
 
 def _units(text: str, param: str):  # type: ignore[no-untyped-def]

@@ -155,6 +155,30 @@ def test_calls_whose_values_are_all_invented_state_nothing():
     assert _states_anything(told, [ToolCall("send", {"to": "ana@example.com"})])
 
 
+def test_conformed_values_are_judged_with_the_values_as_said():
+    from edgeagent.agent import ToolCall, _conformed, _made_up, _registry
+
+    lc = {"type": "function", "function": {"name": "resonance", "description": "Resonant frequency of an LC circuit.",
+          "parameters": {"type": "object", "required": ["inductance"], "properties": {
+              "inductance": {"type": "number", "description": "The inductance in henries (H)."}}}}}
+    tools = _registry([lc])
+    units = [{"role": "user", "content": "An LC circuit of 50mH"}]
+    said = [ToolCall("resonance", {"inductance": 50})]
+    written = _conformed(said, tools, units)
+    assert written == [ToolCall("resonance", {"inductance": 0.05})]
+    assert not _made_up(units, said, written, tools)  # 0.05 alone states nothing the user wrote
+    assert _made_up(units, [ToolCall("resonance", {"inductance": 7})], [ToolCall("resonance", {"inductance": 7})],
+                    tools)
+    pay = {"type": "function", "function": {"name": "pay", "description": "Pays out dividends.", "parameters": {
+           "type": "object", "required": ["payout"], "properties": {"payout": {"type": "integer"}}}}}
+    tools = _registry([pay])
+    scaled = [{"role": "user", "content": "Pay out 2 million"}]
+    slipped = [ToolCall("pay", {"payout": 20000000})]  # a zero too many: invented as said
+    fixed = _conformed(slipped, tools, scaled)
+    assert fixed == [ToolCall("pay", {"payout": 2000000})]
+    assert not _made_up(scaled, slipped, fixed, tools) and _made_up(scaled, slipped, slipped, tools)
+
+
 def test_a_required_number_nobody_gave_is_invented():
     from edgeagent.agent import ToolCall, _invents_a_value, _registry
 

@@ -1,0 +1,107 @@
+"""Values written the way a parameter's description asks: units, US places, scaled numbers."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edgeagent.formats import conform_places, conform_scaled_numbers, conform_units, conformed
+from edgeagent.grounding import QueryFacts, _mentioned, invented_text
+from edgeagent.places import state_code, state_name, state_of, states_implied
+
+LC = {"properties": {
+    "inductance": {"type": "number", "description": "The inductance (L) in henries (H)."},
+    "capacitance": {"type": "number", "description": "The capacitance (C) in farads (F)."},
+    "distance": {"type": "integer", "description": "The distance in meters"},
+    "speed": {"type": "number", "description": "The speed in meters per second"},
+    "temperature": {"type": "number", "description": "The temperature in degrees Celsius"},
+    "count": {"type": "number", "description": "How many units"},
+    "plain": {"type": "number"}}}
+
+
+def test_a_quantity_in_another_unit_is_converted_to_the_described_one():
+    said = "an LC circuit with capacitance of 100µF and inductance of 50mH"
+    assert conform_units({"inductance": 50, "capacitance": 100}, LC, said) == {"inductance": 0.05, "capacitance": 0.0001}
+    assert conform_units({"distance": 5}, LC, "a 5 km run") == {"distance": 5000}  # integral: an integer
+    assert conform_units({"speed": 36}, LC, "at 36 km/h") == {"speed": 10.0}
+    assert conform_units({"temperature": 300}, LC, "heated to 300 K") == {"temperature": pytest.approx(26.85)}
+    # the same unit, or a value the model already converted, stays
+    assert conform_units({"distance": 5}, LC, "a 5 m pole") == {"distance": 5}
+    assert conform_units({"inductance": 0.05}, LC, "50mH") == {"inductance": 0.05}
+
+
+def test_no_conversion_without_a_described_unit_or_with_doubt():
+    assert conform_units({"plain": 50, "count": 5}, LC, "50mH and 5 units") == {"plain": 50, "count": 5}
+    # another measure (a length for a speed), or the number also written bare
+    assert conform_units({"speed": 5}, LC, "5 km") == {"speed": 5}
+    assert conform_units({"distance": 5}, LC, "5 km in 5 steps") == {"distance": 5}
+    # an integer parameter cannot take 0.05
+    assert conform_units({"distance": 5}, LC, "5 cm") == {"distance": 5}
+    # not a number, or a bool
+    assert conform_units({"distance": "5", "speed": True}, LC, "5 km, 1 km/h") == {"distance": "5", "speed": True}
+
+
+@given(st.integers(1, 10**6), st.sampled_from([("mH", 1e-3), ("µH", 1e-6), ("kH", 1e3), ("nH", 1e-9)]))
+def test_a_converted_quantity_is_the_same_quantity(n, unit):
+    prefix, factor = unit
+    out = conform_units({"inductance": n}, LC, f"a coil of {n}{prefix}")["inductance"]
+    assert math.isclose(out, n * factor, rel_tol=1e-9)
+
+
+CITY = {"properties": {
+    "location": {"type": "string", "description": "The city and state, e.g. Denver, CO"},
+    "spelled": {"type": "string", "description": "City and state, e.g. Miami, Florida."},
+    "abroad": {"type": "string", "description": "The city, e.g. London, UK"},
+    "worded": {"type": "string", "description": "The location in city, state format."},
+    "either": {"type": "string", "description": "Name of the city, state, or country."},
+    "any": {"type": "string", "description": "A place"}}}
+
+
+def test_a_us_city_is_written_with_its_state_where_the_description_asks():
+    out = conform_places({"location": "Chicago", "spelled": "Chicago", "worded": "Seattle", "any": "Chicago"}, CITY)
+    assert out == {"location": "Chicago, IL", "spelled": "Chicago, Illinois", "worded": "Seattle, WA", "any": "Chicago"}
+    assert conform_places({"location": "New York"}, CITY) == {"location": "New York, NY"}
+    # already with a state, not a US city, a non-US example, a list of choices: left
+    assert conform_places({"location": "Chicago, IL"}, CITY) == {"location": "Chicago, IL"}
+    assert conform_places({"location": "Atlantis"}, CITY) == {"location": "Atlantis"}
+    assert conform_places({"abroad": "Chicago", "either": "Chicago"}, CITY) == {"abroad": "Chicago", "either": "Chicago"}
+    assert conform_places({"location": 5}, CITY) == {"location": 5}
+
+
+def test_the_places_tables():
+    assert state_of("Denver") == "CO" and state_of("st. louis") == "MO" and state_of("Springfield") is not None
+    assert state_of("London") is None and state_of("") is None
+    assert state_name("CO") == "Colorado" and state_code("colorado") == "CO" and state_code("co") == "CO"
+    assert state_code("Denver") is None
+    assert states_implied("restaurants in Denver and Kansas City") == {"CO", "MO"}
+    assert states_implied("in Denverville") == set()
+
+
+def test_the_state_of_a_named_city_is_stated():
+    q = QueryFacts("The violent crime rate in San Francisco in 2020")
+    assert _mentioned("California", q) and _mentioned("CA", q) and not _mentioned("Texas", q)
+    assert not invented_text("California", q) and invented_text("Texas", q)
+
+
+def test_a_number_off_by_zeros_from_a_scaled_one_is_the_user_s():
+    params = {"properties": {"payout": {"type": "integer"}, "shares": {"type": "integer"}, "rate": {"type": "number"}}}
+    said = "100 million shares and a payout of 50 million USD"
+    assert conform_scaled_numbers({"payout": 500000000, "shares": 100000000}, params, said) == {
+        "payout": 50000000, "shares": 100000000}
+    assert conform_scaled_numbers({"rate": 12000.0}, params, "revenue of $1.2M") == {"rate": 1200000.0}
+    # two scaled numbers with those digits, other digits, a number the user wrote: left
+    assert conform_scaled_numbers({"payout": 500000}, params, "5 million or 50 million") == {"payout": 500000}
+    assert conform_scaled_numbers({"payout": 40000000}, params, said) == {"payout": 40000000}
+    assert conform_scaled_numbers({"payout": 100}, params, "100 of 2 million") == {"payout": 100}
+    # off by more than a thousand: no slip of a zero
+    assert conform_scaled_numbers({"payout": 5}, params, "50 million") == {"payout": 5}
+
+
+def test_conformed_applies_every_rewrite():
+    params = {"properties": {**LC["properties"], **CITY["properties"],
+                             "rate": {"type": "number", "description": "The interest rate"}}}
+    out = conformed({"inductance": 50, "location": "Denver", "rate": 5}, params, "50mH in Denver at 5%")
+    assert out == {"inductance": 0.05, "location": "Denver, CO", "rate": 0.05}
