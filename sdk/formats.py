@@ -8,7 +8,8 @@ unambiguous, so it is rewritten in the format the description names.
 Likewise a rate: the model copies "7%" as 7, where a number parameter that takes a
 rate takes the fraction 0.07 unless its description asks for a percentage; a quantity:
 it copies "50mH" as 50 where the description asks for henries; a place: it copies
-"Denver" where the description asks for "the city and state, e.g. Boston, MA". And a
+"Denver" where the description asks for "the city and state, e.g. Boston, MA"; a
+currency: it copies "Euros" where a currency parameter takes a code (EUR). And a
 number the user wrote with a scale word ("50 million") it often copies with a zero too
 many or too few.
 """
@@ -21,11 +22,12 @@ import math
 import re
 from typing import Any, Mapping, Optional
 
-from .grounding import numbers_in, scaled_numbers
+from .currencies import currency_code
+from .grounding import numbers_in, scaled_numbers, schema_has
 from .places import state_code, state_name, state_of
 
 __all__ = ["conformed", "conform_dates", "conform_percentages", "conform_units", "conform_places",
-           "conform_scaled_numbers", "unit_registry"]
+           "conform_currencies", "conform_scaled_numbers", "unit_registry"]
 
 
 def conformed(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
@@ -34,7 +36,7 @@ def conformed(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text:
     out = conform_percentages(out, parameters, text)
     out = conform_units(out, parameters, text)
     out = conform_scaled_numbers(out, parameters, text)
-    return conform_places(out, parameters)
+    return conform_currencies(conform_places(out, parameters), parameters)
 
 # "mm-dd-yyyy", "DD/MM/YYYY", "yyyy.mm.dd", "(month-day-year)": three parts, one separator.
 _PART = r"(yyyy|mm|dd|year|month|day)"
@@ -242,7 +244,8 @@ def conform_places(arguments: Mapping[str, Any], parameters: Mapping[str, Any]) 
     out = dict(arguments)
     for key, value in arguments.items():
         schema = properties.get(key)
-        if not isinstance(value, str) or "," in value or not isinstance(schema, Mapping):
+        if (not isinstance(value, str) or "," in value or not isinstance(schema, Mapping)
+                or schema_has(schema, lambda s: "enum" in s)):
             continue
         description = str(schema.get("description") or "")
         example = _PLACE_EXAMPLE.search(description)
@@ -255,6 +258,29 @@ def conform_places(arguments: Mapping[str, Any], parameters: Mapping[str, Any]) 
         if state is not None:
             spelled = state if example_state is None or len(example_state) == 2 else state_name(state)
             out[key] = f"{value.strip()}, {spelled}"
+    return out
+
+
+_ASKS_CURRENCY_NAME = re.compile(r"\bcurrency(?:'s)? (?:full )?name\b|\bname of the currency\b", re.I)
+
+
+def conform_currencies(arguments: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """`arguments` with each currency named in words ("Euros", "US dollars") to a string
+    parameter that takes a currency (its name or description says so) written as its ISO
+    4217 code (EUR, USD), unless the description asks for the currency's name."""
+    properties = parameters.get("properties") or {}
+    out = dict(arguments)
+    for key, value in arguments.items():
+        schema = properties.get(key)
+        if not isinstance(value, str) or not isinstance(schema, Mapping):
+            continue
+        description = str(schema.get("description") or "")
+        if ("currenc" not in f"{key} {description}".lower() or _ASKS_CURRENCY_NAME.search(description)
+                or schema_has(schema, lambda s: "enum" in s)):
+            continue
+        code = currency_code(value)
+        if code is not None:
+            out[key] = code
     return out
 
 

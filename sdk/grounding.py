@@ -14,6 +14,7 @@ import functools
 import re
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
+from .currencies import codes_named
 from .places import state_code, states_implied
 from .tool import name_in_words
 
@@ -96,6 +97,11 @@ class QueryFacts:
         self._count = {w: words.count(w) for w in self._units}
 
     @functools.cached_property
+    def named_currencies(self) -> set[str]:
+        """The ISO codes of the currencies the query names ("in Japanese Yen": JPY)."""
+        return codes_named(self.text)
+
+    @functools.cached_property
     def implied_states(self) -> set[str]:
         """The codes of the US states of the cities the query names ("in Denver": CO)."""
         return states_implied(self.text)
@@ -112,7 +118,8 @@ class QueryFacts:
             return _number(value) in self.numbers
         if isinstance(value, str):
             words = _words(value)
-            return bool(words) and (f" {' '.join(words)} " in self.text or all(w in self.words for w in words))
+            return bool(words) and (f" {' '.join(words)} " in self.text or all(w in self.words for w in words)
+                                    or value in self.named_currencies)  # "GBP" for "British Pounds"
         return False
 
 

@@ -105,3 +105,33 @@ def test_conformed_applies_every_rewrite():
                              "rate": {"type": "number", "description": "The interest rate"}}}
     out = conformed({"inductance": 50, "location": "Denver", "rate": 5}, params, "50mH in Denver at 5%")
     assert out == {"inductance": 0.05, "location": "Denver, CO", "rate": 0.05}
+
+
+def test_a_currency_named_in_words_goes_to_a_currency_parameter_as_its_code():
+    from edgeagent.formats import conform_currencies
+
+    params = {"properties": {
+        "from_currency": {"type": "string", "description": "The currency to convert from."},
+        "base": {"type": "string", "description": "The base currency."},
+        "named": {"type": "string", "description": "The currency name, e.g. Euro"},
+        "listed": {"type": "string", "description": "The currency", "enum": ["Euros", "Dollars"]},
+        "note": {"type": "string", "description": "A note"}}}
+    out = conform_currencies({"from_currency": "Euros", "base": "Canadian dollars", "named": "Euros",
+                              "listed": "Euros", "note": "Euros"}, params)
+    assert out == {"from_currency": "EUR", "base": "CAD", "named": "Euros", "listed": "Euros", "note": "Euros"}
+    assert conform_currencies({"from_currency": "Galleons"}, params) == {"from_currency": "Galleons"}
+    assert conform_currencies({"from_currency": 5}, params) == {"from_currency": 5}
+
+
+def test_currency_names_and_codes():
+    from edgeagent.currencies import codes_named, currency_code
+
+    assert [currency_code(x) for x in ("US dollars", "u.s. dollar", "usd", "British Pounds", "Japanese Yen",
+                                        "Swedish kronor", "dollars", "pound sterling")] == [
+        "USD", "USD", "USD", "GBP", "JPY", "SEK", "USD", "GBP"]
+    assert currency_code("Galleons") is None and currency_code("") is None
+    # a longer name takes its words: Canadian dollars are no US dollars
+    assert codes_named("How many Canadian dollars for 500 US dollars?") == {"CAD", "USD"}
+    assert codes_named("How many Canadian dollars for 500 of them?") == {"CAD"}
+    q = QueryFacts("The rate from British Pounds to Japanese Yen")
+    assert q.states("GBP") and q.states("JPY") and not q.states("USD") and not q.states("gbp rate")
