@@ -149,8 +149,8 @@ class Agent:
         entries it does not mention (see grounding.grounded_arguments), and write values
         the way a parameter's description asks for them where the user wrote them
         otherwise (formats.conformed: dates in the described format, a percentage as a
-        fraction, "50mH" in henries, "Denver" as "Denver, CO", "50 million" as the user
-        wrote it); False keeps the model's arguments as written.
+        fraction, "50mH" in henries, "Denver" as "Denver, CO", "Euros" as EUR, "50
+        million" as the user wrote it); False keeps the model's arguments as written.
 
         `guard` (an edgeagent.Guard): tools it denies whatever the arguments are switched
         off in the grammar, argument predicates it can express in JSON Schema narrow the

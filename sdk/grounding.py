@@ -18,9 +18,9 @@ from .currencies import codes_named
 from .places import state_code, states_implied
 from .tool import name_in_words
 
-__all__ = ["QueryFacts", "conversation_facts", "numbers_in", "scaled_numbers", "leaf_values", "name_words", "adds_to_earlier",
-           "grounded_arguments", "invented_number", "invented_text", "is_default", "leaves_unused", "schema_has",
-           "word_in", "words_in"]
+__all__ = ["QueryFacts", "conversation_facts", "numbers_in", "scaled_numbers", "leaf_values", "name_words",
+           "adds_to_earlier", "grounded_arguments", "invented_number", "invented_text", "is_default", "leaves_unused",
+           "schema_has", "word_in", "words_in"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
