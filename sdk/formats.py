@@ -212,11 +212,11 @@ def conform_scaled_numbers(arguments: Mapping[str, Any], parameters: Mapping[str
     for key, value in arguments.items():
         schema = properties.get(key)
         if (isinstance(value, bool) or not isinstance(value, (int, float)) or not isinstance(schema, Mapping)
-                or value == 0 or float(value) in said):
+                or value <= 0 or float(value) in said):
             continue
         digits, power = _significant(float(value))
-        near = [n for n in scaled if n > 0 and (value > 0) and _significant(n)[0] == digits
-                and 1 <= abs(_significant(n)[1] - power) <= 3]
+        near = [n for n, (d, p) in ((n, _significant(n)) for n in scaled if n > 0)
+                if d == digits and 1 <= abs(p - power) <= 3]
         if len(near) != 1:
             continue
         n = near[0]

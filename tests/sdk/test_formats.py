@@ -96,8 +96,9 @@ def test_a_number_off_by_zeros_from_a_scaled_one_is_the_user_s():
     assert conform_scaled_numbers({"payout": 500000}, params, "5 million or 50 million") == {"payout": 500000}
     assert conform_scaled_numbers({"payout": 40000000}, params, said) == {"payout": 40000000}
     assert conform_scaled_numbers({"payout": 100}, params, "100 of 2 million") == {"payout": 100}
-    # off by more than a thousand: no slip of a zero
+    # off by more than a thousand: no slip of a zero; nor is a loss a payout
     assert conform_scaled_numbers({"payout": 5}, params, "50 million") == {"payout": 5}
+    assert conform_scaled_numbers({"payout": 20000000}, params, "a loss of -2 million") == {"payout": 20000000}
 
 
 def test_conformed_applies_every_rewrite():
