@@ -219,6 +219,28 @@ def test_arguments_the_query_does_not_mention_are_left_out(agent):
     assert written.calls and set(args) <= set(written.calls[0].arguments) | {"open_late"}
 
 
+def test_values_are_written_as_the_descriptions_ask(agent):
+    """End to end on the real model: the user's "Denver" and "Euros" go to the tools as
+    the descriptions ask (city and state; a currency code), as the model wrote them without
+    `ground`."""
+    lawyer = {"type": "function", "function": {"name": "lawyer_find", "description": "Find lawyers near a place.",
+              "parameters": {"type": "object", "required": ["city", "specialty"], "properties": {
+                  "city": {"type": "string", "description": "The city and state, e.g. Chicago, IL."},
+                  "specialty": {"type": "string", "description": "Specialty of the lawyer"}}}}}
+    money = {"type": "function", "function": {"name": "convert_currency", "description": "Convert money.",
+             "parameters": {"type": "object", "required": ["amount", "from_currency", "to_currency"], "properties": {
+                 "amount": {"type": "number"},
+                 "from_currency": {"type": "string", "description": "The currency to convert from."},
+                 "to_currency": {"type": "string", "description": "The currency to convert to."}}}}}
+    found = agent.call("Find a divorce lawyer in Denver", [lawyer, money])
+    assert [(c.name, c.arguments["city"]) for c in found.calls] == [("lawyer_find", "Denver, CO")]
+    assert agent.call("Find a divorce lawyer in Denver", [lawyer, money], ground=False).calls[0].arguments["city"] \
+        == "Denver"
+    converted = agent.call("How much is 200 Euros in Japanese yen?", [lawyer, money])
+    assert [c.to_dict() for c in converted.calls] == [{"name": "convert_currency", "arguments": {
+        "amount": 200, "from_currency": "EUR", "to_currency": "JPY"}}]
+
+
 def _store(name: str) -> dict:
     return {"type": "function", "function": {
         "name": name, "description": "List the vegan products available at a grocery store near a location.",
