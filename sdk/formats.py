@@ -20,7 +20,7 @@ import datetime as dt
 import functools
 import math
 import re
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from .currencies import currency_code
 from .grounding import numbers_in, scaled_numbers, schema_has
@@ -38,6 +38,29 @@ def conformed(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text:
     out = conform_scaled_numbers(out, parameters, text)
     return conform_currencies(conform_places(out, parameters), parameters)
 
+
+Rewrite = Callable[[str, Any, Mapping[str, Any]], Any]
+
+
+def _each_value(arguments: Mapping[str, Any], parameters: Mapping[str, Any], kind: type, rewrite: Rewrite) -> dict:
+    """`arguments` with `rewrite(key, value, schema)` applied to each value of `kind`
+    (`str`, or `float` for any number but a bool) whose parameter has a schema; it returns
+    the value to write, or None to leave the value as written."""
+    properties = parameters.get("properties") or {}
+    out = dict(arguments)
+    for key, value in arguments.items():
+        schema = properties.get(key)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if isinstance(schema, Mapping) and (isinstance(value, str) if kind is str else number):
+            new = rewrite(key, value, schema)
+            if new is not None:
+                out[key] = new
+    return out
+
+
+def _description(schema: Mapping[str, Any]) -> str:
+    return str(schema.get("description") or "")
+
 # "mm-dd-yyyy", "DD/MM/YYYY", "yyyy.mm.dd", "(month-day-year)": three parts, one separator.
 _PART = r"(yyyy|mm|dd|year|month|day)"
 _DATE_FORMAT = re.compile(rf"\b{_PART}([-/.]){_PART}\2{_PART}\b", re.I)
@@ -50,26 +73,22 @@ def conform_dates(arguments: Mapping[str, Any], parameters: Mapping[str, Any]) -
     """`arguments` with each year-first date (2023-06-01, 2023/6/1) of a string parameter
     whose description names another date format written in that format (06-01-2023 for
     mm-dd-yyyy or "(month-day-year)")."""
-    properties = parameters.get("properties") or {}
-    out = dict(arguments)
-    for key, value in arguments.items():
-        schema = properties.get(key)
-        if not isinstance(value, str) or not isinstance(schema, Mapping):
-            continue
-        fmt = _DATE_FORMAT.search(str(schema.get("description") or ""))
+    def rewrite(key: str, value: str, schema: Mapping[str, Any]) -> Optional[str]:
+        fmt = _DATE_FORMAT.search(_description(schema))
         iso = _ISO_DATE.fullmatch(value)
         if fmt is None or iso is None:
-            continue
+            return None
         parts = [_PARTS.get(p.lower(), p.lower()) for p in (fmt.group(1), fmt.group(3), fmt.group(4))]
         if sorted(parts) != ["dd", "mm", "yyyy"]:
-            continue
+            return None
         try:
             day = dt.date(int(iso.group(1)), int(iso.group(3)), int(iso.group(4)))
         except ValueError:  # not a real date: left as written
-            continue
+            return None
         fields = {"yyyy": f"{day.year:04d}", "mm": f"{day.month:02d}", "dd": f"{day.day:02d}"}
-        out[key] = fmt.group(2).join(fields[p] for p in parts)
-    return out
+        return fmt.group(2).join(fields[p] for p in parts)
+
+    return _each_value(arguments, parameters, str, rewrite)
 
 
 _PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(%|percent\b)?", re.I)
@@ -88,19 +107,16 @@ def conform_percentages(arguments: Mapping[str, Any], parameters: Mapping[str, A
     percent, bare = set(), set()
     for m in _PERCENT.finditer(text):
         (percent if m.group(2) else bare).add(float(m.group(1)))
-    properties = parameters.get("properties") or {}
-    out = dict(arguments)
-    for key, value in arguments.items():
-        schema = properties.get(key)
-        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not isinstance(schema, Mapping)
-                or "number" not in _types(schema) or float(value) not in percent):
-            continue
-        description = str(schema.get("description") or "")
-        if _ASKS_PERCENT.search(description):
-            continue
+
+    def rewrite(key: str, value: float, schema: Mapping[str, Any]) -> Optional[float]:
+        description = _description(schema)
+        if "number" not in _types(schema) or float(value) not in percent or _ASKS_PERCENT.search(description):
+            return None
         if float(value) not in bare or _RATE.search(f"{key} {description}"):
-            out[key] = round(float(value) / 100, 12)
-    return out
+            return round(float(value) / 100, 12)
+        return None
+
+    return _each_value(arguments, parameters, float, rewrite)
 
 
 @functools.lru_cache(maxsize=1)
@@ -166,30 +182,25 @@ def conform_units(arguments: Mapping[str, Any], parameters: Mapping[str, Any], t
     for m in _QUANTITY.finditer(text):
         unit = _unit(m.group(2)) if m.group(2) else None
         quantities.setdefault(float(m.group(1)), []).append(unit)
-    properties = parameters.get("properties") or {}
-    out = dict(arguments)
-    for key, value in arguments.items():
-        schema = properties.get(key)
-        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not isinstance(schema, Mapping)
-                or float(value) not in quantities):
-            continue
-        units = quantities[float(value)]
-        wanted = [u for u in _described_units(str(schema.get("description") or ""))
-                  if all(w is not None and w.dimensionality == u.dimensionality for w in units)]
+
+    def rewrite(key: str, value: float, schema: Mapping[str, Any]) -> Optional[float]:
+        units = quantities.get(float(value), [])
+        wanted = [u for u in _described_units(_description(schema))
+                  if units and all(w is not None and w.dimensionality == u.dimensionality for w in units)]
         if len(wanted) != 1 or len(set(units)) != 1 or units[0] == wanted[0]:
-            continue
+            return None
         try:
             converted = float(unit_registry().Quantity(float(value), units[0]).to(wanted[0]).magnitude)
         except Exception:  # pint's DimensionalityError, OffsetUnitCalculusError...
-            continue
+            return None
         if not math.isfinite(converted):
-            continue
+            return None
         converted = float(f"{converted:.12g}")
         if "number" in _types(schema):
-            out[key] = converted
-        elif "integer" in _types(schema) and converted.is_integer():
-            out[key] = int(converted)
-    return out
+            return converted
+        return int(converted) if "integer" in _types(schema) and converted.is_integer() else None
+
+    return _each_value(arguments, parameters, float, rewrite)
 
 
 def _significant(x: float) -> tuple[str, int]:
@@ -204,28 +215,22 @@ def conform_scaled_numbers(arguments: Mapping[str, Any], parameters: Mapping[str
     (and only one) number it writes with a scale word ("50 million", "$1.2M") and is off by
     a factor of 10 to 1000 (500000000), written as that number (50000000)."""
     scaled = scaled_numbers(text)
-    if not scaled:
-        return dict(arguments)
     said = numbers_in(text)
-    properties = parameters.get("properties") or {}
-    out = dict(arguments)
-    for key, value in arguments.items():
-        schema = properties.get(key)
-        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not isinstance(schema, Mapping)
-                or value <= 0 or float(value) in said):
-            continue
+
+    def rewrite(key: str, value: float, schema: Mapping[str, Any]) -> Optional[float]:
+        if value <= 0 or float(value) in said:
+            return None
         digits, power = _significant(float(value))
         near = [n for n, (d, p) in ((n, _significant(n)) for n in scaled if n > 0)
                 if d == digits and 1 <= abs(p - power) <= 3]
         if len(near) != 1:
-            continue
+            return None
         n = near[0]
         if "integer" in _types(schema) or (isinstance(value, int) and n.is_integer()):
-            if n.is_integer():
-                out[key] = int(n)
-        else:
-            out[key] = n
-    return out
+            return int(n) if n.is_integer() else None
+        return n
+
+    return _each_value(arguments, parameters, float, rewrite)
 
 
 # A description asking for a US place as city and state: "The city and state, e.g. Denver,
@@ -240,25 +245,21 @@ def conform_places(arguments: Mapping[str, Any], parameters: Mapping[str, Any]) 
     description asks for the city and state written as the city and its state ("Denver,
     CO"; "Denver, Colorado" where the description's example writes the state's name).
     Cities of 100,000 people or more (places.py); any other value is left as written."""
-    properties = parameters.get("properties") or {}
-    out = dict(arguments)
-    for key, value in arguments.items():
-        schema = properties.get(key)
-        if (not isinstance(value, str) or "," in value or not isinstance(schema, Mapping)
-                or schema_has(schema, lambda s: "enum" in s)):
-            continue
-        description = str(schema.get("description") or "")
+    def rewrite(key: str, value: str, schema: Mapping[str, Any]) -> Optional[str]:
+        if "," in value or _has_enum(schema):
+            return None
+        description = _description(schema)
         example = _PLACE_EXAMPLE.search(description)
         example_state = example.group(1) if example else None
         if example_state is not None and state_code(example_state) is None:
-            continue  # "e.g. London, UK": not a US place
-        if example_state is None and not _CITY_AND_STATE.search(description):
-            continue
+            return None  # "e.g. London, UK": not a US place
         state = state_of(value)
-        if state is not None:
-            spelled = state if example_state is None or len(example_state) == 2 else state_name(state)
-            out[key] = f"{value.strip()}, {spelled}"
-    return out
+        if state is None or (example_state is None and not _CITY_AND_STATE.search(description)):
+            return None
+        spelled = state if example_state is None or len(example_state) == 2 else state_name(state)
+        return f"{value.strip()}, {spelled}"
+
+    return _each_value(arguments, parameters, str, rewrite)
 
 
 _ASKS_CURRENCY_NAME = re.compile(r"\bcurrency(?:'s)? (?:full )?name\b|\bname of the currency\b", re.I)
@@ -268,20 +269,18 @@ def conform_currencies(arguments: Mapping[str, Any], parameters: Mapping[str, An
     """`arguments` with each currency named in words ("Euros", "US dollars") to a string
     parameter that takes a currency (its name or description says so) written as its ISO
     4217 code (EUR, USD), unless the description asks for the currency's name."""
-    properties = parameters.get("properties") or {}
-    out = dict(arguments)
-    for key, value in arguments.items():
-        schema = properties.get(key)
-        if not isinstance(value, str) or not isinstance(schema, Mapping):
-            continue
-        description = str(schema.get("description") or "")
+    def rewrite(key: str, value: str, schema: Mapping[str, Any]) -> Optional[str]:
+        description = _description(schema)
         if ("currenc" not in f"{key} {description}".lower() or _ASKS_CURRENCY_NAME.search(description)
-                or schema_has(schema, lambda s: "enum" in s)):
-            continue
-        code = currency_code(value)
-        if code is not None:
-            out[key] = code
-    return out
+                or _has_enum(schema)):
+            return None
+        return currency_code(value)
+
+    return _each_value(arguments, parameters, str, rewrite)
+
+
+def _has_enum(schema: Mapping[str, Any]) -> bool:
+    return schema_has(schema, lambda s: "enum" in s)
 
 
 def _types(schema: Mapping[str, Any]) -> list:
