@@ -435,8 +435,9 @@ def _made_up(messages: list[dict], as_said: list[ToolCall], written: list[ToolCa
     judged on the values as the model took them from the user (`as_said`: 50 for "50mH")
     and as the tool takes them (`written`: 0.05 henries): either form shows the user
     gave them (a slipped zero, 500000000 for "50 million", is right only as written)."""
+    forms = (as_said,) if written == as_said else (as_said, written)  # one test when nothing was rewritten
     return all(not _states_anything(messages, calls) or _invents_a_value(messages, calls, registry)
-               for calls in (as_said, written))
+               for calls in forms)
 
 
 def _states_anything(messages: list[dict], calls: list[ToolCall]) -> bool:

@@ -44,11 +44,16 @@ _NUMBER_WORDS = {w: float(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
 
 
-def _scaled(text: str, m: re.Match, n: float) -> Optional[float]:
-    """The number `m` (n) with the scale word written after it ("2 million", "$1.2M"), or None."""
+def _value(m: re.Match) -> float:
+    return float(m.group().replace(",", ""))
+
+
+def _scaled(text: str, m: re.Match) -> Optional[float]:
+    """The number `m` matched with the scale word written after it ("2 million", "$1.2M"), or None."""
     scale = _SCALE.match(text, m.end())
     if not scale:
         return None
+    n = _value(m)
     word = scale.group(2).lower()
     money = m.start() > 0 and text[m.start() - 1] in "$€£¥"
     if word in _SCALE_WORDS:
@@ -63,11 +68,11 @@ def numbers_in(text: str) -> set[float]:
     "2 million" is 2 and 2000000)."""
     numbers: set[float] = set()
     for m in _NUMBER.finditer(text):
-        n = float(m.group().replace(",", ""))
+        n = _value(m)
         numbers.add(n)
         if text[m.end():m.end() + 1] == "%" or text[m.end():m.end() + 8].lstrip().startswith("percent"):
             numbers.add(n / 100)
-        scaled = _scaled(text, m, n)
+        scaled = _scaled(text, m)
         if scaled is not None:
             numbers.add(scaled)
     return numbers
@@ -75,8 +80,7 @@ def numbers_in(text: str) -> set[float]:
 
 def scaled_numbers(text: str) -> set[float]:
     """The numbers a text writes with a scale word ("50 million": 50000000; "$1.2M")."""
-    found = ((m, float(m.group().replace(",", ""))) for m in _NUMBER.finditer(text))
-    return {x for m, n in found if (x := _scaled(text, m, n)) is not None}
+    return {x for m in _NUMBER.finditer(text) if (x := _scaled(text, m)) is not None}
 
 
 class QueryFacts:
