@@ -111,6 +111,22 @@ ToolFormat parse_format(const std::string& format) {
     throw InvalidArgument("tool-call format must be 'hermes', 'json' or 'json_object', got '" + format + "'");
 }
 
+// The last row of a logits array ([.., seq, vocab], float32, C-contiguous), written
+// in place by the sampler: no copy.
+std::pair<float*, size_t> last_logits_row(py::buffer logits) {
+    py::buffer_info info = logits.request(true);
+    if (info.format != py::format_descriptor<float>::format())
+        throw InvalidArgument("logits must be float32, got format '" + info.format + "'");
+    py::ssize_t stride = sizeof(float);
+    for (py::ssize_t d = info.ndim - 1; d >= 0; --d) {
+        if (info.shape[d] > 1 && info.strides[d] != stride) throw InvalidArgument("logits must be a C-contiguous array");
+        stride *= info.shape[d];
+    }
+    if (info.ndim < 1 || info.size == 0) throw InvalidArgument("logits must not be empty");
+    const size_t n = static_cast<size_t>(info.shape.back());
+    return {static_cast<float*>(info.ptr) + (static_cast<size_t>(info.size) - n), n};
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -200,10 +216,13 @@ PYBIND11_MODULE(_core, m) {
         .def_readwrite("stop", &GenerateParams::stop)
         .def_readwrite("ignore_eos", &GenerateParams::ignore_eos)
         .def_readwrite("jump_forward", &GenerateParams::jump_forward)
+        .def_readwrite("sparse_logits", &GenerateParams::sparse_logits)
         .def_readwrite("end_bias", &GenerateParams::end_bias)
         .def_readwrite("logit_bias", &GenerateParams::logit_bias)
         .def_readwrite("adapter", &GenerateParams::adapter)
-        .def_readwrite("adapter_scale", &GenerateParams::adapter_scale);
+        .def_readwrite("adapter_scale", &GenerateParams::adapter_scale)
+        .def_readwrite("gate_position", &GenerateParams::gate_position)
+        .def_readwrite("gate_tokens", &GenerateParams::gate_tokens);
 
     py::class_<LoraAdapter, std::shared_ptr<LoraAdapter>>(m, "LoraAdapter")
         .def_static("load", &LoraAdapter::load, py::arg("model"), py::arg("path"),
@@ -236,6 +255,7 @@ PYBIND11_MODULE(_core, m) {
         .def_readonly("cached_tokens", &Timings::cached_tokens)
         .def_readonly("generated_tokens", &Timings::generated_tokens)
         .def_readonly("forced_tokens", &Timings::forced_tokens)
+        .def_readonly("sparse_steps", &Timings::sparse_steps)
         .def_readonly("prefill_ms", &Timings::prefill_ms)
         .def_readonly("ttft_ms", &Timings::ttft_ms)
         .def_readonly("decode_ms", &Timings::decode_ms)
@@ -248,6 +268,7 @@ PYBIND11_MODULE(_core, m) {
         .def_readonly("tokens", &GenerateResult::tokens)
         .def_readonly("finish_reason", &GenerateResult::finish_reason)
         .def_readonly("stop_sequence", &GenerateResult::stop_sequence)
+        .def_readonly("gate_token", &GenerateResult::gate_token)
         .def_readonly("timings", &GenerateResult::timings);
 
     py::class_<PyGrammar>(m, "Grammar")
@@ -436,22 +457,15 @@ PYBIND11_MODULE(_core, m) {
              py::keep_alive<1, 5>())
         .def("step",
              [](LogitsSession& self, py::buffer logits) {
-                 py::buffer_info info = logits.request(true);
-                 if (info.format != py::format_descriptor<float>::format())
-                     throw InvalidArgument("logits must be float32, got format '" + info.format + "'");
-                 py::ssize_t stride = sizeof(float);
-                 for (py::ssize_t d = info.ndim - 1; d >= 0; --d) {
-                     if (info.shape[d] > 1 && info.strides[d] != stride)
-                         throw InvalidArgument("logits must be a C-contiguous array");
-                     stride *= info.shape[d];
-                 }
-                 if (info.ndim < 1 || info.size == 0) throw InvalidArgument("logits must not be empty");
-                 float* data = static_cast<float*>(info.ptr);
-                 const size_t n = static_cast<size_t>(info.shape.back());
-                 // The last row when a [.., seq, vocab] array is passed.
-                 data += static_cast<size_t>(info.size) - n;
+                 auto [data, n] = last_logits_row(logits);
                  py::gil_scoped_release release;
                  return self.step(data, n);
+             },
+             py::arg("logits"))
+        .def("pass_gate",
+             [](LogitsSession& self, py::buffer logits) {
+                 auto [data, n] = last_logits_row(logits);
+                 return self.pass_gate(data, n);
              },
              py::arg("logits"))
         .def_property_readonly("done", &LogitsSession::done)

@@ -168,12 +168,16 @@ class Agent:
             messages = _with_call_guide(messages)
         scores = self._tool_scores(messages, registry) if mode in ("auto", "required") else None
         auto = mode == "auto"
+        gate = None
         if auto:
             # The relevance gate: the model alone almost always calls *something* (asked
             # for a triangle's area it calls a BMI tool); sentence embeddings tell topics
             # apart far better.
             fits = scores is None or max(scores.values()) >= self.relevance_threshold
-            mode = self._decide(messages, schemas) if fits else "none"
+            mode = "required" if fits else "none"
+            # Past it, the model's own first token decides (see _call_starts): read off
+            # the call's first batch, a text answer follows when it does not start a call.
+            gate = self._call_starts() if fits else None
         # Tool choice: tools far below the best match cannot be called (switched off in the
         # grammar; the prompt keeps them all, and with them the prefix cache).
         disabled: list[str] = []
@@ -201,12 +205,16 @@ class Agent:
         if self.call_format == "hermes":
             grammar = self._grammar(grammar_schemas, choice, max_calls, "hermes")
             out = self.engine.chat(messages, tools=schemas, grammar=grammar, max_tokens=max_tokens,
-                                   end_bias=end_bias, disabled_tools=disabled, **options)
+                                   end_bias=end_bias, disabled_tools=disabled, gate_tokens=gate, **options)
+            if out.finish_reason == "gated":
+                return self._text_answer(messages, schemas, max_tokens, options, disabled)
             result = self._parse_hermes(out, registry)
         else:
             grammar = self._grammar(grammar_schemas, choice, max_calls, "json" if max_calls > 1 else "json_object")
             out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=_FENCE, max_tokens=max_tokens,
-                                   disabled_tools=disabled, **options)
+                                   disabled_tools=disabled, gate_tokens=gate, **options)
+            if out.finish_reason == "gated":
+                return self._text_answer(messages, schemas, max_tokens, options, disabled)
             result = self._parse_json(out, registry)
             if top is not None and result.calls and top not in {c.name for c in result.calls}:
                 # The model went to other tools: it writes one call more, to the best match
@@ -258,6 +266,7 @@ class Agent:
         if not schemas:
             return
         self._tool_scores(messages, registry)
+        self._call_starts()
         if self.call_format == "json":
             for calls, format in ((_max_calls(True), "json"), (1, "json_object")):
                 self.engine.matcher(self._grammar(schemas, "required", calls, format))
@@ -284,17 +293,14 @@ class Agent:
         q = embedder.embed([query])[0]
         return {name: max(float(self._tool_vectors[x] @ q) for x in pair) for name, pair in texts.items()}
 
-    def _decide(self, messages: list[dict], schemas: list[dict]) -> str:
-        """Auto mode: does the model want to call a tool or to answer in text?
+    def _call_starts(self) -> list[int]:
+        """Auto mode: the tokens that show the model means to call a tool.
 
         Small models often mean to call a tool but start writing it in another shape
-        (a ```json fence, a bare JSON object) than their template's, so we read the
-        intent from the model's own first token, unconstrained: a call in any shape
-        means "required", anything else means a text answer ("none"). The probe costs
-        one decode step: the prompt stays in the prefix cache for what follows."""
-        probe = self.engine.chat(messages, tools=schemas, max_tokens=1, temperature=0.0)
-        first = probe.text.lstrip()
-        return "required" if first.startswith(_CALL_STARTS) else "none"
+        (a ```json fence, a bare JSON object) than their template's, so the intent is
+        read from the model's own first token, unconstrained: a call in any shape goes
+        on, anything else means a text answer."""
+        return self.engine.tokens_starting(_CALL_STARTS)
 
     def _text_answer(self, messages: list[dict], schemas: list[dict], max_tokens: int, options: dict,
                      disabled: list[str]) -> CallResult:

@@ -19,7 +19,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import Any, Collection, Iterator, Optional, Sequence, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -51,6 +51,7 @@ class GenerationOptions(BaseModel):
     seed: Optional[int] = Field(None, ge=0, lt=2**64)
     ignore_eos: bool = False
     jump_forward: bool = True  # with a grammar: decode forced text in one batch
+    sparse_logits: bool = True  # with a grammar: where it allows few tokens, compute only their logits
     end_bias: float = Field(0.0, ge=-100.0, le=100.0)  # with a grammar: push toward ending where it may end
     logit_bias: dict[int, float] = Field(default_factory=dict)  # token id -> added to its logit at every step
     adapter: Optional[str] = None  # name of a LoRA adapter loaded with Engine.load_adapter (GGUF models)
@@ -80,6 +81,7 @@ class GenerationOptions(BaseModel):
         p.stop = list(self.stop)
         p.ignore_eos = self.ignore_eos
         p.jump_forward = self.jump_forward
+        p.sparse_logits = self.sparse_logits
         p.end_bias = self.end_bias
         p.logit_bias = sorted(self.logit_bias.items())
         s = p.sampling
@@ -100,6 +102,7 @@ class Timings:
     cached_tokens: int
     generated_tokens: int
     forced_tokens: int  # of the generated tokens, those a grammar forced (jump-forward)
+    sparse_steps: int  # steps whose logits were computed for the grammar's allowed tokens only
     prefill_ms: float
     ttft_ms: float
     decode_ms: float
@@ -109,18 +112,19 @@ class Timings:
 
     @classmethod
     def from_native(cls, t: "_core.Timings") -> "Timings":
-        return cls(t.prompt_tokens, t.cached_tokens, t.generated_tokens, t.forced_tokens, t.prefill_ms, t.ttft_ms,
-                   t.decode_ms, t.total_ms, t.prefill_tok_s, t.decode_tok_s)
+        return cls(t.prompt_tokens, t.cached_tokens, t.generated_tokens, t.forced_tokens, t.sparse_steps, t.prefill_ms,
+                   t.ttft_ms, t.decode_ms, t.total_ms, t.prefill_tok_s, t.decode_tok_s)
 
 
 @dataclass(frozen=True)
 class Generation:
     text: str
     tokens: list[int]
-    finish_reason: str  # "stop", "eos", "length", "context", "cancelled"
+    finish_reason: str  # "stop", "eos", "length", "context", "cancelled", "gated" (see Engine.chat)
     timings: Timings
     stop_sequence: str = ""
     model: str = ""
+    gate_token: int = -1  # with Engine.chat(gate_tokens=...): the model's own first token
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -171,6 +175,7 @@ class Engine:
         # Compiled grammars by grammar, most recent last; bounded, since each holds its
         # token-mask caches (an app that builds grammars per request would otherwise grow).
         self._compiled: "OrderedDict[int, tuple[Grammar, _core.CompiledGrammar]]" = OrderedDict()
+        self._tokens_starting: dict[tuple[str, ...], list[int]] = {}
 
     # -- model facts ---------------------------------------------------------
     @property
@@ -198,6 +203,21 @@ class Engine:
     def detokenize(self, tokens: Sequence[int]) -> str:
         return self._model.detokenize(list(tokens), False).decode("utf-8", errors="replace")
 
+    def tokens_starting(self, starts: Sequence[str]) -> list[int]:
+        """Ids of the tokens whose text, leading whitespace aside, starts with one of
+        `starts` (e.g. the tokens that begin a tool call, for `chat(gate_tokens=...)`).
+        Computed once per `starts`: it reads the whole vocabulary."""
+        key = tuple(starts)
+        if not key or not all(isinstance(x, str) and x for x in key):
+            raise InvalidParameterError("starts must be non-empty strings")
+        ids = self._tokens_starting.get(key)
+        if ids is None:
+            wanted = tuple(x.encode("utf-8") for x in key)
+            m = self._model
+            ids = [t for t in range(m.n_vocab) if m.token_bytes(t).lstrip().startswith(wanted)]
+            self._tokens_starting[key] = ids
+        return ids
+
     def _prompt_tokens(self, prompt: Union[str, Sequence[int]]) -> list[int]:
         if isinstance(prompt, str):
             if not prompt:
@@ -216,15 +236,13 @@ class Engine:
                            bos_token=m.token_text(m.bos) if m.bos >= 0 else "",
                            eos_token=m.token_text(m.eos) if m.eos >= 0 else "")
 
-    def _chat_tokens(self, messages: Sequence[dict], tools: Optional[Sequence[dict]], prefix: str = "") -> list[int]:
+    def _chat_tokens(self, messages: Sequence[dict], tools: Optional[Sequence[dict]]) -> list[int]:
         text = self.render_chat(messages, tools=tools)
         m = self._model
         bos_text = m.token_text(m.bos) if m.bos >= 0 else ""
         # Templates that write the BOS text themselves must not get a second one.
         add_bos = m.adds_bos and not (bos_text and text.startswith(bos_text))
-        # The reply's prefix is tokenized on its own (as plain text, no special tokens),
-        # so the rendered conversation keeps the same tokens, hence the prefix cache.
-        return m.tokenize(text, add_bos, True) + (m.tokenize(prefix, False, False) if prefix else [])
+        return m.tokenize(text, add_bos, True)
 
     # -- generation ----------------------------------------------------------
     def matcher(self, grammar: Grammar) -> "_core.GrammarMatcher":
@@ -282,7 +300,8 @@ class Engine:
         return native
 
     def _run(self, tokens: list[int], options: GenerationOptions, on_text=None,
-             grammar: Optional[Grammar] = None, disabled_tools: Sequence[str] = ()) -> Generation:
+             grammar: Optional[Grammar] = None, disabled_tools: Sequence[str] = (),
+             gate: Optional[tuple[int, list[int]]] = None) -> Generation:
         matcher = self.matcher(grammar) if grammar is not None else None
         if disabled_tools:
             if matcher is None:
@@ -290,11 +309,13 @@ class Engine:
             for name in disabled_tools:  # the grammar's tool gates (unknown names: GrammarError)
                 matcher.set_tool_enabled(name, False)
         native = self._native_params(options)
+        if gate is not None:
+            native.gate_position, native.gate_tokens = gate
         with self._lock:
             r = self._session.generate(tokens, native, on_text, matcher)
         return Generation(text=r.text.decode("utf-8", errors="replace"), tokens=list(r.tokens),
                           finish_reason=r.finish_reason, timings=Timings.from_native(r.timings),
-                          stop_sequence=r.stop_sequence, model=self.model_name)
+                          stop_sequence=r.stop_sequence, model=self.model_name, gate_token=r.gate_token)
 
     def generate(self, prompt: Union[str, Sequence[int]], *, grammar: Optional[Grammar] = None,
                  disabled_tools: Sequence[str] = (), **options: Any) -> Generation:
@@ -306,14 +327,31 @@ class Engine:
 
     def chat(self, messages: Sequence[dict], *, tools: Optional[Sequence[dict]] = None,
              grammar: Optional[Grammar] = None, prefix: str = "", disabled_tools: Sequence[str] = (),
-             **options: Any) -> Generation:
+             gate_tokens: Optional[Collection[int]] = None, **options: Any) -> Generation:
         """Answers a conversation using the model's own chat template, under `grammar` if
         given (`disabled_tools`: as in generate). `prefix`: the start of the reply,
-        written for the model (the output continues it and does not repeat it)."""
+        written for the model (the output continues it and does not repeat it).
+
+        `gate_tokens`: the reply goes on only if the model's own first token (greedy, no
+        grammar, before `prefix`) is one of these token ids; otherwise nothing is
+        generated and finish_reason is "gated". Either way `gate_token` tells which token
+        it was. The decision is read off the same batch that evaluates the prompt, the
+        prefix and the text the grammar forces at the start."""
         if not isinstance(prefix, str):
             raise InvalidParameterError("prefix must be a string")
-        return self._run(self._chat_tokens(messages, tools, prefix), GenerationOptions.parse(options), grammar=grammar,
-                         disabled_tools=disabled_tools)
+        tokens = self._chat_tokens(messages, tools)
+        gate = None
+        if gate_tokens is not None:
+            ids = sorted(set(gate_tokens))
+            if not all(isinstance(t, int) and 0 <= t < self.n_vocab for t in ids):
+                raise InvalidParameterError(f"gate_tokens must be token ids in [0, {self.n_vocab})")
+            gate = (len(tokens) - 1, ids)
+        # The reply's prefix is tokenized on its own (as plain text, no special tokens),
+        # so the rendered conversation keeps the same tokens, hence the prefix cache.
+        if prefix:
+            tokens += self._model.tokenize(prefix, False, False)
+        return self._run(tokens, GenerationOptions.parse(options), grammar=grammar, disabled_tools=disabled_tools,
+                         gate=gate)
 
     def json(self, prompt: str, schema: Any, **options: Any) -> Any:
         """Asks for JSON matching `schema` (dict, JSON text or pydantic model class) and

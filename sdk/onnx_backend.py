@@ -143,11 +143,16 @@ class OnnxRuntimeBackend(Backend):
         while common < min(len(self._cache), len(prompt)) and self._cache[common] == prompt[common]:
             common += 1
         common = min(common, len(prompt) - 1)
+        if params.gate_position >= 0:  # the gate reads the logits at its position
+            common = min(common, params.gate_position)
         decoder = _core.LogitsSession(self.vocab, params, len(prompt), grammar, common)  # starts the clock
         past = [p[:, :, :common, :] for p in self._past] if common > 0 else self._empty_past()
         self._past, self._cache = [], []  # invalid until this request's forward passes succeed
         logits, past = self._forward(prompt[common:], past, common)
         cache = list(prompt)
+        if params.gate_position >= 0 and not decoder.pass_gate(logits[0, params.gate_position - common]):
+            self._past, self._cache = past, cache
+            return decoder.finish()
 
         def emit() -> None:
             text = decoder.take_text()

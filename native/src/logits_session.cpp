@@ -1,5 +1,6 @@
 #include "edgeagent/logits_session.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "edgeagent/errors.h"
@@ -36,6 +37,25 @@ LogitsSession::LogitsSession(std::shared_ptr<Model> vocab, const GenerateParams&
         throw InvalidArgument("cached_tokens must be in [0, prompt_tokens)");
     result_.timings.prompt_tokens = prompt_tokens;
     result_.timings.cached_tokens = cached_tokens;
+    if (params_.gate_position < -1 || params_.gate_position >= prompt_tokens)
+        throw InvalidArgument("gate_position " + std::to_string(params_.gate_position) + " is outside the prompt");
+    for (Token t : params_.gate_tokens)
+        if (t < 0 || t >= vocab_->n_vocab())
+            throw InvalidArgument("gate_tokens names token " + std::to_string(t) + ", outside the vocabulary");
+}
+
+bool LogitsSession::pass_gate(const float* logits, size_t n) {
+    const size_t n_vocab = static_cast<size_t>(vocab_->n_vocab());
+    if (logits == nullptr || n < n_vocab) {
+        throw InvalidArgument("the logits have " + std::to_string(n) + " entries, the vocabulary " +
+                              std::to_string(n_vocab));
+    }
+    result_.gate_token = static_cast<Token>(std::max_element(logits, logits + n_vocab) - logits);
+    const auto& go = params_.gate_tokens;
+    if (std::find(go.begin(), go.end(), result_.gate_token) != go.end()) return true;
+    result_.timings.prefill_ms = ms_between(t_start_, Clock::now());
+    stop("gated");
+    return false;
 }
 
 LogitsSession::~LogitsSession() = default;

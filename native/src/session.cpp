@@ -1,15 +1,20 @@
 #include "edgeagent/session.h"
 
+#include <ggml-backend.h>
+#include <ggml.h>
 #include <llama.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <thread>
 
 #include "edgeagent/errors.h"
 #include "edgeagent/grammar.h"
 #include "edgeagent/log.h"
+#include "output_head.h"
 #include "text_stream.h"
 
 namespace edgeagent {
@@ -36,6 +41,10 @@ struct Batch {
     }
 };
 thread_local Batch t_batch;
+
+// Sparse logits pay off below this many allowed tokens: their dot products cost ~0.2 µs
+// each, the output layer ~13 ms a step (Qwen2.5-0.5B, two cores).
+constexpr size_t kFewTokens = 4096;
 
 }  // namespace
 
@@ -67,6 +76,8 @@ Session::Session(std::shared_ptr<Model> model, const SessionParams& params)
     // cut it at any position.
     cp.swa_full = true;
     cp.flash_attn_type = params_.flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    cp.cb_eval = &Session::on_graph_node;
+    cp.cb_eval_user_data = this;
     take_recent_llama_errors();
     ctx_ = llama_init_from_model(model_->raw(), cp);
     if (ctx_ == nullptr) {
@@ -80,6 +91,78 @@ Session::Session(std::shared_ptr<Model> model, const SessionParams& params)
 
 Session::~Session() {
     if (ctx_ != nullptr) llama_free(ctx_);
+}
+
+bool Session::on_graph_node(ggml_tensor* t, bool ask, void* user_data) {
+    auto* self = static_cast<Session*>(user_data);
+    // Asked "do you want this node?": only the final norm, only when capturing. Told it
+    // is computed: true goes on with the graph, false stops it there.
+    if (ask) return self->capture_hidden_ && std::strcmp(t->name, "result_norm") == 0;
+    if (!self->capture_hidden_) return true;
+    const int64_t n_embd = static_cast<int64_t>(self->hidden_.size());
+    if (t->type != GGML_TYPE_F32 || t->ne[0] != n_embd || t->ne[1] < 1 || !ggml_is_contiguous(t) || t->buffer == nullptr ||
+        !ggml_backend_buffer_is_host(t->buffer)) {
+        return true;  // not the shape we know: the full output layer runs, hidden_ready_ stays false
+    }
+    const float* last = static_cast<const float*>(t->data) + (t->ne[1] - 1) * n_embd;
+    std::copy(last, last + n_embd, self->hidden_.begin());
+    self->hidden_ready_ = true;
+    return !self->stop_at_hidden_;
+}
+
+bool Session::few_tokens_next(GrammarMatcher& grammar) {
+    if (head_state_ == Head::Unusable || active_adapter_) return false;
+    grammar.fill_next_token_bitmask(mask_.data(), mask_.size());
+    const size_t n_vocab = static_cast<size_t>(model_->n_vocab());
+    few_tokens_.clear();
+    for (size_t w = 0; w < mask_.size(); ++w) {
+        uint32_t bits = mask_[w];
+        if (bits == 0) continue;
+        if (few_tokens_.size() + static_cast<size_t>(__builtin_popcount(bits)) > kFewTokens) return false;
+        for (; bits != 0; bits &= bits - 1) {
+            const size_t t = w * 32 + static_cast<size_t>(__builtin_ctz(bits));
+            if (t < n_vocab) few_tokens_.push_back(static_cast<Token>(t));
+        }
+    }
+    if (few_tokens_.empty()) return false;
+    if (!head_) {
+        head_ = OutputHead::open(model_->path(), llama_model_n_embd(model_->raw()), model_->n_vocab());
+        if (!head_) {
+            head_state_ = Head::Unusable;
+            return false;
+        }
+        hidden_.resize(static_cast<size_t>(llama_model_n_embd(model_->raw())));
+        few_logits_.resize(n_vocab);
+    }
+    return true;
+}
+
+float* Session::decode_few(const Token* tokens, size_t n) {
+    capture_hidden_ = true;
+    stop_at_hidden_ = head_state_ == Head::Checked;
+    hidden_ready_ = false;
+    try {
+        decode_tokens(tokens, n);
+    } catch (...) {
+        capture_hidden_ = stop_at_hidden_ = false;
+        throw;
+    }
+    capture_hidden_ = stop_at_hidden_ = false;
+    if (!hidden_ready_) {  // no final norm seen: this model's graph is not the one we know
+        head_state_ = Head::Unusable;
+        return llama_get_logits_ith(ctx_, -1);
+    }
+    std::fill(few_logits_.begin(), few_logits_.end(), -std::numeric_limits<float>::infinity());
+    head_->logits(hidden_.data(), few_tokens_.data(), few_tokens_.size(), few_logits_.data());
+    if (head_state_ == Head::Checked) return few_logits_.data();
+    // First use: the full layer ran too; use the head only if it gives llama.cpp's logits
+    // (no bias, scale or soft cap after the matrix, no adapter on it).
+    float* full = llama_get_logits_ith(ctx_, -1);
+    if (full == nullptr) throw DecodeFailure("llama.cpp returned no logits");
+    bool same = true;
+    for (Token t : few_tokens_) same = same && std::fabs(full[t] - few_logits_[t]) <= 1e-3f * (1.0f + std::fabs(full[t]));
+    head_state_ = same ? Head::Checked : Head::Unusable;
+    return full;
 }
 
 uint32_t Session::n_ctx() const { return llama_n_ctx(ctx_); }
@@ -105,7 +188,8 @@ void Session::reset() {
     cache_.clear();
 }
 
-void Session::decode_tokens(const Token* tokens, size_t n) {
+Token Session::decode_tokens(const Token* tokens, size_t n, int64_t also_at) {
+    Token greedy = -1;
     const size_t n_batch = params_.n_batch;
     t_batch.ensure(static_cast<int32_t>(n_batch));
     llama_batch& b = t_batch.b;
@@ -117,7 +201,7 @@ void Session::decode_tokens(const Token* tokens, size_t n) {
             b.pos[j] = static_cast<llama_pos>(cache_.size() + j);
             b.n_seq_id[j] = 1;
             b.seq_id[j][0] = 0;
-            b.logits[j] = (i + j + 1 == n);  // logits for the last token only
+            b.logits[j] = (i + j + 1 == n) || static_cast<int64_t>(i + j) == also_at;
         }
         const int32_t rc = llama_decode(ctx_, b);
         if (rc != 0) {
@@ -126,7 +210,14 @@ void Session::decode_tokens(const Token* tokens, size_t n) {
                                 (rc == 1 ? ": no KV slot left, the context is full" : ""));
         }
         cache_.insert(cache_.end(), tokens + i, tokens + i + chunk);
+        if (also_at >= static_cast<int64_t>(i) && also_at < static_cast<int64_t>(i + chunk)) {
+            // read now: the next batch overwrites the logits
+            const float* row = llama_get_logits_ith(ctx_, static_cast<int32_t>(also_at - static_cast<int64_t>(i)));
+            if (row == nullptr) throw DecodeFailure("llama.cpp returned no logits");
+            greedy = static_cast<Token>(std::max_element(row, row + model_->n_vocab()) - row);
+        }
     }
+    return greedy;
 }
 
 std::vector<float> Session::all_logits(const std::vector<Token>& tokens) {
@@ -165,15 +256,6 @@ std::vector<float> Session::all_logits(const std::vector<Token>& tokens) {
         cache_.insert(cache_.end(), tokens.begin() + static_cast<long>(i), tokens.begin() + static_cast<long>(i + chunk));
     }
     return out;
-}
-
-void Session::drop_last_cached() {
-    if (cache_.empty()) return;
-    if (!llama_memory_seq_rm(llama_get_memory(ctx_), 0, static_cast<llama_pos>(cache_.size() - 1), -1)) {
-        reset();
-        throw DecodeFailure("cannot remove the last token from the KV cache");
-    }
-    cache_.pop_back();
 }
 
 Session::Forced Session::plan_forced(GrammarMatcher& grammar, const std::string& forced,
@@ -257,6 +339,16 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         }
         if (!std::isfinite(bias)) throw InvalidArgument("logit_bias for token " + std::to_string(token) + " is not finite");
     }
+    if (params.gate_position < -1 || params.gate_position >= static_cast<int32_t>(prompt.size())) {
+        throw InvalidArgument("gate_position " + std::to_string(params.gate_position) + " is outside the prompt [0, " +
+                              std::to_string(prompt.size()) + ")");
+    }
+    for (Token t : params.gate_tokens) {
+        if (t < 0 || t >= n_vocab) {
+            throw InvalidArgument("gate_tokens names token " + std::to_string(t) + ", outside the vocabulary [0, " +
+                                  std::to_string(n_vocab) + ")");
+        }
+    }
     use_adapter(params.adapter, params.adapter_scale);
     TextStream stream(params.stop);
 
@@ -269,6 +361,8 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
     size_t common = 0;
     while (common < cache_.size() && common < prompt.size() && cache_[common] == prompt[common]) ++common;
     if (common == prompt.size()) --common;
+    // The gate reads the logits at its position: evaluate from there at least.
+    if (params.gate_position >= 0) common = std::min(common, static_cast<size_t>(params.gate_position));
     if (common < cache_.size()) {
         if (!llama_memory_seq_rm(llama_get_memory(ctx_), 0, static_cast<llama_pos>(common), -1)) {
             reset();  // this memory cannot be cut mid-way: start over
@@ -289,14 +383,24 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
             opening = plan_forced(*grammar, forced, {}, std::min<size_t>(params.max_tokens, ctx_room));
     }
     const auto t_prefill = Clock::now();
-    if (opening.tokens.empty()) {
-        decode_tokens(prompt.data() + common, prompt.size() - common);
+    const int64_t gate_at = params.gate_position < 0 ? -1 : params.gate_position - static_cast<int64_t>(common);
+    std::vector<Token> batch(prompt.begin() + static_cast<std::ptrdiff_t>(common), prompt.end());
+    batch.insert(batch.end(), opening.tokens.begin(), opening.tokens.end());
+    // The step's logits when only the allowed tokens' were computed (the gate needs them all).
+    float* few = nullptr;
+    if (gate_at < 0 && grammar != nullptr && params.sparse_logits && few_tokens_next(*grammar)) {
+        few = decode_few(batch.data(), batch.size());
+        tm.sparse_steps += few == few_logits_.data();
     } else {
-        std::vector<Token> batch(prompt.begin() + static_cast<std::ptrdiff_t>(common), prompt.end());
-        batch.insert(batch.end(), opening.tokens.begin(), opening.tokens.end());
-        decode_tokens(batch.data(), batch.size());
+        result.gate_token = decode_tokens(batch.data(), batch.size(), gate_at);
     }
     tm.prefill_ms = ms_since(t_prefill);
+    if (params.gate_position >= 0 && std::find(params.gate_tokens.begin(), params.gate_tokens.end(),
+                                               result.gate_token) == params.gate_tokens.end()) {
+        result.finish_reason = "gated";
+        tm.total_ms = ms_since(t_start);
+        return result;
+    }
 
     Sampler sampler(n_vocab, params.sampling);
     result.finish_reason = "length";
@@ -334,36 +438,12 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         tm.forced_tokens += static_cast<int32_t>(opening.tokens.size());
         done = !emit_text(opening.new_bytes) || grammar->is_terminated() || !room();
     }
-    bool try_jump = true;
+    // Each step samples a token from the logits of the last evaluated one; the bytes the
+    // grammar then forces (jump-forward) go in the same batch as that token: one
+    // llama_decode per step, and on a CPU each costs about a token's time.
+    std::vector<Token> pending;
     while (!done) {
-        // Jump-forward: bytes the grammar forces are tokenized and decoded in one batch.
-        if (grammar != nullptr && params.jump_forward && try_jump) {
-            const std::string forced = grammar->find_jump_forward_bytes();
-            if (!forced.empty()) {
-                const size_t room_left = static_cast<size_t>(params.max_tokens) - result.tokens.size();
-                const Forced f = plan_forced(*grammar, forced, result.tokens, room_left);
-                if (f.tokens.empty()) {
-                    try_jump = false;  // could not force here: sample this step instead
-                    continue;
-                }
-                if (cache_.size() + f.tokens.size() + 1 - (f.replaces_last ? 1 : 0) >= ctx_size) {
-                    result.finish_reason = "context";
-                    break;
-                }
-                mark_first();
-                if (f.replaces_last) {
-                    drop_last_cached();
-                    result.tokens.pop_back();
-                }
-                decode_tokens(f.tokens.data(), f.tokens.size());
-                result.tokens.insert(result.tokens.end(), f.tokens.begin(), f.tokens.end());
-                tm.forced_tokens += static_cast<int32_t>(f.tokens.size()) - (f.replaces_last ? 1 : 0);
-                if (!emit_text(f.new_bytes)) break;
-                if (grammar->is_terminated() || !room()) break;
-            }
-        }
-        try_jump = true;
-        float* logits = llama_get_logits_ith(ctx_, -1);
+        float* logits = few != nullptr ? few : llama_get_logits_ith(ctx_, -1);
         if (logits == nullptr) throw DecodeFailure("llama.cpp returned no logits");
         for (const auto& [token, bias] : params.logit_bias) logits[token] += bias;
         const uint32_t* allowed = nullptr;
@@ -389,18 +469,40 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         }
         result.tokens.push_back(tok);
         if (!emit_text(model_->token_bytes(tok))) break;
+        pending.assign(1, tok);
+        if (grammar != nullptr && params.jump_forward && room()) {
+            const std::string forced = grammar->find_jump_forward_bytes();
+            const size_t room_left = static_cast<size_t>(params.max_tokens) - result.tokens.size();
+            const Forced f = forced.empty() ? Forced{} : plan_forced(*grammar, forced, result.tokens, room_left);
+            if (!f.tokens.empty()) {
+                if (f.replaces_last) {  // the sampled token merges with the forced bytes
+                    result.tokens.pop_back();
+                    pending.clear();
+                }
+                pending.insert(pending.end(), f.tokens.begin(), f.tokens.end());
+                result.tokens.insert(result.tokens.end(), f.tokens.begin(), f.tokens.end());
+                tm.forced_tokens += static_cast<int32_t>(f.tokens.size()) - (f.replaces_last ? 1 : 0);
+                if (!emit_text(f.new_bytes)) break;
+            }
+        }
         if (grammar != nullptr && !end_tokens_.empty() && grammar->must_terminate()) {
-            // Only the end can follow: the token need not be evaluated to sample it.
+            // Only the end can follow: the tokens need not be evaluated to sample it.
             grammar->accept_token(end_tokens_.front());
             result.finish_reason = "eos";
             break;
         }
-        if (!room()) break;  // no need to evaluate the last token
-        if (cache_.size() + 1 >= ctx_size) {
+        if (!room()) break;  // no need to evaluate the last tokens
+        if (cache_.size() + pending.size() + 1 >= ctx_size) {
             result.finish_reason = "context";
             break;
         }
-        decode_tokens(&tok, 1);
+        if (grammar != nullptr && params.sparse_logits && few_tokens_next(*grammar)) {
+            few = decode_few(pending.data(), pending.size());
+            tm.sparse_steps += few == few_logits_.data();
+        } else {
+            few = nullptr;
+            decode_tokens(pending.data(), pending.size());
+        }
     }
     tm.generated_tokens = static_cast<int32_t>(result.tokens.size());
     if (!first) tm.decode_ms = ms_since(t_first);

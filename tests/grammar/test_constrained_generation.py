@@ -208,6 +208,32 @@ def test_forced_opening_and_closing_do_not_change_greedy_output(qwen):
     assert fast.timings.forced_tokens > 0
 
 
+@pytest.mark.parametrize("query", ["What is the weather in Oslo, in celsius?", "Add 1234 and -56.",
+                                   "Email bob@example.com that the meeting moved, and add 7 and 8."])
+def test_sparse_logits_do_not_change_greedy_output(qwen, query):
+    # Where the grammar allows few tokens (digits, `,`, a property name) only their logits
+    # are computed, from the final hidden state: the choices must be the full layer's.
+    g = Grammar.from_tools(TOOLS, mode="required", parallel=2, format="json")
+    msgs = [{"role": "user", "content": query}]
+    sparse = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n")
+    full = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n", sparse_logits=False)
+    assert sparse.text == full.text and sparse.tokens == full.tokens
+    assert sparse.timings.sparse_steps > 0 and full.timings.sparse_steps == 0
+    seeded = dict(temperature=0.8, seed=3)
+    a = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n", **seeded)
+    b = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n", sparse_logits=False, **seeded)
+    assert a.text == b.text
+
+
+def test_sparse_logits_on_a_large_vocabulary(gemma):
+    # Gemma 3: 262,144 tokens; the output matrix is its token embeddings.
+    g = Grammar.from_regex(r"(19|20)\d\d-(0[1-9]|1[0-2])")
+    sparse = gemma.generate("The first moon landing happened in ", grammar=g, max_tokens=12)
+    full = gemma.generate("The first moon landing happened in ", grammar=g, max_tokens=12, sparse_logits=False)
+    assert sparse.text == full.text and re.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])", sparse.text)
+    assert sparse.timings.sparse_steps > 0
+
+
 def test_regex_grammar_constrains_generation(qwen):
     g = Grammar.from_regex(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
     for opts in ({}, {"temperature": 1.0, "seed": 11}):

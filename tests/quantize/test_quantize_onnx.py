@@ -87,6 +87,27 @@ def test_agent_call_on_the_onnx_backend(onnx_engine, qwen_path):
     assert result.calls[0].name == "get_weather" and isinstance(result.calls[0].arguments["city"], str)
 
 
+def test_onnx_gate_reads_the_first_token_off_the_prompt(onnx_engine):
+    # As on llama.cpp (tests/sdk/test_engine.py): the reply goes on only if the model's
+    # own first token is one of the gate tokens. From an empty cache each time (int8
+    # activations: a prompt evaluated after a cached prefix may flip a token).
+    prompt = [{"role": "user", "content": "Is 7 prime?"}]
+    own_template = onnx_engine.chat_template
+    onnx_engine.chat_template = onnx_engine.chat_template or "{% for m in messages %}{{ m.content }}\n{% endfor %}"
+    try:
+        onnx_engine.reset()
+        plain = onnx_engine.chat(prompt, max_tokens=3)
+        first = plain.tokens[0]
+        onnx_engine.reset()
+        went = onnx_engine.chat(prompt, max_tokens=3, gate_tokens=[first])
+        onnx_engine.reset()
+        stopped = onnx_engine.chat(prompt, max_tokens=3, gate_tokens=[first + 1])
+    finally:
+        onnx_engine.chat_template = own_template
+    assert went.gate_token == first and went.tokens == plain.tokens
+    assert stopped.finish_reason == "gated" and stopped.gate_token == first and stopped.tokens == []
+
+
 def test_onnx_all_logits_match_generation(onnx_engine):
     tokens = onnx_engine.tokenize(PROMPT)
     logits = onnx_engine._session.all_logits(tokens)

@@ -107,6 +107,18 @@ def test_irrelevant_request_gets_text_and_no_call(agent):
     assert r.calls == [] and r.text
 
 
+def test_auto_mode_answers_in_text_when_the_models_first_token_starts_no_call(agent, monkeypatch):
+    # The decision is the model's own first token, read off the call's first batch: where
+    # it starts no call (here: no token counts as a call start), a text answer follows.
+    called = agent.call("What's the weather in Oslo?", [WEATHER], parallel=False)
+    assert [c.name for c in called.calls] == ["get_weather"]
+    assert called.generation.gate_token in agent.engine.tokens_starting(("<tool_call>", "```", "{", "["))
+    monkeypatch.setattr(agent, "_call_starts", lambda: [])
+    r = agent.call("What's the weather in Oslo?", [WEATHER], parallel=False)
+    assert r.calls == [] and r.text
+    assert agent.call("What's the weather in Oslo?", [WEATHER], mode="required", parallel=False).calls
+
+
 def test_warm_puts_the_tools_prefix_in_the_cache(agent):
     from edgeagent.agent import _with_call_guide
     from edgeagent.tool import ToolRegistry
@@ -259,7 +271,9 @@ def test_a_fresh_request_goes_to_the_best_matching_tool_first(agent, monkeypatch
     r = agent.call("Get me a list of vegetarian and gluten-free foods at the Walmart near Denver.", stores)
     assert [c.name for c in r.calls] == ["walmart.vegan_products"]
     assert r.calls[0].arguments["location"] == "Denver"
-    assert len(generations) == 4  # probe, the model's list (another store), the best match, one call more (refused)
+    # the model's list (another store; its first token, read off the same batch, chose to
+    # call), the best match, one call more (refused)
+    assert len(generations) == 3
 
 
 def test_a_required_text_nobody_gave_is_invented():

@@ -166,3 +166,34 @@ def test_chat_prefix_starts_the_reply(qwen):
                                                           parse_special=True)) + len(
         qwen.tokenize("The capital of France is", add_special=False))
 
+
+
+def test_gate_reads_the_first_token_off_the_prompt_batch(qwen):
+    messages = [{"role": "user", "content": "Say one word."}]
+    plain = qwen.chat(messages, max_tokens=4)
+    first = plain.tokens[0]
+    went = qwen.chat(messages, max_tokens=4, gate_tokens=[first, first + 1])
+    assert went.gate_token == first and went.finish_reason == plain.finish_reason
+    assert went.text == plain.text and went.tokens == plain.tokens
+    stopped = qwen.chat(messages, max_tokens=4, gate_tokens=[first + 1])
+    assert stopped.finish_reason == "gated" and stopped.gate_token == first
+    assert stopped.text == "" and stopped.tokens == []
+    # With a reply prefix the gate reads the token before it; the reply goes on after it.
+    prefixed = qwen.chat(messages, prefix="Word:", max_tokens=3, gate_tokens=[first])
+    assert prefixed.gate_token == first and prefixed.finish_reason != "gated" and prefixed.tokens
+    assert plain.gate_token == -1  # no gate asked
+    with pytest.raises(InvalidParameterError, match="gate_tokens"):
+        qwen.chat(messages, max_tokens=1, gate_tokens=[qwen.n_vocab])
+    with pytest.raises(InvalidParameterError, match="gate_tokens"):
+        qwen.chat(messages, max_tokens=1, gate_tokens=["x"])
+
+
+def test_tokens_starting(qwen):
+    ids = qwen.tokens_starting(("{", "["))
+    assert ids == qwen.tokens_starting(("{", "["))
+    texts = [qwen.native_model.token_bytes(t) for t in ids]
+    assert all(b.lstrip().startswith((b"{", b"[")) for b in texts)
+    assert qwen.tokenize(" {", add_special=False)[0] in ids and qwen.tokenize("[", add_special=False)[0] in ids
+    assert qwen.tokenize("x", add_special=False)[0] not in ids
+    with pytest.raises(InvalidParameterError, match="starts"):
+        qwen.tokens_starting(("",))

@@ -36,6 +36,10 @@ public:
     // caller must feed to the network next, or -1 when generation is over (see
     // finish_reason()). The token is already accepted by the grammar.
     Token step(float* logits, size_t n);
+    // With GenerateParams::gate_position: the logits at that prompt position, before
+    // the first step. False (and done, finish "gated") when their greedy token is not
+    // one of the gate tokens.
+    bool pass_gate(const float* logits, size_t n);
     bool done() const { return done_; }
     // Text safe to show since the last call (complete UTF-8, no possible stop-string
     // start); once done, everything not yet taken.
