@@ -308,6 +308,58 @@ Session::Forced Session::plan_forced(GrammarMatcher& grammar, const std::string&
     return f;
 }
 
+Token Session::only_spelling(GrammarMatcher& grammar, const std::string& forced) {
+    // The canonical first token of the forced bytes, when every token the grammar allows
+    // here lies within them: then no token can merge them with what follows, and the
+    // model's choice would only be how to spell them.
+    const std::vector<Token> toks = model_->tokenize(forced, false, false);
+    if (toks.empty()) return -1;
+    grammar.fill_next_token_bitmask(mask_.data(), mask_.size());
+    const size_t n_vocab = static_cast<size_t>(model_->n_vocab());
+    const size_t first = static_cast<size_t>(toks[0]);
+    if (first >= n_vocab || !(mask_[first / 32] >> (first % 32) & 1u)) return -1;
+    size_t seen = 0;
+    for (size_t w = 0; w < mask_.size(); ++w) {
+        for (uint32_t bits = mask_[w]; bits != 0; bits &= bits - 1) {
+            const size_t t = w * 32 + static_cast<size_t>(__builtin_ctz(bits));
+            if (t >= n_vocab) break;
+            const std::string& b = model_->token_bytes(static_cast<Token>(t));
+            // an end token (no bytes) or one past the forced bytes is a real choice
+            if (++seen > 64 || b.empty() || b.size() > forced.size() || forced.compare(0, b.size(), b) != 0) return -1;
+        }
+    }
+    return toks[0];
+}
+
+std::string Session::force_ahead(GrammarMatcher& grammar, std::vector<Token>& out, size_t& n_new, size_t max_out,
+                                 int32_t& n_forced) {
+    std::string bytes;
+    while (out.size() < max_out) {
+        const std::string forced = grammar.find_jump_forward_bytes();
+        if (forced.empty()) break;
+        const Forced f = plan_forced(grammar, forced, out, max_out - out.size());
+        if (!f.tokens.empty()) {
+            if (f.replaces_last) {  // the last token merges with the forced bytes
+                if (n_new == 0) throw DecodeFailure("a jump-forward would replace an evaluated token");
+                out.pop_back();
+                --n_new;
+            }
+            out.insert(out.end(), f.tokens.begin(), f.tokens.end());
+            n_new += f.tokens.size();
+            n_forced += static_cast<int32_t>(f.tokens.size()) - (f.replaces_last ? 1 : 0);
+            bytes += f.new_bytes;
+            continue;
+        }
+        const Token t = only_spelling(grammar, forced);
+        if (t < 0 || !grammar.accept_token(t)) break;
+        out.push_back(t);
+        ++n_new;
+        ++n_forced;
+        bytes += model_->token_bytes(t);
+    }
+    return bytes;
+}
+
 GenerateResult Session::generate(const std::vector<Token>& prompt, const GenerateParams& params,
                                  const TokenCallback& on_text, GrammarMatcher* grammar) {
     const auto t_start = Clock::now();
@@ -374,18 +426,19 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
     tm.cached_tokens = static_cast<int32_t>(common);
     // The text a grammar forces at the very start (`[{"name": "` of a tool call) goes in
     // the prompt's batch: one llama_decode less, and on a CPU each costs ~a token's time.
-    Forced opening;
+    std::vector<Token> opening;
+    std::string opening_bytes;
     if (grammar != nullptr && params.jump_forward) {
-        const std::string forced = grammar->find_jump_forward_bytes();
         // room for it and one token more: prompt + opening + 1 < n_ctx
         const size_t ctx_room = ctx_size - prompt.size() < 2 ? 0 : ctx_size - prompt.size() - 2;
-        if (!forced.empty())
-            opening = plan_forced(*grammar, forced, {}, std::min<size_t>(params.max_tokens, ctx_room));
+        size_t n_new = 0;
+        opening_bytes = force_ahead(*grammar, opening, n_new, std::min<size_t>(params.max_tokens, ctx_room),
+                                    tm.forced_tokens);
     }
     const auto t_prefill = Clock::now();
     const int64_t gate_at = params.gate_position < 0 ? -1 : params.gate_position - static_cast<int64_t>(common);
     std::vector<Token> batch(prompt.begin() + static_cast<std::ptrdiff_t>(common), prompt.end());
-    batch.insert(batch.end(), opening.tokens.begin(), opening.tokens.end());
+    batch.insert(batch.end(), opening.begin(), opening.end());
     // The step's logits when only the allowed tokens' were computed (the gate needs them all).
     float* few = nullptr;
     if (gate_at < 0 && grammar != nullptr && params.sparse_logits && few_tokens_next(*grammar)) {
@@ -432,11 +485,10 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
     auto room = [&] { return static_cast<int32_t>(result.tokens.size()) < params.max_tokens; };
 
     bool done = false;
-    if (!opening.tokens.empty()) {
+    if (!opening.empty()) {
         mark_first();
-        result.tokens = opening.tokens;
-        tm.forced_tokens += static_cast<int32_t>(opening.tokens.size());
-        done = !emit_text(opening.new_bytes) || grammar->is_terminated() || !room();
+        result.tokens = opening;
+        done = !emit_text(opening_bytes) || grammar->is_terminated() || !room();
     }
     // Each step samples a token from the logits of the last evaluated one; the bytes the
     // grammar then forces (jump-forward) go in the same batch as that token: one
@@ -469,22 +521,13 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         }
         result.tokens.push_back(tok);
         if (!emit_text(model_->token_bytes(tok))) break;
-        pending.assign(1, tok);
-        if (grammar != nullptr && params.jump_forward && room()) {
-            const std::string forced = grammar->find_jump_forward_bytes();
-            const size_t room_left = static_cast<size_t>(params.max_tokens) - result.tokens.size();
-            const Forced f = forced.empty() ? Forced{} : plan_forced(*grammar, forced, result.tokens, room_left);
-            if (!f.tokens.empty()) {
-                if (f.replaces_last) {  // the sampled token merges with the forced bytes
-                    result.tokens.pop_back();
-                    pending.clear();
-                }
-                pending.insert(pending.end(), f.tokens.begin(), f.tokens.end());
-                result.tokens.insert(result.tokens.end(), f.tokens.begin(), f.tokens.end());
-                tm.forced_tokens += static_cast<int32_t>(f.tokens.size()) - (f.replaces_last ? 1 : 0);
-                if (!emit_text(f.new_bytes)) break;
-            }
+        size_t n_new = 1;  // output tokens not evaluated yet: the sampled one and what is forced after it
+        if (grammar != nullptr && params.jump_forward) {
+            const std::string forced = force_ahead(*grammar, result.tokens, n_new,
+                                                   static_cast<size_t>(params.max_tokens), tm.forced_tokens);
+            if (!emit_text(forced)) break;
         }
+        pending.assign(result.tokens.end() - static_cast<std::ptrdiff_t>(n_new), result.tokens.end());
         if (grammar != nullptr && !end_tokens_.empty() && grammar->must_terminate()) {
             // Only the end can follow: the tokens need not be evaluated to sample it.
             grammar->accept_token(end_tokens_.front());

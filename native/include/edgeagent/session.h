@@ -132,6 +132,13 @@ private:
     };
     Forced plan_forced(GrammarMatcher& grammar, const std::string& forced, const std::vector<Token>& output,
                        size_t room) const;
+    // The token that must come next whatever the model prefers (see session.cpp), or -1.
+    Token only_spelling(GrammarMatcher& grammar, const std::string& forced);
+    // Appends to `out` what the grammar forces next (jump-forward runs and only spellings),
+    // up to `max_out` tokens, without evaluating the model; `n_new` counts the tokens at
+    // the end of `out` not evaluated yet, `n_forced` the forced ones. Returns the new bytes.
+    std::string force_ahead(GrammarMatcher& grammar, std::vector<Token>& out, size_t& n_new, size_t max_out,
+                            int32_t& n_forced);
 
     // Sparse logits (GenerateParams::sparse_logits): the graph is cut after the final
     // norm and the allowed tokens' logits come from the output head.
