@@ -13,8 +13,10 @@ in the KV prefix cache across calls with the same tools, and the grammar's force
 One turn (README, "How Agent.call decides"):
   1. relevance (auto mode): no tool description close to the query (sentence
      embeddings) means a text answer; tools far below the best match are switched off.
-  2. intent (auto mode): the first token of the unconstrained reply. The model starts a
-     call in some shape (a ```json fence, `<tool_call>`, a bare object) or writes text.
+  2. intent (auto mode): the first token of the unconstrained reply, read off the batch
+     that evaluates the query and the call's opening (Engine.chat gate_tokens). The model
+     starts a call in some shape (a ```json fence, `<tool_call>`, a bare object) or
+     writes text.
   3. the calls, in a ```json fence the reply is started with: a JSON list of calls when
      parallel calls are allowed, one call object otherwise, under the tool grammar.
   4. the list checked against the query (grounding.py): calls that bring nothing the

@@ -342,10 +342,10 @@ class Engine:
         tokens = self._chat_tokens(messages, tools)
         gate = None
         if gate_tokens is not None:
-            ids = sorted(set(gate_tokens))
+            ids = list(gate_tokens)
             if not all(isinstance(t, int) and 0 <= t < self.n_vocab for t in ids):
                 raise InvalidParameterError(f"gate_tokens must be token ids in [0, {self.n_vocab})")
-            gate = (len(tokens) - 1, ids)
+            gate = (len(tokens) - 1, sorted(set(ids)))
         # The reply's prefix is tokenized on its own (as plain text, no special tokens),
         # so the rendered conversation keeps the same tokens, hence the prefix cache.
         if prefix:

@@ -37,11 +37,7 @@ LogitsSession::LogitsSession(std::shared_ptr<Model> vocab, const GenerateParams&
         throw InvalidArgument("cached_tokens must be in [0, prompt_tokens)");
     result_.timings.prompt_tokens = prompt_tokens;
     result_.timings.cached_tokens = cached_tokens;
-    if (params_.gate_position < -1 || params_.gate_position >= prompt_tokens)
-        throw InvalidArgument("gate_position " + std::to_string(params_.gate_position) + " is outside the prompt");
-    for (Token t : params_.gate_tokens)
-        if (t < 0 || t >= vocab_->n_vocab())
-            throw InvalidArgument("gate_tokens names token " + std::to_string(t) + ", outside the vocabulary");
+    check_gate(params_, static_cast<size_t>(prompt_tokens), vocab_->n_vocab());
 }
 
 bool LogitsSession::pass_gate(const float* logits, size_t n) {

@@ -48,6 +48,19 @@ constexpr size_t kFewTokens = 4096;
 
 }  // namespace
 
+void check_gate(const GenerateParams& params, size_t prompt_tokens, int32_t n_vocab) {
+    if (params.gate_position < -1 || params.gate_position >= static_cast<int64_t>(prompt_tokens)) {
+        throw InvalidArgument("gate_position " + std::to_string(params.gate_position) + " is outside the prompt [0, " +
+                              std::to_string(prompt_tokens) + ")");
+    }
+    for (Token t : params.gate_tokens) {
+        if (t < 0 || t >= n_vocab) {
+            throw InvalidArgument("gate_tokens names token " + std::to_string(t) + ", outside the vocabulary [0, " +
+                                  std::to_string(n_vocab) + ")");
+        }
+    }
+}
+
 Session::Session(std::shared_ptr<Model> model, const SessionParams& params)
     : model_(std::move(model)), params_(params) {
     if (!model_) throw InvalidArgument("session needs a model");
@@ -391,16 +404,7 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         }
         if (!std::isfinite(bias)) throw InvalidArgument("logit_bias for token " + std::to_string(token) + " is not finite");
     }
-    if (params.gate_position < -1 || params.gate_position >= static_cast<int32_t>(prompt.size())) {
-        throw InvalidArgument("gate_position " + std::to_string(params.gate_position) + " is outside the prompt [0, " +
-                              std::to_string(prompt.size()) + ")");
-    }
-    for (Token t : params.gate_tokens) {
-        if (t < 0 || t >= n_vocab) {
-            throw InvalidArgument("gate_tokens names token " + std::to_string(t) + ", outside the vocabulary [0, " +
-                                  std::to_string(n_vocab) + ")");
-        }
-    }
+    check_gate(params, prompt.size(), n_vocab);
     use_adapter(params.adapter, params.adapter_scale);
     TextStream stream(params.stop);
 
@@ -424,8 +428,9 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         }
     }
     tm.cached_tokens = static_cast<int32_t>(common);
-    // The text a grammar forces at the very start (`[{"name": "` of a tool call) goes in
-    // the prompt's batch: one llama_decode less, and on a CPU each costs ~a token's time.
+    // The text a grammar forces at the very start (`[{"name": "` of a tool call, and of a
+    // single tool its name) goes in the prompt's batch: one llama_decode less, and on a
+    // CPU each costs ~a token's time.
     std::vector<Token> opening;
     std::string opening_bytes;
     if (grammar != nullptr && params.jump_forward) {
@@ -451,6 +456,7 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
     if (params.gate_position >= 0 && std::find(params.gate_tokens.begin(), params.gate_tokens.end(),
                                                result.gate_token) == params.gate_tokens.end()) {
         result.finish_reason = "gated";
+        tm.forced_tokens = 0;  // the opening was evaluated, not output
         tm.total_ms = ms_since(t_start);
         return result;
     }

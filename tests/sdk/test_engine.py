@@ -185,7 +185,7 @@ def test_gate_reads_the_first_token_off_the_prompt_batch(qwen):
     with pytest.raises(InvalidParameterError, match="gate_tokens"):
         qwen.chat(messages, max_tokens=1, gate_tokens=[qwen.n_vocab])
     with pytest.raises(InvalidParameterError, match="gate_tokens"):
-        qwen.chat(messages, max_tokens=1, gate_tokens=["x"])
+        qwen.chat(messages, max_tokens=1, gate_tokens=[first, "x"])
 
 
 def test_tokens_starting(qwen):

@@ -66,6 +66,10 @@ struct GenerateParams {
     bool sparse_logits = true;
 };
 
+// Throws InvalidArgument unless the gate fits a prompt of `prompt_tokens` tokens and
+// names tokens of the vocabulary.
+void check_gate(const GenerateParams& params, size_t prompt_tokens, int32_t n_vocab);
+
 struct Timings {
     int32_t prompt_tokens = 0;     // tokens in the prompt
     int32_t cached_tokens = 0;     // of those, taken from the prefix cache (not prefilled)
