@@ -215,6 +215,8 @@ def conform_scaled_numbers(arguments: Mapping[str, Any], parameters: Mapping[str
     (and only one) number it writes with a scale word ("50 million", "$1.2M") and is off by
     a factor of 10 to 1000 (500000000), written as that number (50000000)."""
     scaled = scaled_numbers(text)
+    if not scaled:
+        return dict(arguments)
     said = numbers_in(text)
 
     def rewrite(key: str, value: float, schema: Mapping[str, Any]) -> Optional[float]:

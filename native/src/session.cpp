@@ -123,9 +123,8 @@ bool Session::on_graph_node(ggml_tensor* t, bool ask, void* user_data) {
     return !self->stop_at_hidden_;
 }
 
-bool Session::few_tokens_next(GrammarMatcher& grammar) {
+bool Session::few_tokens_next() {
     if (head_state_ == Head::Unusable || active_adapter_) return false;
-    grammar.fill_next_token_bitmask(mask_.data(), mask_.size());
     const size_t n_vocab = static_cast<size_t>(model_->n_vocab());
     few_tokens_.clear();
     for (size_t w = 0; w < mask_.size(); ++w) {
@@ -145,7 +144,7 @@ bool Session::few_tokens_next(GrammarMatcher& grammar) {
             return false;
         }
         hidden_.resize(static_cast<size_t>(llama_model_n_embd(model_->raw())));
-        few_logits_.resize(n_vocab);
+        few_logits_.assign(n_vocab, -std::numeric_limits<float>::infinity());
     }
     return true;
 }
@@ -165,7 +164,7 @@ float* Session::decode_few(const Token* tokens, size_t n) {
         head_state_ = Head::Unusable;
         return llama_get_logits_ith(ctx_, -1);
     }
-    std::fill(few_logits_.begin(), few_logits_.end(), -std::numeric_limits<float>::infinity());
+    // Only the allowed tokens' entries are written: the sampler reads no other under a mask.
     head_->logits(hidden_.data(), few_tokens_.data(), few_tokens_.size(), few_logits_.data());
     if (head_state_ == Head::Checked) return few_logits_.data();
     // First use: the full layer ran too; use the head only if it gives llama.cpp's logits
@@ -446,7 +445,13 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
     batch.insert(batch.end(), opening.begin(), opening.end());
     // The step's logits when only the allowed tokens' were computed (the gate needs them all).
     float* few = nullptr;
-    if (gate_at < 0 && grammar != nullptr && params.sparse_logits && few_tokens_next(*grammar)) {
+    // The mask of the step to come, filled once: for sparse logits and for sampling.
+    bool mask_filled = false;
+    if (gate_at < 0 && grammar != nullptr && params.sparse_logits) {
+        grammar->fill_next_token_bitmask(mask_.data(), mask_.size());
+        mask_filled = true;
+    }
+    if (mask_filled && few_tokens_next()) {
         few = decode_few(batch.data(), batch.size());
         tm.sparse_steps += few == few_logits_.data();
     } else {
@@ -506,7 +511,8 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         for (const auto& [token, bias] : params.logit_bias) logits[token] += bias;
         const uint32_t* allowed = nullptr;
         if (grammar != nullptr) {
-            grammar->fill_next_token_bitmask(mask_.data(), mask_.size());
+            if (!mask_filled) grammar->fill_next_token_bitmask(mask_.data(), mask_.size());
+            mask_filled = false;
             allowed = mask_.data();
             if (params.end_bias != 0.0f && grammar->can_terminate()) {
                 for (Token t : end_tokens_) logits[t] += params.end_bias;
@@ -545,7 +551,11 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
             result.finish_reason = "context";
             break;
         }
-        if (grammar != nullptr && params.sparse_logits && few_tokens_next(*grammar)) {
+        if (grammar != nullptr && params.sparse_logits) {
+            grammar->fill_next_token_bitmask(mask_.data(), mask_.size());
+            mask_filled = true;
+        }
+        if (mask_filled && few_tokens_next()) {
             few = decode_few(pending.data(), pending.size());
             tm.sparse_steps += few == few_logits_.data();
         } else {

@@ -147,7 +147,7 @@ private:
     // Sparse logits (GenerateParams::sparse_logits): the graph is cut after the final
     // norm and the allowed tokens' logits come from the output head.
     static bool on_graph_node(ggml_tensor* t, bool ask, void* user_data);
-    bool few_tokens_next(GrammarMatcher& grammar);
+    bool few_tokens_next();  // reads mask_, the allowed tokens of the step to come
     float* decode_few(const Token* tokens, size_t n);
 
     std::shared_ptr<Model> model_;
