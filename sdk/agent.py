@@ -65,7 +65,7 @@ RELEVANCE_THRESHOLD = 0.37
 RETRIEVAL_MARGIN = 0.25
 _CALL_BLOCK = re.compile(r"<tool_call>\n(.*?)\n</tool_call>", re.S)
 # First output text that shows the model is starting a tool call, in whatever shape.
-_CALL_STARTS = ("<tool_call>", "```", "{", "[")
+CALL_STARTS = ("<tool_call>", "```", "{", "[")
 
 
 @dataclass(frozen=True)
@@ -302,7 +302,7 @@ class Agent:
         (a ```json fence, a bare JSON object) than their template's, so the intent is
         read from the model's own first token, unconstrained: a call in any shape goes
         on, anything else means a text answer."""
-        return self.engine.tokens_starting(_CALL_STARTS)
+        return self.engine.tokens_starting(CALL_STARTS)
 
     def _text_answer(self, messages: list[dict], schemas: list[dict], max_tokens: int, options: dict,
                      disabled: list[str]) -> CallResult:

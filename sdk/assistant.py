@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Union
 
-from .agent import Agent
+from .agent import CALL_STARTS, Agent
 from .engine import Engine
 from .errors import DecodeError, InvalidParameterError, ToolArgumentError
 from .executor import (ConfirmCallback, ExecutionReport, Executor, ReferenceError_, StepOutcome, guard_event,
@@ -41,7 +41,6 @@ from .toolrag import ToolRAG
 __all__ = ["Assistant", "AssistantTurn", "STRATEGIES"]
 
 STRATEGIES = ("plan", "react")
-_CALL_STARTS = ("<tool_call>", "```", "{", "[")
 MAX_RESULT_CHARS = 1500  # what one tool result may take of the prompt
 STOPPED = "I stopped: a policy rule ended this turn."  # the answer of a turn a guard stopped
 
@@ -605,7 +604,7 @@ class Assistant:
         """Does the model mean to call a tool? Read from its first token, unconstrained
         (a call in any shape counts); one decode step, the prompt stays cached."""
         probe = self.engine.chat(messages, tools=schemas, max_tokens=1)
-        return probe.text.lstrip().startswith(_CALL_STARTS)
+        return probe.text.lstrip().startswith(CALL_STARTS)
 
     def _answer(self, messages: list[dict], schemas: list[dict], on_text: Optional[Callable[[str], None]],
                 turn: AssistantTurn) -> str:

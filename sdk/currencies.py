@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Optional
 
-__all__ = ["currency_code", "codes_named"]
+__all__ = ["currency_code", "codes_named", "currency_words"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -43,12 +43,23 @@ def currency_code(text: str) -> Optional[str]:
     return _names().get(_key(text))
 
 
-def codes_named(text: str) -> set[str]:
-    """The codes of the currencies a text names ("from British Pounds to Japanese Yen":
-    GBP, JPY). A longer name takes its words: "Canadian dollars" is no US dollar."""
-    padded, codes = f" {_key(text)} ", set()
+def _named(text: str) -> dict[str, set[str]]:
+    """code -> the words of its names in `text`. A longer name takes its words:
+    "Canadian dollars" is no US dollar."""
+    padded, named = f" {_key(text)} ", {}
     for name, code in _names().items():
         if f" {name} " in padded:
-            codes.add(code)
+            named.setdefault(code, set()).update(name.split())
             padded = padded.replace(f" {name} ", " | ")
-    return codes
+    return named
+
+
+def codes_named(text: str) -> set[str]:
+    """The codes of the currencies a text names ("from British Pounds to Japanese Yen":
+    GBP, JPY)."""
+    return set(_named(text))
+
+
+def currency_words(text: str, codes: set[str]) -> set[str]:
+    """The words with which `text` names the currencies of `codes` ("Japanese Yen" for JPY)."""
+    return set().union(*(words for code, words in _named(text).items() if code in codes))

@@ -14,7 +14,7 @@ import functools
 import re
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
-from .currencies import codes_named
+from .currencies import codes_named, currency_words
 from .places import state_code, states_implied
 from .tool import name_in_words
 
@@ -29,6 +29,16 @@ _SCALE_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e1
 _SCALE_AFTER_MONEY = {"k": 1e3, "m": 1e6, "mn": 1e6, "b": 1e9, "bn": 1e9}
 _SCALE = re.compile(r"(\s*)([A-Za-z]+)")
 _UNIT = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)\s*([A-Za-z]+)")
+_TOKEN = re.compile(r"[^\W_]+|[,;&]", re.UNICODE)  # words and the marks that join or part them
+_JOINERS = {",", "&", "and", "or"}
+_ARTICLES = {"a", "an", "the"}
+_QUOTED = re.compile(r"(?<!\w)['\"“‘]([^'\"”’\n.?!]+)['\"”’](?!\w)")
+# Written capitalized as English writes them, they name no value of their own.
+_CALENDAR = set("""january february march april may june july august september october november december
+monday tuesday wednesday thursday friday saturday sunday""".split())
+# Words that order a list of requests ("the first one ... the second"), not a value of it.
+_LIST_WORDS = set("""first second third fourth fifth last another other others different same next previous
+both each either neither finally lastly""".split())
 
 
 def _words(text: str) -> list[str]:
@@ -42,6 +52,22 @@ def words_in(text: str) -> list[str]:
 
 _NUMBER_WORDS = {w: float(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
+
+
+def _names_written(text: str) -> set[str]:
+    """The words a text writes as names: capitalized but not at a sentence's start
+    ("in Turkey"), in capitals ("NBA"), or in short quotes ('Solar Beam'); not month and
+    day names."""
+    names = set()
+    for m in _WORD.finditer(text):
+        word = m.group()
+        before = text[:m.start()].rstrip(" \t\n'\"“‘(")
+        if word[0].isupper() and ((before and before[-1] not in ".!?:") or (len(word) > 1 and word.isupper())):
+            names.add(word.lower())
+    for m in _QUOTED.finditer(text):
+        if len(_words(m.group(1))) <= 6:  # not a quoted sentence
+            names.update(_words(m.group(1)))
+    return names - _CALENDAR
 
 
 def _value(m: re.Match) -> float:
@@ -63,19 +89,24 @@ def _scaled(text: str, m: re.Match) -> Optional[float]:
     return None
 
 
+def _readings(text: str) -> Iterator[tuple[re.Match, set[float]]]:
+    """Each number a text writes with the values it may be read as ("5%": 5 and 0.05;
+    "2 million": 2 and 2000000)."""
+    for m in _NUMBER.finditer(text):
+        n = _value(m)
+        readings = {n}
+        if text[m.end():m.end() + 1] == "%" or text[m.end():m.end() + 8].lstrip().startswith("percent"):
+            readings.add(n / 100)
+        scaled = _scaled(text, m)
+        if scaled is not None:
+            readings.add(scaled)
+        yield m, readings
+
+
 def numbers_in(text: str) -> set[float]:
     """The numbers a text writes ("1,000" is 1000; "5%" is 5 and 0.05; "-4" is -4, not 4;
     "2 million" is 2 and 2000000)."""
-    numbers: set[float] = set()
-    for m in _NUMBER.finditer(text):
-        n = _value(m)
-        numbers.add(n)
-        if text[m.end():m.end() + 1] == "%" or text[m.end():m.end() + 8].lstrip().startswith("percent"):
-            numbers.add(n / 100)
-        scaled = _scaled(text, m)
-        if scaled is not None:
-            numbers.add(scaled)
-    return numbers
+    return set().union(*(readings for _, readings in _readings(text)))
 
 
 def scaled_numbers(text: str) -> set[float]:
@@ -91,6 +122,11 @@ class QueryFacts:
         self.words = set(words)
         self.text = f" {' '.join(words)} "
         self.numbers = numbers_in(query)
+        # The numbers written as values, each with its readings: an exponent ("m^3",
+        # "x^2") says what the number before it is, and a call that used 0.05 used "5%".
+        self.values_written = [r for m, r in _readings(query) if not query[:m.start()].endswith(("^", "**"))]
+        self.names = _names_written(query)
+        self._tokens = _TOKEN.findall(query.lower())
         self.number_words = {_NUMBER_WORDS[w] for w in self.words if w in _NUMBER_WORDS}  # "two decimals"
         self.capitals = {w.lower() for w in re.findall(r"\b[A-Z]{1,2}\b", query)}  # "NY", "UK", "X"
         # words written as a number's unit ("12 Amperes"): word -> (times so written, the numbers)
@@ -114,6 +150,44 @@ class QueryFacts:
         """Whether the query writes `word` only as the unit of some of `numbers`."""
         n, after = self._units.get(word, (0, set()))
         return n > 0 and n == self._count[word] and after <= numbers
+
+    def used_number(self, n: Any, used: set[Any]) -> bool:
+        """Whether the number `n`, or another reading of the number the query writes as
+        `n` ("5%": 5 and 0.05), is among `used`."""
+        return n in used or any(n in r and r & used for r in self.values_written)
+
+    def reads_as_value(self, word: str, used: set[Any]) -> bool:
+        """Whether `word` reads as a value of its own beside the values an earlier call
+        `used`: a name ("Turkey", "NBA", 'Solar Beam'), unless it qualifies the used value
+        it follows after a comma ("Miami, Florida"; "Berlin, Madrid and Rome" is a list);
+        a word joined to a used one by and/or ("vegan and vegetarian"); or a word in the
+        same frame as a used one ("a neuron cell ... a muscle cell")."""
+        if word in _LIST_WORDS:
+            return False
+        spots = [i for i, t in enumerate(self._tokens) if t == word]
+        if word in self.names and not all(self._qualifies(i, used) for i in spots):
+            return True
+        return any(self._joined(i, used) for i in spots) or bool(self._frame(word) & set().union(
+            *(self._frame(u) for u in used if isinstance(u, str) and u in self.words)))
+
+    def _qualifies(self, i: int, used: set[Any]) -> bool:
+        after = self._tokens[i + 1] if i + 1 < len(self._tokens) else ""
+        return i >= 2 and self._tokens[i - 1] == "," and self._tokens[i - 2] in used and after not in _JOINERS
+
+    def _joined(self, i: int, used: set[Any]) -> bool:
+        for step in (-1, 1):
+            j, joined = i + step, False
+            while 0 <= j < len(self._tokens) and self._tokens[j] in _JOINERS | _ARTICLES:  # "or the", "and a"
+                joined, j = joined or self._tokens[j] in ("and", "or", "&"), j + step
+            if joined and 0 <= j < len(self._tokens) and self._tokens[j] in used:
+                return True
+        return False
+
+    def _frame(self, word: str) -> set[tuple[int, str]]:
+        """The telling words next to `word` where the query writes it: (side, word)."""
+        return {(step, self._tokens[i + step]) for i, t in enumerate(self._tokens) if t == word for step in (-1, 1)
+                if 0 <= i + step < len(self._tokens) and self._tokens[i + step] not in _FUNCTION_WORDS
+                and self._tokens[i + step] not in _JOINERS and self._tokens[i + step] not in _LIST_WORDS}
 
     def states(self, value: Any) -> bool:
         if isinstance(value, bool) or value is None:
@@ -224,27 +298,32 @@ these those it its is are be was were been what which who whom whose how when wh
 us he she they them his her can could would should will shall may might must do does did please also given using
 use some any each all both if so not no up out over under between per via respectively have has having had
 much many more most less least very just only including within near through after before during since until
-give provide obtain look tell show want need help like know let see""".split())
+give provide obtain look tell show want need help like know let see whether""".split())
 
 
 def leaves_unused(facts: QueryFacts, earlier: Iterable[tuple[str, Mapping[str, Any]]],
                   tools: Mapping[str, Any]) -> bool:
     """Whether a further call could bring something the `earlier` calls (name, arguments)
-    leave unused (the test of adds_to_earlier, looser): a number none of them used, or a
-    word that is no function word, that their values, parameter names, tool names and
-    descriptions do not account for (nor is it a used number's unit, "5 meters"), and that
-    one of `tools` (name -> Tool: those a further call may use) could take as a text value
-    or is named by. When nothing is left ("the area of a triangle with base 10 and height 5"
-    after the call with 10 and 5), asking the model for one call more would cost as much as
-    the first. Words of one or two letters count only when written in capitals ("NY"):
-    lowercase they are mostly units and contractions ("m/s", "what's")."""
+    leave unused (the test of adds_to_earlier, looser): a number none of them used (in
+    any reading: "5%" is used by 0.05; not an exponent, "m^3"), or a word that is no
+    function word, that their values, parameter names, tool names and descriptions do not
+    account for (nor is it a used number's unit, "5 meters", or the name of a used
+    currency), and that one of `tools` (name -> Tool: those a further call may use) is
+    named by, or could take as a text value where it reads as a value of its own
+    (QueryFacts.reads_as_value: "Turkey" after the Egypt call; not "car" in "the speed of
+    a car", which the one call served). When nothing is left ("the area of a triangle
+    with base 10 and height 5" after the call with 10 and 5), asking the model for one
+    call more would cost as much as the first. Words of one or two letters count only
+    when written in capitals ("NY"): lowercase they are mostly units and contractions
+    ("m/s", "what's")."""
     earlier = list(earlier)
     used, said, named_before = _accounted(earlier)
     accounted = used | said | named_before
+    accounted |= currency_words(facts.text, {u.upper() for u in used if isinstance(u, str)})  # "Japanese Yen": JPY
     for name, _ in earlier:
         if name in tools:
             accounted.update(_words(tools[name].description))
-    if any(n not in used for n in facts.numbers):
+    if any(not (r & used) for r in facts.values_written):
         return True
     # A word that starts with a digit ("6cm", "2nd") is a number, checked above.
     left = [w for w in facts.words if not w[0].isdigit() and (len(w) >= 3 or w in facts.capitals)
@@ -252,7 +331,8 @@ def leaves_unused(facts: QueryFacts, earlier: Iterable[tuple[str, Mapping[str, A
             and not _a_used_unit(w, facts, used)]
     if not left:
         return False
-    if any(schema_has(t.parameters, _is_string) for t in tools.values()):
+    if any(facts.reads_as_value(w, used) for w in left) and any(
+            schema_has(t.parameters, _is_string) for t in tools.values()):
         return True
     called = {n for n, _ in earlier}
     return any(word_in(w, name_words(n)) for n in tools if n not in called for w in left)
@@ -284,6 +364,8 @@ def _new_value(value: Any, facts: QueryFacts, used: set[Any], accounted: set[str
     a sculpture_price call with material "marble", "Marble Sculpture" is no new request; after
     weight_earth_kg=70, planet "Earth" neither."""
     if not facts.states(value) or _key(value) in used:
+        return False
+    if isinstance(value, (int, float)) and facts.used_number(_number(value), used):  # 5 after 0.05 for "5%"
         return False
     if not isinstance(value, str):
         return True

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from edgeagent.grounding import (_FUNCTION_WORDS, _GENERIC, QueryFacts, adds_to_earlier, grounded_arguments,
-                                  leaf_values, leaves_unused, name_words)
+from edgeagent.grounding import (_FUNCTION_WORDS, _GENERIC, _LIST_WORDS, QueryFacts, adds_to_earlier,
+                                  grounded_arguments, leaf_values, leaves_unused, name_words)
 from edgeagent.tool import Tool
 
 
@@ -124,6 +124,51 @@ def test_a_query_its_calls_use_up_asks_for_no_call_more():
                              {to.name: to})
 
 
+def test_a_word_left_over_asks_for_a_call_more_only_where_it_reads_as_a_value():
+    speed = _tool("calculate_speed", "Speed from distance and time.", distance="number", time="number", unit="string")
+    served = [(speed.name, {"distance": 100, "time": 2})]
+    # "car" and "travels" tell what was asked; the one call served it
+    assert not leaves_unused(QueryFacts("How fast is a car that travels 100 km in 2 hours?"), served, {speed.name: speed})
+    track = _tool("religion_history.track", "", region="string", religion="string")
+    egypt = [(track.name, {"region": "Egypt", "religion": "Christianity"})]
+    assert leaves_unused(QueryFacts("The rise of Christianity in Egypt and Turkey"), egypt, {track.name: track})  # a name
+    weather = _tool("get_weather", "The weather in a city.", city="string")
+    miami = [(weather.name, {"city": "Miami"})]
+    assert not leaves_unused(QueryFacts("The humidity in Miami, Florida this week"), miami, {weather.name: weather})
+    berlin = [(weather.name, {"city": "Berlin"})]
+    assert leaves_unused(QueryFacts("The weather in Berlin, Madrid and Rome"), berlin, {weather.name: weather})  # a list
+    recipe = _tool("find_recipe", "", diet="string")
+    vegan = [(recipe.name, {"diet": "vegan"})]
+    assert leaves_unused(QueryFacts("Find vegan and vegetarian recipes"), vegan, {recipe.name: recipe})  # joined
+    assert not leaves_unused(QueryFacts("Find vegan recipes for a picnic"), vegan, {recipe.name: recipe})
+    cell = _tool("get_cell_info", "", cell_type="string")
+    neuron = [(cell.name, {"cell_type": "neuron"})]
+    assert leaves_unused(QueryFacts("Describe a neuron cell, then compare it with a muscle cell"), neuron,
+                         {cell.name: cell})  # the same frame: "... cell"
+    # words that order a list of requests, and month names, are no values
+    assert not leaves_unused(QueryFacts("The weather in Berlin for the next week, in early March"),
+                             [(weather.name, {"city": "Berlin"})], {weather.name: weather})
+
+
+def test_numbers_left_over_are_read_as_written():
+    rate = _tool("compound_interest", "", principal="number", rate="number", years="integer")
+    q = QueryFacts("Compound interest on $1000 at 5% for 10 years")
+    assert not leaves_unused(q, [(rate.name, {"principal": 1000, "rate": 0.05, "years": 10})], {rate.name: rate})
+    assert not adds_to_earlier(rate.name, {"principal": 1000, "rate": 5, "years": 10},
+                               [(rate.name, {"principal": 1000, "rate": 0.05, "years": 10})], q)  # 5 is that 5%
+    assert leaves_unused(q, [(rate.name, {"principal": 1000, "rate": 0.05, "years": 1})], {rate.name: rate})
+    volume = _tool("heat_capacity", "", temperature="number", volume="number")
+    q = QueryFacts("Heat capacity of air at 298K in a volume of 10 m^3")
+    assert not leaves_unused(q, [(volume.name, {"temperature": 298, "volume": 10})], {volume.name: volume})  # exponent
+
+
+def test_the_names_of_a_used_currency_are_accounted_for():
+    rate = _tool("get_exchange_rate", "", base_currency="string", target_currency="string")
+    q = QueryFacts("Get me the latest exchange rate from British Pounds to Japanese Yen.")
+    assert not leaves_unused(q, [(rate.name, {"base_currency": "GBP", "target_currency": "JPY"})], {rate.name: rate})
+    assert leaves_unused(q, [(rate.name, {"base_currency": "GBP", "target_currency": "USD"})], {rate.name: rate})
+
+
 _content_word = st.from_regex(r"[a-z]{3,9}", fullmatch=True).filter(
     lambda w: w not in _FUNCTION_WORDS and w not in _GENERIC and not w.endswith("s"))
 
@@ -131,17 +176,28 @@ _content_word = st.from_regex(r"[a-z]{3,9}", fullmatch=True).filter(
 @given(st.lists(_content_word, min_size=1, max_size=6, unique=True), st.lists(st.integers(2, 999), max_size=3),
        st.data())
 def test_no_call_that_would_be_kept_is_left_unasked(words, numbers, data):
-    """Whatever the earlier calls took from the query, a further call that adds_to_earlier
-    would keep means leaves_unused says a call more is worth asking for."""
+    """Whatever the earlier calls took from a query that lists values, a further call that
+    adds_to_earlier would keep means leaves_unused says a call more is worth asking for."""
     lookup = _tool("lookup", "", text="string", n="integer")
-    query = " ".join(words + [str(n) for n in numbers])
+    query = " and ".join(words + [str(n) for n in numbers])
     values = st.fixed_dictionaries({"text": st.sampled_from(words)},
                                    optional={"n": st.sampled_from(numbers)} if numbers else {})
-    earlier = [("lookup", a) for a in data.draw(st.lists(values, max_size=3))]
+    earlier = [("lookup", a) for a in data.draw(st.lists(values, min_size=1, max_size=3))]  # as Agent asks
     candidate = data.draw(values)
     facts = QueryFacts(query)
     if adds_to_earlier("lookup", candidate, earlier, facts):
         assert leaves_unused(facts, earlier, {"lookup": lookup})
+
+
+@given(st.lists(_content_word, min_size=2, max_size=2, unique=True))
+def test_a_word_reads_as_a_value_when_written_as_a_name_or_joined_to_a_used_one(pair):
+    a, b = pair
+    assume(not {a, b} & {"find", "today"} and not {a, b} & _LIST_WORDS)
+    assert not QueryFacts(f"Find {a} for the {b} today").reads_as_value(b, {a})
+    assert QueryFacts(f"Find {a} for the {b.capitalize()} today").reads_as_value(b, {a})
+    assert QueryFacts(f"Find {a} and {b} today").reads_as_value(b, {a})
+    assert QueryFacts(f"Find {a} or the {b} today").reads_as_value(b, {a})
+    assert not QueryFacts(f"Find {a} and {b} today").reads_as_value(b, set())
 
 
 PARAMS = {"type": "object", "required": ["location"], "properties": {
