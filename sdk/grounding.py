@@ -60,9 +60,12 @@ def _names_written(text: str) -> set[str]:
     day names."""
     names = set()
     for m in _WORD.finditer(text):
-        word = m.group()
-        before = text[:m.start()].rstrip(" \t\n'\"“‘(")
-        if word[0].isupper() and ((before and before[-1] not in ".!?:") or (len(word) > 1 and word.isupper())):
+        word, before = m.group(), m.start() - 1
+        if not word[0].isupper():
+            continue
+        while before >= 0 and text[before] in " \t\n'\"“‘(":
+            before -= 1
+        if (before >= 0 and text[before] not in ".!?:") or (len(word) > 1 and word.isupper()):
             names.add(word.lower())
     for m in _QUOTED.finditer(text):
         if len(_words(m.group(1))) <= 6:  # not a quoted sentence
