@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from .currencies import codes_named, currency_words
 from .places import state_code, states_implied
+from .request import MONTHS, WEEKDAYS
 from .tool import name_in_words
 
 __all__ = ["QueryFacts", "conversation_facts", "numbers_in", "scaled_numbers", "leaf_values", "name_words",
@@ -31,11 +32,10 @@ _SCALE = re.compile(r"(\s*)([A-Za-z]+)")
 _UNIT = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)\s*([A-Za-z]+)")
 _TOKEN = re.compile(r"[^\W_]+|[,;&]", re.UNICODE)  # words and the marks that join or part them
 _JOINERS = {",", "&", "and", "or"}
-_ARTICLES = {"a", "an", "the"}
+_LINKS = _JOINERS | {"a", "an", "the"}  # what may stand between two joined values: "or the", "and a"
 _QUOTED = re.compile(r"(?<!\w)['\"“‘]([^'\"”’\n.?!]+)['\"”’](?!\w)")
 # Written capitalized as English writes them, they name no value of their own.
-_CALENDAR = set("""january february march april may june july august september october november december
-monday tuesday wednesday thursday friday saturday sunday""".split())
+_CALENDAR = set(MONTHS + WEEKDAYS)
 # Words that order a list of requests ("the first one ... the second"), not a value of it.
 _LIST_WORDS = set("""first second third fourth fifth last another other others different same next previous
 both each either neither finally lastly""".split())
@@ -127,9 +127,10 @@ class QueryFacts:
         self.numbers = numbers_in(query)
         # The numbers written as values, each with its readings: an exponent ("m^3",
         # "x^2") says what the number before it is, and a call that used 0.05 used "5%".
-        self.values_written = [r for m, r in _readings(query) if not query[:m.start()].endswith(("^", "**"))]
+        self.values_written = [r for m, r in _readings(query) if not query.endswith(("^", "**"), 0, m.start())]
         self.names = _names_written(query)
         self._tokens = _TOKEN.findall(query.lower())
+        self._frames: dict[str, set[tuple[int, str]]] = {}
         self.number_words = {_NUMBER_WORDS[w] for w in self.words if w in _NUMBER_WORDS}  # "two decimals"
         self.capitals = {w.lower() for w in re.findall(r"\b[A-Z]{1,2}\b", query)}  # "NY", "UK", "X"
         # words written as a number's unit ("12 Amperes"): word -> (times so written, the numbers)
@@ -180,17 +181,21 @@ class QueryFacts:
     def _joined(self, i: int, used: set[Any]) -> bool:
         for step in (-1, 1):
             j, joined = i + step, False
-            while 0 <= j < len(self._tokens) and self._tokens[j] in _JOINERS | _ARTICLES:  # "or the", "and a"
+            while 0 <= j < len(self._tokens) and self._tokens[j] in _LINKS:
                 joined, j = joined or self._tokens[j] in ("and", "or", "&"), j + step
             if joined and 0 <= j < len(self._tokens) and self._tokens[j] in used:
                 return True
         return False
 
     def _frame(self, word: str) -> set[tuple[int, str]]:
-        """The telling words next to `word` where the query writes it: (side, word)."""
-        return {(step, self._tokens[i + step]) for i, t in enumerate(self._tokens) if t == word for step in (-1, 1)
-                if 0 <= i + step < len(self._tokens) and self._tokens[i + step] not in _FUNCTION_WORDS
-                and self._tokens[i + step] not in _JOINERS and self._tokens[i + step] not in _LIST_WORDS}
+        """The telling words next to `word` where the query writes it: (side, word).
+        Kept: leaves_unused asks for the frames of the same used values once per word left."""
+        if word not in self._frames:
+            tokens = self._tokens
+            self._frames[word] = {(step, tokens[i + step]) for i, t in enumerate(tokens) if t == word
+                                  for step in (-1, 1) if 0 <= i + step < len(tokens)
+                                  and tokens[i + step] not in _NOT_TELLING}
+        return self._frames[word]
 
     def states(self, value: Any) -> bool:
         if isinstance(value, bool) or value is None:
@@ -302,6 +307,7 @@ us he she they them his her can could would should will shall may might must do 
 use some any each all both if so not no up out over under between per via respectively have has having had
 much many more most less least very just only including within near through after before during since until
 give provide obtain look tell show want need help like know let see whether""".split())
+_NOT_TELLING = _FUNCTION_WORDS | _LINKS | _LIST_WORDS  # no frame of a value: "in Paris" and "in Lima" share none
 
 
 def leaves_unused(facts: QueryFacts, earlier: Iterable[tuple[str, Mapping[str, Any]]],

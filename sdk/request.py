@@ -158,18 +158,18 @@ def repetition(text: str) -> tuple[str, int | None] | None:
     return frequency, count
 
 
-_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
            "october", "november", "december"]
-_DAY_WORD = re.compile(r"\b(?:(next|this|on)\s+)?(today|tonight|tomorrow|" + "|".join(_WEEKDAYS) + r")\b"
+_DAY_WORD = re.compile(r"\b(?:(next|this|on)\s+)?(today|tonight|tomorrow|" + "|".join(WEEKDAYS) + r")\b"
                        r"(\s+next\s+week)?", re.I)
-_MONTH_DAY = re.compile(r"\b(" + "|".join(_MONTHS) + r")\s+(\d{1,2})(?:st|nd|rd|th)?\b", re.I)
+_MONTH_DAY = re.compile(r"\b(" + "|".join(MONTHS) + r")\s+(\d{1,2})(?:st|nd|rd|th)?\b", re.I)
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b|\b(noon|midnight)\b", re.I)
 _CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?!\s*[ap]\.?m)", re.I)  # "at 7:15", "19:30": a 24-hour time
 
 
 def _weekday_date(now: dt.datetime, word: str, modifier: str, next_week: bool) -> dt.date:
-    target = _WEEKDAYS.index(word)
+    target = WEEKDAYS.index(word)
     ahead = (target - now.weekday()) % 7 or 7  # "Tuesday" on a Tuesday means the next one
     day = now.date() + dt.timedelta(days=ahead)
     if next_week:  # "Friday next week": the one in the coming calendar week
@@ -260,7 +260,7 @@ def _mentions(text: str, now: dt.datetime) -> list[tuple[int, str, object]]:
         out.append((m.start(), m.group(0), d))
     for m in _MONTH_DAY.finditer(text):
         try:
-            d = dt.date(now.year, _MONTHS.index(m.group(1).lower()) + 1, int(m.group(2)))
+            d = dt.date(now.year, MONTHS.index(m.group(1).lower()) + 1, int(m.group(2)))
         except ValueError:
             continue
         out.append((m.start(), m.group(0), d if d >= now.date() else d.replace(year=d.year + 1)))

@@ -443,20 +443,23 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
     const int64_t gate_at = params.gate_position < 0 ? -1 : params.gate_position - static_cast<int64_t>(common);
     std::vector<Token> batch(prompt.begin() + static_cast<std::ptrdiff_t>(common), prompt.end());
     batch.insert(batch.end(), opening.begin(), opening.end());
-    // The step's logits when only the allowed tokens' were computed (the gate needs them all).
-    float* few = nullptr;
-    // The mask of the step to come, filled once: for sparse logits and for sampling.
+    // The mask of the step to come, filled once: it decides on sparse logits, then serves sampling.
     bool mask_filled = false;
-    if (gate_at < 0 && grammar != nullptr && params.sparse_logits) {
-        grammar->fill_next_token_bitmask(mask_.data(), mask_.size());
-        mask_filled = true;
-    }
-    if (mask_filled && few_tokens_next()) {
-        few = decode_few(batch.data(), batch.size());
-        tm.sparse_steps += few == few_logits_.data();
-    } else {
-        result.gate_token = decode_tokens(batch.data(), batch.size(), gate_at);
-    }
+    // Evaluates `n` tokens; returns the step's logits when only the allowed tokens' were
+    // computed (sparse logits), else nullptr (llama.cpp's full row). A gate needs them all.
+    auto evaluate = [&](const Token* tokens, size_t n, int64_t gate) -> float* {
+        mask_filled = gate < 0 && grammar != nullptr && params.sparse_logits;
+        if (mask_filled) grammar->fill_next_token_bitmask(mask_.data(), mask_.size());
+        if (mask_filled && few_tokens_next()) {
+            float* few = decode_few(tokens, n);
+            tm.sparse_steps += few == few_logits_.data();
+            return few;
+        }
+        const Token greedy = decode_tokens(tokens, n, gate);
+        if (gate >= 0) result.gate_token = greedy;
+        return nullptr;
+    };
+    float* few = evaluate(batch.data(), batch.size(), gate_at);
     tm.prefill_ms = ms_since(t_prefill);
     if (params.gate_position >= 0 && std::find(params.gate_tokens.begin(), params.gate_tokens.end(),
                                                result.gate_token) == params.gate_tokens.end()) {
@@ -551,17 +554,7 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
             result.finish_reason = "context";
             break;
         }
-        if (grammar != nullptr && params.sparse_logits) {
-            grammar->fill_next_token_bitmask(mask_.data(), mask_.size());
-            mask_filled = true;
-        }
-        if (mask_filled && few_tokens_next()) {
-            few = decode_few(pending.data(), pending.size());
-            tm.sparse_steps += few == few_logits_.data();
-        } else {
-            few = nullptr;
-            decode_tokens(pending.data(), pending.size());
-        }
+        few = evaluate(pending.data(), pending.size(), -1);
     }
     tm.generated_tokens = static_cast<int32_t>(result.tokens.size());
     if (!first) tm.decode_ms = ms_since(t_first);
