@@ -187,6 +187,29 @@ class QueryFacts:
                 return True
         return False
 
+    def _spots(self, value: Any) -> list[tuple[int, int]]:
+        """The token spans where the query writes a value (1900, "Los Angeles")."""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        want = _TOKEN.findall(str(value).lower())
+        n, tokens = len(want), self._tokens
+        return [(i, i + n) for i in range(len(tokens) - n + 1) if n and tokens[i:i + n] == want]
+
+    def _links(self, a: int, b: int) -> bool:
+        """Whether the tokens a..b join two values: only joiners and articles, one joiner at least."""
+        between = self._tokens[a:b]
+        return bool(between) and all(t in _LINKS for t in between) and any(t in _JOINERS for t in between)
+
+    def paired(self, value: Any, other: Any) -> bool:
+        """Whether the query writes `value` joined to `other` by and/or/a comma wherever it
+        writes it ("in 1900 and 1950", "Neutron and Proton ... Proton and Neutron"): a
+        request asked of one is asked of the other ("the life expectancy and the GDP in
+        1900 and 1950"). Not when `value` is written apart too ("between Paris and Lyon,
+        and the weather in Paris")."""
+        spots, others = self._spots(value), self._spots(other)
+        return bool(spots) and bool(others) and all(
+            any(self._links(e, s2) or self._links(e2, s) for s2, e2 in others) for s, e in spots)
+
     def _frame(self, word: str) -> set[tuple[int, str]]:
         """The telling words next to `word` where the query writes it: (side, word).
         Kept: leaves_unused asks for the frames of the same used values once per word left."""
@@ -291,12 +314,36 @@ def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[t
     if any(_new_value(v, facts, used, said | named_before) for v in leaf_values(arguments)):
         return True
     if name in {n for n, _ in earlier}:
-        return False
+        return _pairs_anew(name, arguments, earlier, facts)
     # "the displacement of a car at an initial speed of 20" names no speed tool: the
     # displacement call's initial_speed already accounts for "speed"; nor does "12 Amperes"
     # name an ampere tool once a call used the 12.
     return any(word_in(w, facts.words) and not word_in(w, said) and not _a_used_unit(w, facts, used)
                for w in name_words(name) - named_before)
+
+
+def _values_by_tool(calls: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, set[Any]]:
+    """The whole values (_key) each tool was called with."""
+    out: dict[str, set[Any]] = {}
+    for name, args in calls:
+        out.setdefault(name, set()).update(_key(v) for v in leaf_values(args))
+    return out
+
+
+def _pairs_anew(name: str, arguments: Mapping[str, Any], earlier: list[tuple[str, Mapping[str, Any]]],
+                facts: QueryFacts) -> bool:
+    """Whether a call to a tool called before takes the pair (QueryFacts.paired) of a value
+    the tool took, which it did not take yet: gdp(1950) after gdp(1900) for "in 1900 and 1950"."""
+    took = _values_by_tool(earlier).get(name, set())
+    return any(facts.paired(v, w) for w in {_key(v) for v in leaf_values(arguments)} - took for v in took)
+
+
+def _unpaired(facts: QueryFacts, earlier: list[tuple[str, Mapping[str, Any]]]) -> bool:
+    """Whether a tool took a value but not its pair that another call took: after
+    life_expectancy(1900), life_expectancy(1950), gdp(1900), the gdp of 1950 is asked for."""
+    by_tool = _values_by_tool(earlier)
+    everything = set().union(*by_tool.values()) if by_tool else set()
+    return any(facts.paired(v, w) for took in by_tool.values() for w in everything - took for v in took)
 
 
 # Words that name no value and no tool (function words, the verbs of asking): a query left
@@ -332,7 +379,7 @@ def leaves_unused(facts: QueryFacts, earlier: Iterable[tuple[str, Mapping[str, A
     for name, _ in earlier:
         if name in tools:
             accounted.update(_words(tools[name].description))
-    if any(not (r & used) for r in facts.values_written):
+    if any(not (r & used) for r in facts.values_written) or _unpaired(facts, earlier):
         return True
     # A word that starts with a digit ("6cm", "2nd") is a number, checked above.
     left = [w for w in facts.words if not w[0].isdigit() and (len(w) >= 3 or w in facts.capitals)

@@ -169,6 +169,25 @@ def test_the_names_of_a_used_currency_are_accounted_for():
     assert leaves_unused(q, [(rate.name, {"base_currency": "GBP", "target_currency": "USD"})], {rate.name: rate})
 
 
+def test_a_tool_is_asked_for_the_pair_of_a_value_it_took():
+    life = _tool("us_history.life_expectancy", "Life expectancy in a year.", year="integer")
+    gdp = _tool("us_history.gdp", "GDP in a year.", year="integer")
+    tools = {life.name: life, gdp.name: gdp}
+    q = QueryFacts("What was the life expectancy in the USA in 1900 and 1950? And the GDP in these years?")
+    three = [(life.name, {"year": 1900}), (life.name, {"year": 1950}), (gdp.name, {"year": 1900})]
+    assert leaves_unused(q, three, tools)
+    assert adds_to_earlier(gdp.name, {"year": 1950}, three, q)
+    assert not adds_to_earlier(gdp.name, {"year": 1900}, three, q)  # a repeat
+    assert not leaves_unused(q, three + [(gdp.name, {"year": 1950})], tools)
+    # a value the query also writes apart is no pair: Lyon was asked only of the distance
+    distance = _tool("distance", "Distance between two cities.", a="string", b="string")
+    weather = _tool("get_weather", "The weather in a city.", city="string")
+    q = QueryFacts("The distance between Paris and Lyon, and the weather in Paris")
+    calls = [(distance.name, {"a": "Paris", "b": "Lyon"}), (weather.name, {"city": "Paris"})]
+    assert not leaves_unused(q, calls, {distance.name: distance, weather.name: weather})
+    assert not adds_to_earlier(weather.name, {"city": "Lyon"}, calls, q)
+
+
 _content_word = st.from_regex(r"[a-z]{3,9}", fullmatch=True).filter(
     lambda w: w not in _FUNCTION_WORDS and w not in _GENERIC and not w.endswith("s"))
 
@@ -187,6 +206,16 @@ def test_no_call_that_would_be_kept_is_left_unasked(words, numbers, data):
     facts = QueryFacts(query)
     if adds_to_earlier("lookup", candidate, earlier, facts):
         assert leaves_unused(facts, earlier, {"lookup": lookup})
+
+
+@given(st.lists(_content_word, min_size=2, max_size=2, unique=True),
+       st.sampled_from(["and", "or", ",", "and the", ", or a", "&"]), st.sampled_from(["then", "with", "in", "for"]))
+def test_values_joined_by_and_or_a_comma_are_a_pair(pair, joiner, apart):
+    a, b = pair
+    joined = QueryFacts(f"Find the {a} {joiner} {b} today")
+    assert joined.paired(a, b) and joined.paired(b, a)
+    assert not QueryFacts(f"Find the {a} {apart} {b} today").paired(a, b)
+    assert not QueryFacts(f"Find the {a} {joiner} {b}, then the {a} alone").paired(a, b)  # also written apart
 
 
 @given(st.lists(_content_word, min_size=2, max_size=2, unique=True))
