@@ -195,20 +195,23 @@ class QueryFacts:
         n, tokens = len(want), self._tokens
         return [(i, i + n) for i in range(len(tokens) - n + 1) if n and tokens[i:i + n] == want]
 
-    def _links(self, a: int, b: int) -> bool:
-        """Whether the tokens a..b join two values: only joiners and articles, one joiner at least."""
+    def _joins(self, a: int, b: int) -> bool:
+        """Whether the tokens a..b are joiners only (and, or, &, a comma)."""
         between = self._tokens[a:b]
-        return bool(between) and all(t in _LINKS for t in between) and any(t in _JOINERS for t in between)
+        return bool(between) and all(t in _JOINERS for t in between)
 
     def paired(self, value: Any, other: Any) -> bool:
-        """Whether the query writes `value` joined to `other` by and/or/a comma wherever it
-        writes it ("in 1900 and 1950", "Neutron and Proton ... Proton and Neutron"): a
-        request asked of one is asked of the other ("the life expectancy and the GDP in
-        1900 and 1950"). Not when `value` is written apart too ("between Paris and Lyon,
-        and the weather in Paris")."""
+        """Whether the query writes `value` joined to `other` of the same kind (two names,
+        two numbers) by and/or/a comma wherever it writes it ("in 1900 and 1950", "Neutron
+        and Proton ... Proton and Neutron"): a request asked of one is asked of the other
+        ("the life expectancy and the GDP in 1900 and 1950"). Not when `value` is written
+        apart too ("between Paris and Lyon, and the weather in Paris"), nor across a list of
+        requests ("for New York, a 7-day forecast")."""
+        if isinstance(value, str) != isinstance(other, str):
+            return False
         spots, others = self._spots(value), self._spots(other)
         return bool(spots) and bool(others) and all(
-            any(self._links(e, s2) or self._links(e2, s) for s2, e2 in others) for s, e in spots)
+            any(self._joins(e, s2) or self._joins(e2, s) for s2, e2 in others) for s, e in spots)
 
     def _frame(self, word: str) -> set[tuple[int, str]]:
         """The telling words next to `word` where the query writes it: (side, word).

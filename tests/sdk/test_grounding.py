@@ -186,6 +186,11 @@ def test_a_tool_is_asked_for_the_pair_of_a_value_it_took():
     calls = [(distance.name, {"a": "Paris", "b": "Lyon"}), (weather.name, {"city": "Paris"})]
     assert not leaves_unused(q, calls, {distance.name: distance, weather.name: weather})
     assert not adds_to_earlier(weather.name, {"city": "Lyon"}, calls, q)
+    # nor one of another kind next to it in a list of requests
+    forecast = _tool("air_quality_forecast", "Air quality forecast.", location="string", days="integer")
+    q = QueryFacts("A 5-day air quality forecast for New York, a 7-day weather forecast for Los Angeles")
+    calls = [(forecast.name, {"location": "New York", "days": 5}), (weather.name, {"city": "Los Angeles", "days": 7})]
+    assert not adds_to_earlier(forecast.name, {"location": "Los Angeles", "days": 7}, calls, q)
 
 
 _content_word = st.from_regex(r"[a-z]{3,9}", fullmatch=True).filter(
@@ -209,7 +214,7 @@ def test_no_call_that_would_be_kept_is_left_unasked(words, numbers, data):
 
 
 @given(st.lists(_content_word, min_size=2, max_size=2, unique=True),
-       st.sampled_from(["and", "or", ",", "and the", ", or a", "&"]), st.sampled_from(["then", "with", "in", "for"]))
+       st.sampled_from(["and", "or", ",", ", and", ", or", "&"]), st.sampled_from(["then", "with", "in", "and the"]))
 def test_values_joined_by_and_or_a_comma_are_a_pair(pair, joiner, apart):
     a, b = pair
     joined = QueryFacts(f"Find the {a} {joiner} {b} today")
