@@ -72,6 +72,8 @@ _SENTENCE_END = re.compile(r"(?<=[.?!;])\s+")
 _CALL_BLOCK = re.compile(r"<tool_call>\n(.*?)\n</tool_call>", re.S)
 # First output text that shows the model is starting a tool call, in whatever shape.
 CALL_STARTS = ("<tool_call>", "```", "{", "[")
+# Where a text answer ends: the start of a call written as text.
+TEXT_ENDS = ("```json", "<tool_call>")
 
 
 @dataclass(frozen=True)
@@ -319,8 +321,22 @@ class Agent:
 
     def _text_answer(self, messages: list[dict], schemas: list[dict], max_tokens: int, options: dict,
                      disabled: list[str]) -> CallResult:
-        out = self.engine.chat(messages, tools=schemas or None, max_tokens=max_tokens, **options)
-        return CallResult(calls=[], text=out.text.strip(), generation=out, disabled_tools=disabled)
+        """The model's answer in text: its first token one that starts no call (see
+        _call_starts), and its end where it starts writing calls all the same. Left free
+        where it was declined, the 0.5B model mostly writes a fenced list of made-up calls
+        (up to max_tokens on 11 of 120 BFCL dev irrelevance items, ~14 s each); made to
+        start with words, it answers ("Here's a joke about penguins: ...")."""
+        tools = schemas or None
+        bias = {**(options.get("logit_bias") or {}), **{t: -100.0 for t in self._call_starts()}}
+        out = self.engine.chat(messages, tools=tools, max_tokens=1, **{**options, "logit_bias": bias})
+        text = out.text
+        if out.finish_reason == "length" and max_tokens > 1:
+            stop = options.get("stop") or []
+            stop = [stop] if isinstance(stop, str) else list(stop)
+            out = self.engine.chat(messages, tools=tools, prefix=text, max_tokens=max_tokens - 1,
+                                   **{**options, "stop": stop + list(TEXT_ENDS)})
+            text += out.text
+        return CallResult(calls=[], text=text.strip(), generation=out, disabled_tools=disabled)
 
     def _more_calls(self, messages: list[dict], schemas: list[dict], grammar_schemas: list[dict], choice: str,
                     calls: list[ToolCall], max_calls: int, disabled: list[str], max_tokens: int,

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgeagent import Engine
-from edgeagent.agent import Agent
+from edgeagent.agent import CALL_STARTS, Agent
 from edgeagent.errors import ChatTemplateError, ContextOverflowError, InvalidParameterError, ToolDefinitionError
 from edgeagent.tool import tool
 
@@ -54,6 +54,8 @@ def test_same_tools_reuse_the_prefix_cache(agent):
 def test_modes(agent):
     none = agent.call("What's the weather in Oslo?", [WEATHER], mode="none", max_tokens=30)
     assert none.calls == [] and none.text
+    # words, not a call written as text (the model's first wish here is a ```json fence)
+    assert not none.text.startswith(CALL_STARTS) and "```json" not in none.text
     named = agent.call("Remember that the meeting moved to 3pm.", [WEATHER, add_note], mode="add_note")
     assert named.calls and all(c.name == "add_note" for c in named.calls)
     required = agent.call("hello there", [WEATHER], mode="required", parallel=False)
