@@ -242,16 +242,21 @@ class Agent:
                     calls = self._more_calls(messages, schemas, grammar_schemas, choice, calls, max_calls,
                                              disabled, max_tokens, options, registry, facts)
                 result = CallResult(calls=calls, text="", generation=out, truncated=result.truncated)
-        as_said = result.calls
+        as_said = written = result.calls
         if ground and result.calls:
             as_said = _grounded(result.calls, registry, messages)
-            result = replace(result, calls=_completed(_conformed(as_said, registry, messages)))
-        if auto and result.calls and _made_up(messages, as_said, result.calls, registry):
+            written = _conformed(as_said, registry, messages)
+        if auto and written:
             # Every argument value invented, or a number or text the tool needs that nobody
             # gave: the tool does not fit what was asked (asked which blood cells clot, the
             # 0.5B model calls a cell-type tool with nucleus_count=10; asked how far a car
-            # launched at velocity 'v' goes, it calls a range tool with v=10, angle=45).
-            return self._text_answer(messages, schemas, max_tokens, options, disabled)
+            # launched at velocity 'v' goes, it calls a range tool with v=10, angle=45). Of
+            # several calls, those that invent a value are left out.
+            kept = [i for i in range(len(written)) if not _invents(messages, as_said[i], written[i], registry)]
+            as_said, written = [as_said[i] for i in kept], [written[i] for i in kept]
+            if not kept or _states_nothing(messages, as_said, written):
+                return self._text_answer(messages, schemas, max_tokens, options, disabled)
+        result = replace(result, calls=_completed(written) if ground else written)
         if guard is None:
             return result
         kept, denied = [], []
@@ -467,14 +472,18 @@ def _added(facts: QueryFacts, calls: list[ToolCall], call: ToolCall) -> bool:
     return True
 
 
-def _made_up(messages: list[dict], as_said: list[ToolCall], written: list[ToolCall], registry: ToolRegistry) -> bool:
-    """Whether the calls state nothing of the conversation or invent a value it needs,
-    judged on the values as the model took them from the user (`as_said`: 50 for "50mH")
-    and as the tool takes them (`written`: 0.05 henries): either form shows the user
-    gave them (a slipped zero, 500000000 for "50 million", is right only as written)."""
-    forms = (as_said,) if written == as_said else (as_said, written)  # one test when nothing was rewritten
-    return all(not _states_anything(messages, calls) or _invents_a_value(messages, calls, registry)
-               for calls in forms)
+def _states_nothing(messages: list[dict], as_said: list[ToolCall], written: list[ToolCall]) -> bool:
+    """Whether the calls state nothing of the conversation, judged on the values as the
+    model took them from the user (`as_said`: 50 for "50mH") and as the tools take them
+    (`written`: 0.05 henries): either form shows the user gave them (a slipped zero,
+    500000000 for "50 million", is right only as written)."""
+    return not _states_anything(messages, as_said) and (written == as_said or not _states_anything(messages, written))
+
+
+def _invents(messages: list[dict], said: ToolCall, written: ToolCall, registry: ToolRegistry) -> bool:
+    """Whether a call invents a value its tool needs, in both forms (see _states_nothing)."""
+    return _invents_a_value(messages, [said], registry) and (
+        written == said or _invents_a_value(messages, [written], registry))
 
 
 def _states_anything(messages: list[dict], calls: list[ToolCall]) -> bool:

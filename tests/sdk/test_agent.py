@@ -170,7 +170,7 @@ def test_calls_whose_values_are_all_invented_state_nothing():
 
 
 def test_conformed_values_are_judged_with_the_values_as_said():
-    from edgeagent.agent import ToolCall, _conformed, _made_up, _registry
+    from edgeagent.agent import ToolCall, _conformed, _invents, _registry, _states_nothing
 
     lc = {"type": "function", "function": {"name": "resonance", "description": "Resonant frequency of an LC circuit.",
           "parameters": {"type": "object", "required": ["inductance"], "properties": {
@@ -180,9 +180,10 @@ def test_conformed_values_are_judged_with_the_values_as_said():
     said = [ToolCall("resonance", {"inductance": 50})]
     written = _conformed(said, tools, units)
     assert written == [ToolCall("resonance", {"inductance": 0.05})]
-    assert not _made_up(units, said, written, tools)  # 0.05 alone states nothing the user wrote
-    assert _made_up(units, [ToolCall("resonance", {"inductance": 7})], [ToolCall("resonance", {"inductance": 7})],
-                    tools)
+    # 0.05 alone states nothing the user wrote
+    assert not _states_nothing(units, said, written) and not _invents(units, said[0], written[0], tools)
+    seven = ToolCall("resonance", {"inductance": 7})
+    assert _states_nothing(units, [seven], [seven]) and _invents(units, seven, seven, tools)
     pay = {"type": "function", "function": {"name": "pay", "description": "Pays out dividends.", "parameters": {
            "type": "object", "required": ["payout"], "properties": {"payout": {"type": "integer"}}}}}
     tools = _registry([pay])
@@ -190,7 +191,7 @@ def test_conformed_values_are_judged_with_the_values_as_said():
     slipped = [ToolCall("pay", {"payout": 20000000})]  # a zero too many: invented as said
     fixed = _conformed(slipped, tools, scaled)
     assert fixed == [ToolCall("pay", {"payout": 2000000})]
-    assert not _made_up(scaled, slipped, fixed, tools) and _made_up(scaled, slipped, slipped, tools)
+    assert not _invents(scaled, slipped[0], fixed[0], tools) and _invents(scaled, slipped[0], slipped[0], tools)
 
 
 def test_a_required_number_nobody_gave_is_invented():
