@@ -355,14 +355,24 @@ class Agent:
         one, calls = self._grammar(grammar_schemas, choice, 1, "json_object"), list(calls)
         # Only while the query states something the calls so far leave unused: a call more
         # costs as much as the first, and on ~40% of BFCL's one-call queries nothing is left.
-        callable_tools = {t.name: t for t in registry if t.name not in disabled}
-        for _ in range(max_calls):  # bounded: a completion replaces a call instead of adding one
+        off, retried = list(disabled), False
+        for _ in range(max_calls + 1):  # bounded: a completion replaces a call instead of adding one
             earlier = [(c.name, c.arguments) for c in calls]
+            callable_tools = {t.name: t for t in registry if t.name not in off}
             if len(calls) >= max_calls or not leaves_unused(facts, earlier, callable_tools):
                 break
-            call = self._one_call_more(messages, schemas, one, calls, disabled, max_tokens, options, registry)
-            if call is None or not _added(facts, calls, call):
+            call = self._one_call_more(messages, schemas, one, calls, off, max_tokens, options, registry)
+            if call is None:
                 break
+            if _added(facts, calls, call):
+                off = list(disabled)
+                continue
+            # A call that brings nothing new: once, the model is asked again with that tool
+            # switched off (asked for the time in Beijing and Tokyo and the difference, it
+            # writes the difference again where Tokyo's time is left).
+            if retried or len(callable_tools) < 2:
+                break
+            retried, off = True, off + [call.name]
         return calls
 
     def _one_call_more(self, messages: list[dict], schemas: list[dict], grammar: Grammar, calls: list[ToolCall],

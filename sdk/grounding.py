@@ -428,7 +428,8 @@ def _new_value(value: Any, facts: QueryFacts, used: set[Any], accounted: set[str
         return False
     if not isinstance(value, str):
         return True
-    words = [w for w in _words(value) if len(w) >= 3 or w.isdigit()]
+    # "The Battle of Waterloo" after "Battle of Waterloo" is none: function words tell nothing
+    words = [w for w in _words(value) if (len(w) >= 3 or w.isdigit()) and w not in _FUNCTION_WORDS]
     return not words or any(not word_in(w, used | accounted) for w in words)
 
 

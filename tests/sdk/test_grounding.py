@@ -178,6 +178,10 @@ def test_a_tool_is_asked_for_the_pair_of_a_value_it_took():
     assert leaves_unused(q, three, tools)
     assert adds_to_earlier(gdp.name, {"year": 1950}, three, q)
     assert not adds_to_earlier(gdp.name, {"year": 1900}, three, q)  # a repeat
+    event = _tool("get_event_date", "Date of a historical event.", event="string")
+    q = QueryFacts("When was the Battle of Waterloo?")
+    assert not adds_to_earlier(event.name, {"event": "The Battle of Waterloo"},
+                               [(event.name, {"event": "Battle of Waterloo"})], q)  # "the" is no new word
     assert not leaves_unused(q, three + [(gdp.name, {"year": 1950})], tools)
     # a value the query also writes apart is no pair: Lyon was asked only of the distance
     distance = _tool("distance", "Distance between two cities.", a="string", b="string")
