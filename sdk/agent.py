@@ -12,7 +12,8 @@ in the KV prefix cache across calls with the same tools, and the grammar's force
 
 One turn (README, "How Agent.call decides"):
   1. relevance (auto mode): no tool description close to the query (sentence
-     embeddings) means a text answer; tools far below the best match are switched off.
+     embeddings) means a text answer; tools far below the best match, for the query and
+     each of its sentences, are switched off.
   2. intent (auto mode): the first token of the unconstrained reply, read off the batch
      that evaluates the query and the call's opening (Engine.chat gate_tokens). The model
      starts a call in some shape (a ```json fence, `<tool_call>`, a bare object) or
@@ -21,6 +22,8 @@ One turn (README, "How Agent.call decides"):
      parallel calls are allowed, one call object otherwise, under the tool grammar.
   4. the list checked against the query (grounding.py): calls that bring nothing the
      query states are dropped, and the list is continued while the next call does.
+  5. (auto mode) calls that invent a value their tool needs are left out; with none
+     left, or none stating anything of the query, the answer is in text.
 Why the JSON fence and not Qwen's `<tool_call>` blocks (call_format="hermes", still
 available): the 0.5B model writes its calls as a fenced JSON object when left free, and
 after a `<tool_call>` block it almost always starts another one, whether or not the

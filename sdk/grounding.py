@@ -364,7 +364,8 @@ def leaves_unused(facts: QueryFacts, earlier: Iterable[tuple[str, Mapping[str, A
                   tools: Mapping[str, Any]) -> bool:
     """Whether a further call could bring something the `earlier` calls (name, arguments)
     leave unused (the test of adds_to_earlier, looser): a number none of them used (in
-    any reading: "5%" is used by 0.05; not an exponent, "m^3"), or a word that is no
+    any reading: "5%" is used by 0.05; not an exponent, "m^3"), the pair of a value a tool
+    took that only other calls took (_unpaired), or a word that is no
     function word, that their values, parameter names, tool names and descriptions do not
     account for (nor is it a used number's unit, "5 meters", or the name of a used
     currency), and that one of `tools` (name -> Tool: those a further call may use) is

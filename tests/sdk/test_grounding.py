@@ -221,6 +221,7 @@ def test_no_call_that_would_be_kept_is_left_unasked(words, numbers, data):
        st.sampled_from(["and", "or", ",", ", and", ", or", "&"]), st.sampled_from(["then", "with", "in", "and the"]))
 def test_values_joined_by_and_or_a_comma_are_a_pair(pair, joiner, apart):
     a, b = pair
+    assume(not {a, b} & {"find", "today", "alone"})
     joined = QueryFacts(f"Find the {a} {joiner} {b} today")
     assert joined.paired(a, b) and joined.paired(b, a)
     assert not QueryFacts(f"Find the {a} {apart} {b} today").paired(a, b)
