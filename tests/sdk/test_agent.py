@@ -275,8 +275,9 @@ def test_a_fresh_request_goes_to_the_best_matching_tool_first(agent, monkeypatch
     assert [c.name for c in r.calls] == ["walmart.vegan_products"]
     assert r.calls[0].arguments["location"] == "Denver"
     # the model's list (another store; its first token, read off the same batch, chose to
-    # call), the best match, one call more (refused)
-    assert len(generations) == 3
+    # call), the best match, one call more (refused: it brings nothing new) and once more
+    # with that call's tool switched off (refused too)
+    assert len(generations) == 4
 
 
 def test_a_required_text_nobody_gave_is_invented():
