@@ -131,6 +131,7 @@ class QueryFacts:
         self.names = _names_written(query)
         self._tokens = _TOKEN.findall(query.lower())
         self._frames: dict[str, set[tuple[int, str]]] = {}
+        self._spans: dict[Any, list[tuple[int, int]]] = {}
         self.number_words = {_NUMBER_WORDS[w] for w in self.words if w in _NUMBER_WORDS}  # "two decimals"
         self.capitals = {w.lower() for w in re.findall(r"\b[A-Z]{1,2}\b", query)}  # "NY", "UK", "X"
         # words written as a number's unit ("12 Amperes"): word -> (times so written, the numbers)
@@ -188,12 +189,14 @@ class QueryFacts:
         return False
 
     def _spots(self, value: Any) -> list[tuple[int, int]]:
-        """The token spans where the query writes a value (1900, "Los Angeles")."""
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        want = _TOKEN.findall(str(value).lower())
-        n, tokens = len(want), self._tokens
-        return [(i, i + n) for i in range(len(tokens) - n + 1) if n and tokens[i:i + n] == want]
+        """The token spans where the query writes a value (1900, "Los Angeles"). Kept:
+        leaves_unused asks for the same values' spans pair after pair."""
+        if value not in self._spans:
+            written = int(value) if isinstance(value, float) and value.is_integer() else value
+            want = _TOKEN.findall(str(written).lower())
+            n, tokens = len(want), self._tokens
+            self._spans[value] = [(i, i + n) for i in range(len(tokens) - n + 1) if n and tokens[i:i + n] == want]
+        return self._spans[value]
 
     def _joins(self, a: int, b: int) -> bool:
         """Whether the tokens a..b are joiners only (and, or, &, a comma)."""
