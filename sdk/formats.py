@@ -11,7 +11,8 @@ it copies "50mH" as 50 where the description asks for henries; a place: it copie
 "Denver" where the description asks for "the city and state, e.g. Boston, MA"; a
 currency: it copies "Euros" where a currency parameter takes a code (EUR). And a
 number the user wrote with a scale word ("50 million") it often copies with a zero too
-many or too few.
+many or too few; a name it starts with an article the user wrote as an article, not as
+part of the name ("the theory of evolution" copied as "The theory of evolution").
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .grounding import numbers_in, scaled_numbers, schema_has
 from .places import state_code, state_name, state_of
 
 __all__ = ["conformed", "conform_dates", "conform_percentages", "conform_units", "conform_places",
-           "conform_currencies", "conform_scaled_numbers", "unit_registry"]
+           "conform_currencies", "conform_scaled_numbers", "conform_articles", "unit_registry"]
 
 
 def conformed(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
@@ -36,6 +37,7 @@ def conformed(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text:
     out = conform_percentages(out, parameters, text)
     out = conform_units(out, parameters, text)
     out = conform_scaled_numbers(out, parameters, text)
+    out = conform_articles(out, parameters, text)
     return conform_currencies(conform_places(out, parameters), parameters)
 
 
@@ -277,6 +279,28 @@ def conform_currencies(arguments: Mapping[str, Any], parameters: Mapping[str, An
                 or _has_enum(schema)):
             return None
         return currency_code(value)
+
+    return _each_value(arguments, parameters, str, rewrite)
+
+
+_LEADING_ARTICLE = re.compile(r"(the|an?) (?=\w)", re.I)
+
+
+def conform_articles(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """`arguments` with a leading article left out of each string value whose rest the
+    user wrote without that article capitalized before it: "the theory of evolution"
+    names the theory of evolution, 'The Thinker' and "The Weeknd" keep theirs. A value
+    the user did not write is left as written."""
+    def rewrite(key: str, value: str, schema: Mapping[str, Any]) -> Optional[str]:
+        article = _LEADING_ARTICLE.match(value)
+        if article is None or _has_enum(schema):
+            return None
+        rest = value[article.end():]
+        spots = [m.start() for m in re.finditer(rf"(?<!\w){re.escape(rest)}(?!\w)", text, re.I)]
+        named = article.group(1).capitalize() + " "
+        if not spots or any(text[max(0, i - len(named)):i] == named for i in spots):
+            return None
+        return rest
 
     return _each_value(arguments, parameters, str, rewrite)
 

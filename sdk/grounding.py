@@ -176,8 +176,15 @@ class QueryFacts:
             *(self._frame(u) for u in used if isinstance(u, str) and u in self.words)))
 
     def _qualifies(self, i: int, used: set[Any]) -> bool:
-        after = self._tokens[i + 1] if i + 1 < len(self._tokens) else ""
-        return i >= 2 and self._tokens[i - 1] == "," and self._tokens[i - 2] in used and after not in _JOINERS
+        # The whole name the word is part of ("New York" of "Manhattan, New York") follows
+        # the comma; a joiner after it makes the comma a list's ("Berlin, Madrid and Rome").
+        start, end = i, i + 1
+        while start > 0 and self._tokens[start - 1] in self.names:
+            start -= 1
+        while end < len(self._tokens) and self._tokens[end] in self.names:
+            end += 1
+        after = self._tokens[end] if end < len(self._tokens) else ""
+        return start >= 2 and self._tokens[start - 1] == "," and self._tokens[start - 2] in used and after not in _JOINERS
 
     def _joined(self, i: int, used: set[Any]) -> bool:
         for step in (-1, 1):
@@ -214,7 +221,15 @@ class QueryFacts:
             return False
         spots, others = self._spots(value), self._spots(other)
         return bool(spots) and bool(others) and all(
-            any(self._joins(e, s2) or self._joins(e2, s) for s2, e2 in others) for s, e in spots)
+            any(self._lists(e, s2, e2) or self._lists(e2, s, e) for s2, e2 in others) for s, e in spots)
+
+    def _lists(self, a: int, b: int, end: int) -> bool:
+        """Whether the tokens a..b join the value ending at `end` to the one before as a list:
+        joiners only, and a lone comma only where a joiner follows ("Paris, Rome and Oslo";
+        "Manhattan, New York" names one place)."""
+        if self._tokens[a:b] != [","]:
+            return self._joins(a, b)
+        return end < len(self._tokens) and self._tokens[end] in _JOINERS
 
     def _frame(self, word: str) -> set[tuple[int, str]]:
         """The telling words next to `word` where the query writes it: (side, word).

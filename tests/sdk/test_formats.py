@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgeagent.formats import conform_places, conform_scaled_numbers, conform_units, conformed
+from edgeagent.formats import conform_articles, conform_places, conform_scaled_numbers, conform_units, conformed
 from edgeagent.grounding import QueryFacts, _mentioned, invented_text
 from edgeagent.places import state_code, state_name, state_of, states_implied
 
@@ -106,6 +106,30 @@ def test_conformed_applies_every_rewrite():
                              "rate": {"type": "number", "description": "The interest rate"}}}
     out = conformed({"inductance": 50, "location": "Denver", "rate": 5}, params, "50mH in Denver at 5%")
     assert out == {"inductance": 0.05, "location": "Denver, CO", "rate": 0.05}
+
+
+NAME = {"type": "object", "properties": {"name": {"type": "string"}, "kind": {"type": "string", "enum": ["The One"]}}}
+
+
+def test_an_article_the_user_wrote_as_an_article_is_no_part_of_a_name():
+    def name(value: str, text: str) -> str:
+        return conform_articles({"name": value}, NAME, text)["name"]
+    assert name("The theory of evolution", "Who first proposed the theory of evolution?") == "theory of evolution"
+    assert name("The Metropolitan Museum of Art", "Hours of the Metropolitan Museum of Art") == \
+        "Metropolitan Museum of Art"
+    assert name("The Theory of Relativity", "Who found the theory of relativity?") == "Theory of Relativity"
+    assert name("The Thinker", "The value of the sculpture 'The Thinker' by Rodin") == "The Thinker"
+    assert name("The Weeknd", "When is The Weeknd's concert?") == "The Weeknd"
+    assert name("A Tale of Two Cities", "a book nobody named") == "A Tale of Two Cities"  # not the user's words
+    assert name("Theater", "the Theater") == "Theater"
+    assert conform_articles({"kind": "The One"}, NAME, "the One") == {"kind": "The One"}  # an enum's own value
+
+
+@given(st.sampled_from(["The", "the", "A", "An"]), st.from_regex(r"[A-Za-z]{2,9}( [A-Za-z]{2,9}){0,2}", fullmatch=True))
+def test_a_name_the_user_wrote_capitalized_keeps_its_article(article, rest):
+    value = f"{article.capitalize()} {rest}"
+    assert conform_articles({"name": value}, NAME, f"Look up {value} please")["name"] == value
+    assert conform_articles({"name": value}, NAME, f"Look up {article.lower()} {rest} please")["name"] == rest
 
 
 def test_a_currency_named_in_words_goes_to_a_currency_parameter_as_its_code():

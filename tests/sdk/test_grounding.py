@@ -220,15 +220,29 @@ def test_no_call_that_would_be_kept_is_left_unasked(words, numbers, data):
         assert leaves_unused(facts, earlier, {"lookup": lookup})
 
 
-@given(st.lists(_content_word, min_size=2, max_size=2, unique=True),
-       st.sampled_from(["and", "or", ",", ", and", ", or", "&"]), st.sampled_from(["then", "with", "in", "and the"]))
-def test_values_joined_by_and_or_a_comma_are_a_pair(pair, joiner, apart):
-    a, b = pair
-    assume(not {a, b} & {"find", "today", "alone"})
+@given(st.lists(_content_word, min_size=3, max_size=3, unique=True),
+       st.sampled_from(["and", "or", ", and", ", or", "&"]), st.sampled_from(["then", "with", "in", "and the"]))
+def test_values_joined_by_and_or_a_comma_are_a_pair(words, joiner, apart):
+    a, b, c = words
+    assume(not {a, b, c} & {"find", "today", "alone"})
     joined = QueryFacts(f"Find the {a} {joiner} {b} today")
     assert joined.paired(a, b) and joined.paired(b, a)
     assert not QueryFacts(f"Find the {a} {apart} {b} today").paired(a, b)
     assert not QueryFacts(f"Find the {a} {joiner} {b}, then the {a} alone").paired(a, b)  # also written apart
+    # A comma alone lists values only where a joiner follows: "Manhattan, New York" is one place.
+    listed = QueryFacts(f"Find the {a}, {b} {joiner} {c} today")
+    assert listed.paired(a, b) and listed.paired(b, c)
+    assert not QueryFacts(f"Find the {a}, {b} today").paired(a, b)
+
+
+def test_a_place_after_a_comma_qualifies_the_one_before():
+    hotel = _tool("hotel_booking", "Book a hotel room.", location="string", nights="integer")
+    q = QueryFacts("Book a room near Manhattan, New York for 3 nights.")
+    earlier = [(hotel.name, {"location": "Manhattan", "nights": 3})]
+    assert not q.paired("Manhattan", "New York")
+    assert not leaves_unused(q, earlier, {hotel.name: hotel})  # no second booking for "New York"
+    assert leaves_unused(QueryFacts("Book a room in Manhattan, New York and Boston for 3 nights."), earlier,
+                         {hotel.name: hotel})
 
 
 @given(st.lists(_content_word, min_size=2, max_size=2, unique=True))
