@@ -217,6 +217,7 @@ PYBIND11_MODULE(_core, m) {
         .def_readwrite("ignore_eos", &GenerateParams::ignore_eos)
         .def_readwrite("jump_forward", &GenerateParams::jump_forward)
         .def_readwrite("sparse_logits", &GenerateParams::sparse_logits)
+        .def_readwrite("stop_repeats", &GenerateParams::stop_repeats)
         .def_readwrite("end_bias", &GenerateParams::end_bias)
         .def_readwrite("logit_bias", &GenerateParams::logit_bias)
         .def_readwrite("adapter", &GenerateParams::adapter)

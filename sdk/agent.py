@@ -32,11 +32,13 @@ query asks for more, so the block format cannot tell one call from several.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -57,6 +59,10 @@ CALL_FORMATS = ("json", "hermes")
 CALL_GUIDE = ("You are a helpful assistant with access to functions. Reply with a JSON list of the function calls "
               "the request needs: one call for each item, place, value or task the user asks about, and no more.")
 _FENCE = "```json\n"
+# Every decode of a turn ends once its output repeats a block of tokens this many times in
+# a row (GenerationOptions.stop_repeats): the 0.5B model can fill a list with one entry
+# (`"start_board": [0, 0, 0, ...`) up to max_tokens, ~10 s; the call cut short is left out.
+STOP_REPEATS = 16
 # Auto mode declines (answers in text) when no tool's description is at least this close
 # (cosine of all-MiniLM-L6-v2 embeddings) to the query. On the BFCL dev split 0.37 kept
 # 98.6% of the queries a tool fits (simple, multiple, parallel, parallel_multiple pooled)
@@ -96,15 +102,29 @@ class CallResult:
     truncated: bool = False  # a last call was cut off by max_tokens (and left out)
     denied: list[DeniedCall] = field(default_factory=list)  # calls the guard refused (with guard=)
     disabled_tools: list[str] = field(default_factory=list)  # switched off in the grammar (guard, tool retrieval)
+    elapsed_s: Optional[float] = None  # Agent.call's wall time: every decode of the turn, and grounding
 
     @property
     def latency_s(self) -> float:
-        return self.generation.timings.total_ms / 1000.0
+        """The turn's time; `generation` holds the timings of its last decode only (a turn
+        may decode several times: a call more, a text answer after a declined call)."""
+        return self.elapsed_s if self.elapsed_s is not None else self.generation.timings.total_ms / 1000.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"calls": [c.to_dict() for c in self.calls], "text": self.text, "truncated": self.truncated,
                 "denied": [d.to_dict() for d in self.denied], "disabled_tools": self.disabled_tools,
-                "finish_reason": self.generation.finish_reason, "timings": self.generation.to_dict()["timings"]}
+                "finish_reason": self.generation.finish_reason, "latency_s": self.latency_s,
+                "timings": self.generation.to_dict()["timings"]}
+
+
+def _timed(method: Callable[..., CallResult]) -> Callable[..., CallResult]:
+    """`method` with its wall time stored in the CallResult it returns (elapsed_s)."""
+    @functools.wraps(method)
+    def timed(*args: Any, **kwargs: Any) -> CallResult:
+        start = time.perf_counter()
+        result = method(*args, **kwargs)
+        return replace(result, elapsed_s=time.perf_counter() - start)
+    return timed
 
 
 def _registry(tools: Union[ToolRegistry, Iterable[Any]]) -> ToolRegistry:
@@ -146,6 +166,7 @@ class Agent:
             self._grammars.move_to_end(key)
         return grammar
 
+    @_timed
     def call(self, query: Union[str, Sequence[dict]], tools: Union[ToolRegistry, Iterable[Any], None] = None, *,
              mode: str = "auto", parallel: Union[bool, int] = True, max_tokens: int = 512,
              end_bias: float = 8.0, guard: Optional[Guard] = None, ground: bool = True,
@@ -175,6 +196,7 @@ class Agent:
         if mode not in TOOL_MODES and mode not in registry:
             raise InvalidParameterError(f"mode must be one of {', '.join(TOOL_MODES)} or a tool name, got {mode!r}")
         max_calls = _max_calls(parallel)
+        options = {"stop_repeats": STOP_REPEATS, **options}
         messages = [{"role": "user", "content": query}] if isinstance(query, str) else list(query)
         schemas = registry.schemas()
         if self.call_format == "json":

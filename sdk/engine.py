@@ -52,6 +52,9 @@ class GenerationOptions(BaseModel):
     ignore_eos: bool = False
     jump_forward: bool = True  # with a grammar: decode forced text in one batch
     sparse_logits: bool = True  # with a grammar: where it allows few tokens, compute only their logits
+    # End (finish_reason "repetition") once the output ends with a block of 1-16 tokens
+    # written this many times in a row (a list looping on one entry); 0: never.
+    stop_repeats: int = Field(0, ge=0, le=4096)
     end_bias: float = Field(0.0, ge=-100.0, le=100.0)  # with a grammar: push toward ending where it may end
     logit_bias: dict[int, float] = Field(default_factory=dict)  # token id -> added to its logit at every step
     adapter: Optional[str] = None  # name of a LoRA adapter loaded with Engine.load_adapter (GGUF models)
@@ -82,6 +85,7 @@ class GenerationOptions(BaseModel):
         p.ignore_eos = self.ignore_eos
         p.jump_forward = self.jump_forward
         p.sparse_logits = self.sparse_logits
+        p.stop_repeats = self.stop_repeats
         p.end_bias = self.end_bias
         p.logit_bias = sorted(self.logit_bias.items())
         s = p.sampling
@@ -120,7 +124,7 @@ class Timings:
 class Generation:
     text: str
     tokens: list[int]
-    finish_reason: str  # "stop", "eos", "length", "context", "cancelled", "gated" (see Engine.chat)
+    finish_reason: str  # "stop", "eos", "length", "context", "cancelled", "gated" (see Engine.chat), "repetition"
     timings: Timings
     stop_sequence: str = ""
     model: str = ""

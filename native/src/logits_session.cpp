@@ -97,6 +97,10 @@ Token LogitsSession::step(float* logits, size_t n) {
         stop("stop");
         return -1;
     }
+    if (ends_in_repetition(result_.tokens, params_.stop_repeats)) {
+        stop("repetition");
+        return -1;
+    }
     if (static_cast<int32_t>(result_.tokens.size()) >= params_.max_tokens) {
         stop("length");
         return -1;

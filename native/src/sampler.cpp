@@ -140,4 +140,16 @@ int32_t Sampler::sample(float* logits, const int32_t* recent, size_t n_recent, c
     return candidates_[n_final - 1].second;
 }
 
+bool ends_in_repetition(const std::vector<int32_t>& tokens, int32_t times) {
+    if (times < 2) return false;
+    for (size_t period = 1; period <= 16; ++period) {
+        const size_t span = period * static_cast<size_t>(times);
+        if (span > tokens.size()) break;
+        bool same = true;
+        for (size_t i = tokens.size() - span + period; same && i < tokens.size(); ++i) same = tokens[i] == tokens[i - period];
+        if (same) return true;
+    }
+    return false;
+}
+
 }  // namespace edgeagent

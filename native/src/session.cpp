@@ -48,7 +48,9 @@ constexpr size_t kFewTokens = 4096;
 
 }  // namespace
 
+
 void check_gate(const GenerateParams& params, size_t prompt_tokens, int32_t n_vocab) {
+    if (params.stop_repeats < 0) throw InvalidArgument("stop_repeats must be >= 0, got " + std::to_string(params.stop_repeats));
     if (params.gate_position < -1 || params.gate_position >= static_cast<int64_t>(prompt_tokens)) {
         throw InvalidArgument("gate_position " + std::to_string(params.gate_position) + " is outside the prompt [0, " +
                               std::to_string(prompt_tokens) + ")");
@@ -541,6 +543,10 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
             const std::string forced = force_ahead(*grammar, result.tokens, n_new,
                                                    static_cast<size_t>(params.max_tokens), tm.forced_tokens);
             if (!emit_text(forced)) break;
+        }
+        if (ends_in_repetition(result.tokens, params.stop_repeats)) {
+            result.finish_reason = "repetition";
+            break;
         }
         pending.assign(result.tokens.end() - static_cast<std::ptrdiff_t>(n_new), result.tokens.end());
         if (grammar != nullptr && !end_tokens_.empty() && grammar->must_terminate()) {

@@ -157,10 +157,30 @@ static void test_sampler() {
     CHECK(throws_invalid([&] { validate(bad); }));
 }
 
+static void test_repetition() {
+    using V = std::vector<int32_t>;
+    const V zeros{7, 1, 2, 0, 2, 0, 2, 0};  // "[" then ", 0" three times
+    CHECK(ends_in_repetition(zeros, 3));
+    CHECK(!ends_in_repetition(zeros, 4));
+    CHECK(!ends_in_repetition(zeros, 0) && !ends_in_repetition(zeros, 1));  // off
+    CHECK(ends_in_repetition(V{5, 5, 5}, 3) && !ends_in_repetition(V{5, 5, 6}, 2));
+    CHECK(!ends_in_repetition(V{1, 2, 3, 1, 2, 4}, 2));
+    V long_block;  // a block of 16 twice, then one of 17 twice (too long to count)
+    for (int r = 0; r < 2; ++r)
+        for (int32_t t = 0; t < 16; ++t) long_block.push_back(t);
+    CHECK(ends_in_repetition(long_block, 2));
+    V longer;
+    for (int r = 0; r < 2; ++r)
+        for (int32_t t = 0; t < 17; ++t) longer.push_back(t);
+    CHECK(!ends_in_repetition(longer, 2));
+    CHECK(!ends_in_repetition(V{}, 2));
+}
+
 int main() {
     test_stop_strings();
     test_utf8_holdback();
     test_sampler();
+    test_repetition();
     std::printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed == 0 ? 0 : 1;
 }

@@ -103,3 +103,28 @@ def test_grammar_from_python_api_on_vocab_only_model(vocab):
     g = Grammar.from_regex("[0-9]{3}")
     matcher = _core.GrammarMatcher(_core.compile_grammar(vocab, g._native))
     assert matcher.vocab_size == vocab.n_vocab
+
+
+@given(block=st.lists(st.integers(1000, 2000), min_size=1, max_size=4), times=st.integers(2, 6))
+@settings(max_examples=20, deadline=None)
+def test_stop_repeats_ends_a_loop_where_the_block_repeats_that_often(vocab, block, times):
+    """The ONNX path stops as the llama.cpp one does: once the output ends with a block
+    of 1-16 tokens written stop_repeats times in a row, not a token before."""
+    p = _params(max_tokens=64)
+    p.stop_repeats = times
+    session = _core.LogitsSession(vocab, p, 3)
+    fed = 0
+    while not session.done:
+        logits = np.zeros(vocab.n_vocab, dtype=np.float32)
+        logits[block[fed % len(block)]] = 1.0
+        if session.step(logits) < 0:
+            break
+        fed += 1
+    result = session.finish()
+    assert result.finish_reason == "repetition"
+    out = list(result.tokens)
+    assert len(out) <= len(block) * times and out == [block[i % len(block)] for i in range(len(out))]
+
+    def repeats(seq):
+        return any(len(seq) >= n * times and seq[-n * times:] == seq[-n:] * times for n in range(1, 17))
+    assert repeats(out) and not any(repeats(out[:k]) for k in range(len(out)))

@@ -264,6 +264,22 @@ def _store(name: str) -> dict:
             "categories": {"type": "array", "items": {"type": "string"}, "description": "Product categories"}}}}}
 
 
+def test_latency_counts_every_decode_of_the_turn(agent, monkeypatch):
+    """A text answer decodes twice (its first token, then the rest): latency_s is the
+    turn's, not the last decode's."""
+    totals = []
+    chat = agent.engine.chat
+
+    def counted(*a, **k):
+        out = chat(*a, **k)
+        totals.append(out.timings.total_ms / 1000)
+        return out
+    monkeypatch.setattr(agent.engine, "chat", counted)
+    r = agent.call("What's the weather in Oslo?", [WEATHER], mode="none", max_tokens=20)
+    assert len(totals) == 2 and r.latency_s >= sum(totals) > r.generation.timings.total_ms / 1000
+    assert r.to_dict()["latency_s"] == r.latency_s
+
+
 def test_a_fresh_request_goes_to_the_best_matching_tool_first(agent, monkeypatch):
     """Three stores with the same description: the 0.5B model picks another store for
     "the Walmart near Denver"; the tool the query names best gets the call, once."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgeagent import Engine
+from edgeagent import Engine, Grammar
 from edgeagent.errors import ContextOverflowError, InvalidParameterError
 
 PROMPT = "The three primary colors are"
@@ -100,10 +100,23 @@ def test_token_prompt_and_ignore_eos(gemma):
     ({"max_tokens": 0}, "max_tokens"),
     ({"stop": [""]}, "stop"),
     ({"seed": -3}, "seed"),
+    ({"stop_repeats": -1}, "stop_repeats"),
 ])
 def test_bad_options_are_refused_by_name(gemma, options, name):
     with pytest.raises(InvalidParameterError, match=name):
         gemma.generate(PROMPT, **options)
+
+
+def test_a_looping_output_ends_at_stop_repeats(qwen):
+    """A list the model fills with one entry ends once a block repeats stop_repeats times
+    in a row. What comes before is the output it would have written."""
+    grammar = Grammar.from_json_schema({"type": "array", "items": {"type": "integer"}})
+    messages = [{"role": "user", "content": "An empty chess board as a flat list of 64 zeros."}]
+    free = qwen.chat(messages, grammar=grammar, max_tokens=80)
+    assert free.finish_reason == "length" and free.text.count("0") > 20
+    cut = qwen.chat(messages, grammar=grammar, max_tokens=80, stop_repeats=6)
+    assert cut.finish_reason == "repetition" and free.text.startswith(cut.text)
+    assert len(cut.tokens) < len(free.tokens) and 6 <= cut.text.count("0") < 10
 
 
 def test_prompt_longer_than_context(gemma_path):

@@ -22,6 +22,10 @@ struct SamplingParams {
 // Throws InvalidArgument naming the first field out of range.
 void validate(const SamplingParams& p);
 
+// Whether `tokens` ends with a block of 1 to 16 tokens written `times` times in a row
+// (GenerateParams::stop_repeats; never for times < 2).
+bool ends_in_repetition(const std::vector<int32_t>& tokens, int32_t times);
+
 class Sampler {
 public:
     Sampler(int32_t n_vocab, const SamplingParams& params);
