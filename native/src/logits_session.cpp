@@ -37,7 +37,7 @@ LogitsSession::LogitsSession(std::shared_ptr<Model> vocab, const GenerateParams&
         throw InvalidArgument("cached_tokens must be in [0, prompt_tokens)");
     result_.timings.prompt_tokens = prompt_tokens;
     result_.timings.cached_tokens = cached_tokens;
-    check_gate(params_, static_cast<size_t>(prompt_tokens), vocab_->n_vocab());
+    check_generate_params(params_, static_cast<size_t>(prompt_tokens), vocab_->n_vocab());
 }
 
 bool LogitsSession::pass_gate(const float* logits, size_t n) {

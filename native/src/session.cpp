@@ -48,8 +48,7 @@ constexpr size_t kFewTokens = 4096;
 
 }  // namespace
 
-
-void check_gate(const GenerateParams& params, size_t prompt_tokens, int32_t n_vocab) {
+void check_generate_params(const GenerateParams& params, size_t prompt_tokens, int32_t n_vocab) {
     if (params.stop_repeats < 0) throw InvalidArgument("stop_repeats must be >= 0, got " + std::to_string(params.stop_repeats));
     if (params.gate_position < -1 || params.gate_position >= static_cast<int64_t>(prompt_tokens)) {
         throw InvalidArgument("gate_position " + std::to_string(params.gate_position) + " is outside the prompt [0, " +
@@ -405,7 +404,7 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         }
         if (!std::isfinite(bias)) throw InvalidArgument("logit_bias for token " + std::to_string(token) + " is not finite");
     }
-    check_gate(params, prompt.size(), n_vocab);
+    check_generate_params(params, prompt.size(), n_vocab);
     use_adapter(params.adapter, params.adapter_scale);
     TextStream stream(params.stop);
 

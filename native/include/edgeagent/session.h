@@ -71,8 +71,8 @@ struct GenerateParams {
 };
 
 // Throws InvalidArgument unless the gate fits a prompt of `prompt_tokens` tokens and
-// names tokens of the vocabulary (and stop_repeats is not negative).
-void check_gate(const GenerateParams& params, size_t prompt_tokens, int32_t n_vocab);
+// names tokens of the vocabulary, and stop_repeats is not negative.
+void check_generate_params(const GenerateParams& params, size_t prompt_tokens, int32_t n_vocab);
 
 struct Timings {
     int32_t prompt_tokens = 0;     // tokens in the prompt
