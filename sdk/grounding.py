@@ -177,14 +177,14 @@ class QueryFacts:
 
     def _qualifies(self, i: int, used: set[Any]) -> bool:
         # The whole name the word is part of ("New York" of "Manhattan, New York") follows
-        # the comma; a joiner after it makes the comma a list's ("Berlin, Madrid and Rome").
+        # the comma, and the comma is no list's ("Berlin, Madrid and Rome").
         start, end = i, i + 1
         while start > 0 and self._tokens[start - 1] in self.names:
             start -= 1
         while end < len(self._tokens) and self._tokens[end] in self.names:
             end += 1
-        after = self._tokens[end] if end < len(self._tokens) else ""
-        return start >= 2 and self._tokens[start - 1] == "," and self._tokens[start - 2] in used and after not in _JOINERS
+        return start >= 2 and self._tokens[start - 2] in used and self._tokens[start - 1] == "," and \
+            not self._lists(start - 1, start, end)
 
     def _joined(self, i: int, used: set[Any]) -> bool:
         for step in (-1, 1):

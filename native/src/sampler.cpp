@@ -142,7 +142,7 @@ int32_t Sampler::sample(float* logits, const int32_t* recent, size_t n_recent, c
 
 bool ends_in_repetition(const std::vector<int32_t>& tokens, int32_t times) {
     if (times < 2) return false;
-    for (size_t period = 1; period <= 16; ++period) {
+    for (size_t period = 1; period <= kMaxRepeatBlock; ++period) {
         const size_t span = period * static_cast<size_t>(times);
         if (span > tokens.size()) break;
         bool same = true;

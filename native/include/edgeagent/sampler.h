@@ -2,6 +2,7 @@
 // Buffers are sized once per vocabulary, so sampling allocates nothing per token.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <random>
 #include <utility>
@@ -22,8 +23,9 @@ struct SamplingParams {
 // Throws InvalidArgument naming the first field out of range.
 void validate(const SamplingParams& p);
 
-// Whether `tokens` ends with a block of 1 to 16 tokens written `times` times in a row
-// (GenerateParams::stop_repeats; never for times < 2).
+// Whether `tokens` ends with a block of 1 to kMaxRepeatBlock tokens written `times` times
+// in a row (GenerateParams::stop_repeats; never for times < 2).
+constexpr size_t kMaxRepeatBlock = 16;
 bool ends_in_repetition(const std::vector<int32_t>& tokens, int32_t times);
 
 class Sampler {

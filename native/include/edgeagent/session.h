@@ -64,8 +64,8 @@ struct GenerateParams {
     // others are masked anyway; the allowed ones match llama.cpp's to float rounding
     // (checked against it on first use). False: every step runs the full output layer.
     bool sparse_logits = true;
-    // Ends generation (finish "repetition") once the output ends with a block of 1 to 16
-    // tokens written this many times in a row; 0: never. A small model constrained into
+    // Ends generation (finish "repetition") once the output ends with a block of 1 to
+    // kMaxRepeatBlock (16) tokens written this many times in a row; 0: never. A small model constrained into
     // a list can loop on one entry (`[0, 0, 0, ...`) until max_tokens.
     int32_t stop_repeats = 0;
 };
