@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from .currencies import currency_code
 from .grounding import numbers_in, scaled_numbers, schema_has
-from .places import state_code, state_name, state_of
+from .places import state_code, state_name, state_of, world_city
 
 __all__ = ["conformed", "conform_dates", "conform_percentages", "conform_units", "conform_places",
            "conform_currencies", "conform_scaled_numbers", "conform_articles", "unit_registry"]
@@ -38,7 +38,7 @@ def conformed(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text:
     out = conform_units(out, parameters, text)
     out = conform_scaled_numbers(out, parameters, text)
     out = conform_articles(out, parameters, text)
-    return conform_currencies(conform_places(out, parameters), parameters)
+    return conform_currencies(conform_places(out, parameters, text), parameters)
 
 
 Rewrite = Callable[[str, Any, Mapping[str, Any]], Any]
@@ -244,26 +244,60 @@ _PLACE_EXAMPLE = re.compile(r"\b(?:e\.g\.|for example|such as|like)[:,]?\s+['\"]
                             r"\s?([A-Z]{2}|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)\b")
 
 
-def conform_places(arguments: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+def conform_places(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str = "") -> dict[str, Any]:
     """`arguments` with each US city written alone ("Denver") to a string parameter whose
     description asks for the city and state written as the city and its state ("Denver,
     CO"; "Denver, Colorado" where the description's example writes the state's name).
-    Cities of 100,000 people or more (places.py); any other value is left as written."""
+    Cities of 100,000 people or more (places.py).
+
+    And to a parameter that takes a city (its name or description says "city"), a large
+    city outside the US given a US state that `text` (what the user said) does not name
+    ("Mumbai, CA": the 0.5B model copies the state of the description's example, "such as
+    'San Francisco, CA'") with its country instead where the description asks for one,
+    else alone; a city named in Chinese, Japanese or Korean script, in English ("上海" ->
+    "Shanghai"). Any other value is left as written."""
+    said = f" {' '.join(_WORDS.findall(text.lower()))} "
+
     def rewrite(key: str, value: str, schema: Mapping[str, Any]) -> Optional[str]:
-        if "," in value or _has_enum(schema):
+        if _has_enum(schema):
             return None
         description = _description(schema)
+        if "," in value:
+            return _abroad(value, f"{key} {description}", said)
         example = _PLACE_EXAMPLE.search(description)
         example_state = example.group(1) if example else None
         if example_state is not None and state_code(example_state) is None:
             return None  # "e.g. London, UK": not a US place
         state = state_of(value)
         if state is None or (example_state is None and not _CITY_AND_STATE.search(description)):
-            return None
+            return _abroad(value, f"{key} {description}", said)
         spelled = state if example_state is None or len(example_state) == 2 else state_name(state)
         return f"{value.strip()}, {spelled}"
 
     return _each_value(arguments, parameters, str, rewrite)
+
+
+_WORDS = re.compile(r"[^\W_]+")
+_TAKES_CITY = re.compile(r"(?<![^\W_])cit(?:y|ies)(?![^\W_])", re.I)
+
+
+def _abroad(value: str, about: str, said: str) -> Optional[str]:
+    """A city outside the US as conform_places writes it (None: as written); `about` is
+    the parameter's name and description, `said` the user's words, space-padded."""
+    if not _TAKES_CITY.search(about):
+        return None
+    head, _, tail = (part.strip() for part in value.partition(","))
+    city = world_city(head)
+    if city is None:
+        return None
+    name, country = city
+    state = state_code(tail) if tail else None
+    if state is not None and state_of(head) != state and f" {tail.lower()} " not in said \
+            and f" {state_name(state).lower()} " not in said:
+        return f"{name}, {country}" if re.search(r"\bcountry\b", about, re.I) else name
+    if name != head and not head.isascii():
+        return f"{name}, {tail}" if tail else name
+    return None
 
 
 _ASKS_CURRENCY_NAME = re.compile(r"\bcurrency(?:'s)? (?:full )?name\b|\bname of the currency\b", re.I)

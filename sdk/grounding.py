@@ -19,7 +19,7 @@ from .places import state_code, states_implied
 from .request import MONTHS, WEEKDAYS
 from .tool import name_in_words
 
-__all__ = ["QueryFacts", "conversation_facts", "numbers_in", "scaled_numbers", "leaf_values", "name_words",
+__all__ = ["QueryFacts", "conversation_facts", "is_english", "numbers_in", "scaled_numbers", "leaf_values", "name_words",
            "adds_to_earlier", "grounded_arguments", "invented_number", "invented_text", "is_default", "leaves_unused",
            "schema_has", "word_in", "words_in"]
 
@@ -117,6 +117,20 @@ def scaled_numbers(text: str) -> set[float]:
     return {x for m in _NUMBER.finditer(text) if (x := _scaled(text, m)) is not None}
 
 
+# Scripts written without spaces between words (Chinese, Japanese) or with particles
+# joined to them (Korean: "에어컨을" is "에어컨" + "을"): a value is stated where the
+# query's text holds it, not only as a whole word.
+_UNSPACED = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def is_english(text: str) -> bool:
+    """Whether a text reads as English: at least a tenth of its words are English function
+    words ("the", "in", "what", ...). Every query of the BFCL dev split does; "上海的天气",
+    "¿Qué tiempo hace en Madrid?" and "Stell einen Timer auf 10 Minuten" do not."""
+    words = _words(text)
+    return bool(words) and sum(w in _FUNCTION_WORDS for w in words) >= 0.1 * len(words)
+
+
 class QueryFacts:
     """The words and numbers a query states."""
 
@@ -124,6 +138,10 @@ class QueryFacts:
         words = _words(query)
         self.words = set(words)
         self.text = f" {' '.join(words)} "
+        self.lower = query.lower()
+        # Outside English, a value in Latin letters the query does not write may be its
+        # translation ("Seoul" for "서울", "celsius" for "摄氏度"), which words cannot check.
+        self.english = is_english(query)
         self.numbers = numbers_in(query)
         # The numbers written as values, each with its readings: an exponent ("m^3",
         # "x^2") says what the number before it is, and a call that used 0.05 used "5%".
@@ -248,9 +266,14 @@ class QueryFacts:
             return _number(value) in self.numbers
         if isinstance(value, str):
             words = _words(value)
-            return bool(words) and (f" {' '.join(words)} " in self.text or all(w in self.words for w in words)
+            return bool(words) and (f" {' '.join(words)} " in self.text or all(self.has_word(w) for w in words)
                                     or value in self.named_currencies)  # "GBP" for "British Pounds"
         return False
+
+    def has_word(self, word: str) -> bool:
+        """Whether the query writes `word` (lowercase): as a word of its own, or, in a script
+        written without spaces, anywhere in its text ("北京" in "我想知道北京的天气")."""
+        return word in self.words or (_UNSPACED.search(word) is not None and word in self.lower)
 
 
 # ISO dates and times in a conversation (the assistant writes them into the request:
@@ -483,6 +506,8 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
         return False
     if isinstance(value, (int, float)):
         return facts.states(value) or _number(value) in facts.number_words
+    if not facts.english and re.search(r"[A-Za-z]", str(value)):
+        return True  # perhaps a translation (QueryFacts.english)
     if ISO_DATE_TIME.fullmatch(str(value)):
         return True  # a conversion ("next Tuesday at 3pm") words cannot check
     if any(c.lower() in facts.capitals for c in _SHORT_CAPITALS.findall(str(value))):
@@ -490,6 +515,10 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
     if state_code(str(value)) in facts.implied_states:
         return True
     for w in _words(str(value)):
+        if _UNSPACED.search(w):
+            if w in facts.lower:
+                return True
+            continue
         for piece in ([w] if w.isdigit() or w.isalpha() else [w, *_PIECE.findall(w)]):
             if len(piece) < 3 and not piece.isdigit():
                 continue

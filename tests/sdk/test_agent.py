@@ -109,6 +109,34 @@ def test_irrelevant_request_gets_text_and_no_call(agent):
     assert r.calls == [] and r.text
 
 
+def test_a_query_the_embedder_cannot_read_is_judged_by_the_model(agent):
+    from edgeagent.agent import _registry, _with_call_guide
+
+    def scores(query):
+        return agent._tool_scores(_with_call_guide([{"role": "user", "content": query}]), _registry([WEATHER]))
+    assert scores("What's the weather in Beijing?") is not None
+    assert scores("我想知道北京的天气") is None and scores("¿Qué tiempo hace en Madrid?") is None
+    # all-MiniLM-L6-v2 puts this below the relevance threshold; the model calls the tool
+    r = agent.call("我想知道北京的天气", [WEATHER])
+    assert [c.name for c in r.calls] == ["get_weather"]
+    assert "北京" in r.calls[0].arguments["city"] or "beijing" in r.calls[0].arguments["city"].lower()
+
+
+def test_a_query_that_names_a_tools_subject_lowers_the_relevance_bar():
+    from edgeagent.agent import NAMED_RELEVANCE_THRESHOLD, RELEVANCE_THRESHOLD, _names_a_tool, _registry
+
+    todo = {"name": "todo", "description": "Manages a todo list.", "parameters": {"type": "object", "properties": {}}}
+    info = {"name": "get_info", "description": "Details.", "parameters": {"type": "object", "properties": {}}}
+    tools = _registry([todo, info])
+    between = (NAMED_RELEVANCE_THRESHOLD + RELEVANCE_THRESHOLD) / 2
+    asked = "add 'go for shopping at 9 pm' to my todos"
+    assert _names_a_tool(asked, {"todo": between, "get_info": 0.0}, tools)
+    assert not _names_a_tool(asked, {"todo": NAMED_RELEVANCE_THRESHOLD - 0.01, "get_info": 0.0}, tools)
+    assert not _names_a_tool("add 'go for shopping' to my list", {"todo": between, "get_info": 0.0}, tools)
+    # "get" and "info" tell nothing of a tool's subject
+    assert not _names_a_tool("get me the info", {"todo": 0.0, "get_info": between}, tools)
+
+
 def test_auto_mode_answers_in_text_when_the_models_first_token_starts_no_call(agent, monkeypatch):
     # The decision is the model's own first token, read off the call's first batch: where
     # it starts no call (here: no token counts as a call start), a text answer follows.

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from edgeagent.formats import conform_articles, conform_places, conform_scaled_numbers, conform_units, conformed
 from edgeagent.grounding import QueryFacts, _mentioned, invented_text
-from edgeagent.places import state_code, state_name, state_of, states_implied
+from edgeagent.places import state_code, state_name, state_of, states_implied, world_city
 
 LC = {"properties": {
     "inductance": {"type": "number", "description": "The inductance (L) in henries (H)."},
@@ -71,7 +71,34 @@ def test_a_us_city_is_written_with_its_state_where_the_description_asks():
     assert conform_places({"location": 5}, CITY) == {"location": 5}
 
 
+WEATHER_PLACE = {"type": "object", "properties": {
+    "location": {"type": "string", "description": "The location, in the format of 'City, State (abbr)', such as "
+                 "'San Francisco, CA' if State for the city exists. 'City, Country' if State for the city doesn't exist."},
+    "city": {"type": "string", "description": "Where, e.g. Boston, MA"},
+    "velocity": {"type": "string", "description": "A speed, e.g. 5, CA"}}}
+
+
+def test_a_city_abroad_loses_the_us_state_nobody_named():
+    def place(value, said, key="location"):
+        return conform_places({key: value}, WEATHER_PLACE, said)[key]
+    # the example's state copied: the country where the description asks for one, else the city alone
+    assert place("Mumbai, CA", "What's the weather like in Mumbai?") == "Mumbai, India"
+    assert place("Mumbai, CA", "weather in Mumbai", key="city") == "Mumbai"
+    assert place("上海, CA", "上海现在的天气怎么样") == "Shanghai, China"  # and in English
+    assert place("東京", "東京の天気を教えて") == "Tokyo"
+    # a state the user named, a US city in its state, a country, no city parameter: as written
+    assert place("London, CA", "the weather in London, California") == "London, CA"
+    assert place("London, KY", "the weather in London, KY") == "London, KY"
+    assert place("San Francisco, CA", "weather in SF") == "San Francisco, CA"
+    assert place("Tokyo, JP", "東京の天気を教えて") == "Tokyo, JP"
+    assert place("Mumbai, CA", "Mumbai", key="velocity") == "Mumbai, CA"
+    assert place("Atlantis, CA", "Atlantis") == "Atlantis, CA"
+
+
 def test_the_places_tables():
+    assert world_city("Mumbai") == ("Mumbai", "India") and world_city("서울") == ("Seoul", "South Korea")
+    assert world_city("london") == ("London", "United Kingdom")  # the most populous of the name
+    assert world_city("Atlantis") is None and world_city("Chicago") is None
     assert state_of("Denver") == "CO" and state_of("st. louis") == "MO" and state_of("Springfield") is not None
     assert state_of("London") is None and state_of("") is None
     assert state_name("CO") == "Colorado" and state_code("colorado") == "CO" and state_code("co") == "CO"

@@ -6,7 +6,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from edgeagent.grounding import (_FUNCTION_WORDS, _GENERIC, _LIST_WORDS, QueryFacts, adds_to_earlier,
-                                  grounded_arguments, leaf_values, leaves_unused, name_words)
+                                  grounded_arguments, invented_text, is_english, leaf_values, leaves_unused,
+                                  name_words)
 from edgeagent.tool import Tool
 
 
@@ -272,6 +273,35 @@ def test_optional_arguments_the_query_does_not_mention_are_left_out():
         "rounding": 2,               # the schema's default
         "open_now": True,            # booleans are not words: kept
         "group_size": 2}             # "two"
+
+
+def test_values_in_scripts_written_without_spaces_are_found_in_the_text():
+    chinese = QueryFacts("我想知道北京的天气")  # one run of letters: no word boundary to match on
+    assert chinese.states("北京") and chinese.states("北京的天气") and not chinese.states("上海")
+    assert not invented_text("知道北京的天", chinese) and invented_text("上海市政府大楼", chinese)
+    korean = QueryFacts("에어컨을 공기청정 모드로 실행해줘")  # the particle 을 is joined to 에어컨
+    assert korean.states("에어컨") and korean.states("공기청정") and not korean.states("냉장고")
+    english = QueryFacts("the weather in Oslo")
+    assert not english.states("北京") and not english.states("the weath")  # Latin words stay whole
+
+
+def test_outside_english_a_value_in_latin_letters_may_be_a_translation():
+    params = {"type": "object", "required": ["city"], "properties": {
+        "city": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}}
+    shanghai = QueryFacts("上海现在的天气怎么样？请用摄氏度。")
+    assert not shanghai.english and not invented_text("Shanghai", shanghai)
+    assert grounded_arguments({"city": "上海", "unit": "celsius"}, params, shanghai) == {"city": "上海", "unit": "celsius"}
+    english = QueryFacts("What is the weather like in Shanghai right now?")
+    assert english.english and invented_text("Beijing", english)
+    assert grounded_arguments({"city": "Shanghai", "unit": "celsius"}, params, english) == {"city": "Shanghai"}
+
+
+@given(st.lists(_content_word, min_size=1, max_size=12), st.lists(st.sampled_from(sorted(_FUNCTION_WORDS)), max_size=4),
+       st.randoms())
+def test_a_text_is_english_when_a_tenth_of_its_words_are_english_function_words(content, function, rnd):
+    words = content + function
+    rnd.shuffle(words)
+    assert is_english(" ".join(words)) == (len(function) >= 0.1 * len(words))
 
 
 def test_the_ly_form_of_a_query_word_is_mentioned():
