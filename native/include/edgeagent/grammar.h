@@ -110,7 +110,8 @@ struct JsonSchemaOptions {
   Whitespace whitespace = Whitespace::Compact;
   PropertyOrder property_order = PropertyOrder::Schema;
   // Value assumed for "additionalProperties" when a schema omits it: false suits tool
-  // arguments; true is plain JSON Schema semantics.
+  // arguments (a name `required` lists and `properties` does not still takes any value);
+  // true is plain JSON Schema semantics.
   bool additional_properties_default = false;
   // Ignore unsupported keywords instead of refusing the schema; each ignored keyword is
   // reported in the warnings vector as "ignored keyword 'k' at /pointer".

@@ -1263,11 +1263,13 @@ class SchemaCompiler {
       }
     }
     bool addl_allowed = opt_.additional_properties_default;
+    bool closed_by_schema = false;  // "additionalProperties": false, not only the default
     uint32_t addl_value = 0;
     bool addl_schema = false;
     if (const Json* ap = s.find("additionalProperties")) {
       if (ap->is_bool()) {
         addl_allowed = ap->as_bool();
+        closed_by_schema = !addl_allowed;
       } else {
         addl_allowed = true;
         addl_schema = true;
@@ -1283,10 +1285,12 @@ class SchemaCompiler {
         if (it != idx.end()) {
           mem[it->second].required = true;
         } else {
-          // required but not listed: validated by additionalProperties
-          if (!addl_allowed) return ir_.fail();
+          // required but not listed: validated by additionalProperties. Where objects
+          // are closed by default only (tool arguments), the name is still required and
+          // takes any value: the schema asks for it (BFCL lists such names).
+          if (closed_by_schema) return ir_.fail();
           idx[r.str()] = mem.size();
-          mem.push_back({r.str(), addl_value, true});
+          mem.push_back({r.str(), addl_allowed ? addl_value : ir_.ref(r_any()), true});
         }
       }
     }

@@ -29,6 +29,22 @@ TEST(schema_object_compact_order_and_required) {
   CHECK(!matches(any, R"({"\u0061": "x"})"));  // escaped key is still "a"
 }
 
+TEST(schema_required_name_not_in_properties) {
+  // Closed by default (tool arguments): the required name is still asked for, any value.
+  auto g = S(R"({"type":"object","properties":{"a":{"type":"string"}},"required":["a","b"]})");
+  CHECK(matches(g, R"({"a": "x", "b": 1})"));
+  CHECK(matches(g, R"({"a": "x", "b": {"k": [null]}})"));
+  CHECK(!matches(g, R"({"a": "x"})"));           // b required
+  CHECK(!matches(g, R"({"a": "x", "c": 1})"));   // other names stay closed
+  // Closed by the schema itself: no value can have b.
+  CHECK_THROWS_AS(S(R"({"type":"object","properties":{},"required":["b"],"additionalProperties":false})"),
+                  SchemaError, "admits no valid");
+  // additionalProperties as a schema: b's value follows it.
+  auto typed = S(R"({"type":"object","required":["b"],"additionalProperties":{"type":"integer"}})");
+  CHECK(matches(typed, R"({"b": 3})"));
+  CHECK(!matches(typed, R"({"b": "x"})"));
+}
+
 TEST(schema_any_order_required_tracking) {
   auto g = S(R"({"properties":{"a":{},"b":{},"c":{}},"required":["a","c"],"additionalProperties":false})", V());
   CHECK(matches(g, R"({"c": 1, "a": 2})"));
