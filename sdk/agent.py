@@ -219,7 +219,7 @@ class Agent:
             # for a triangle's area it calls a BMI tool); sentence embeddings tell topics
             # apart far better.
             fits = scores is None or max(scores.values()) >= self.relevance_threshold or \
-                _names_a_tool(_last_user_text(messages) or "", scores, registry)
+                _names_a_tool(_said(messages), scores, registry)
             mode = "required" if fits else "none"
             # Past it, the model's own first token decides (see _call_starts): read off
             # the call's first batch, a text answer follows when it does not start a call.
@@ -328,16 +328,18 @@ class Agent:
     def _tool_scores(self, messages: list[dict], registry: ToolRegistry
                      ) -> Optional[tuple[dict[str, float], dict[str, float]]]:
         """Cosine similarity of each tool's description to the last user message
-        (all-MiniLM-L6-v2), and to the message or any of its sentences, whichever is
-        closer; None without the embedding model, a text query, or with
-        relevance_threshold=None. Relevance is judged on the whole message (a short
-        sentence matches some tool by chance), tool choice on its parts too."""
+        (all-MiniLM-L6-v2) or all the user said, whichever is closer, and to those or any
+        sentence of the message, whichever is closest; None without the embedding model,
+        a text query, or with relevance_threshold=None. Relevance is judged on whole
+        messages (a short sentence matches some tool by chance; "yes, in celsius" after
+        "What's the weather in Oslo?" asks for the weather), tool choice on parts too."""
         from . import toolrag
 
         query = _last_user_text(messages)
         if self.relevance_threshold is None or query is None or not toolrag.embedding_model_available():
             return None
-        if not is_english(query):
+        said = _said(messages)
+        if not is_english(said):
             # all-MiniLM-L6-v2 reads English only ("¿Qué tiempo hace en Madrid?" scores 0.06
             # against a weather tool, "上海的天气怎么样" 0.16): the model judges alone.
             return None
@@ -347,9 +349,10 @@ class Agent:
         # clauses() keeps as one unit (BFCL dev parallel_multiple: 13/100 items lost a
         # needed tool with clauses, 1/100 with sentences).
         parts = [p for p in _SENTENCE_END.split(query.strip()) if len(p.split()) >= 3]
-        q = embedder.embed([query] + (parts if len(parts) > 1 else []))
+        wholes = [query] + ([said] if said != query else [])
+        q = embedder.embed(wholes + (parts if len(parts) > 1 else []))
         closest = {name: np.max([self._tool_vectors[x] @ q.T for x in own], axis=0) for name, own in texts.items()}
-        return ({name: float(v[0]) for name, v in closest.items()},
+        return ({name: float(v[:len(wholes)].max()) for name, v in closest.items()},
                 {name: float(v.max()) for name, v in closest.items()})
 
     def _tool_texts(self, registry: ToolRegistry) -> dict[str, tuple[str, ...]]:
@@ -473,6 +476,11 @@ def _last_user_text(messages: list[dict]) -> Optional[str]:
     return query if isinstance(query, str) else None
 
 
+def _said(messages: list[dict]) -> str:
+    """All the user said in a conversation, one message per line."""
+    return "\n".join(m["content"] for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str))
+
+
 def _names_a_tool(query: str, scores: dict[str, float], registry: ToolRegistry) -> bool:
     """Whether the query names the subject of a tool (a telling word of its name, in its
     singular or plural) that matches it at least NAMED_RELEVANCE_THRESHOLD."""
@@ -490,8 +498,8 @@ def _grounded(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict
 
 def _conformed(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict]) -> list[ToolCall]:
     """The calls with their values written as the parameters' descriptions ask (formats.conformed)."""
-    said = "\n".join(m["content"] for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str))
-    return [_valid_or(c, conformed(c.arguments, registry.get(c.name).parameters, said), registry) for c in calls]
+    return [_valid_or(c, conformed(c.arguments, registry.get(c.name).parameters, _said(messages)), registry)
+            for c in calls]
 
 
 def _valid_or(call: ToolCall, arguments: dict, registry: ToolRegistry) -> ToolCall:
@@ -550,8 +558,7 @@ def _states_nothing(messages: list[dict], as_said: list[ToolCall], written: list
     model took them from the user (`as_said`: 50 for "50mH") and as the tools take them
     (`written`: 0.05 henries): either form shows the user gave them (a slipped zero,
     500000000 for "50 million", is right only as written)."""
-    query = _last_user_text(messages)
-    if query is not None and not is_english(query):
+    if not is_english(_said(messages)):
         return False  # the values may be translations ("Seoul" for "서울"), which words cannot check
     return not _states_anything(messages, as_said) and (written == as_said or not _states_anything(messages, written))
 

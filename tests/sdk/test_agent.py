@@ -116,6 +116,15 @@ def test_a_query_the_embedder_cannot_read_is_judged_by_the_model(agent):
         return agent._tool_scores(_with_call_guide([{"role": "user", "content": query}]), _registry([WEATHER]))
     assert scores("What's the weather in Beijing?") is not None
     assert scores("我想知道北京的天气") is None and scores("¿Qué tiempo hace en Madrid?") is None
+    # relevance is judged on all the user said too: a short answer goes on the request
+    answer = [{"role": "user", "content": "What's the weather like in Oslo today?"},
+              {"role": "assistant", "content": "In celsius or in fahrenheit?"},
+              {"role": "user", "content": "I'd like it in celsius, please."}]
+    alone = agent._tool_scores(_with_call_guide(answer[-1:]), _registry([WEATHER]))[0]["get_weather"]
+    asked = agent._tool_scores(_with_call_guide(answer), _registry([WEATHER]))[0]["get_weather"]
+    assert alone < agent.relevance_threshold <= asked
+    r = agent.call(answer, [WEATHER])
+    assert [(c.name, c.arguments["city"]) for c in r.calls] == [("get_weather", "Oslo")]
     # all-MiniLM-L6-v2 puts this below the relevance threshold; the model calls the tool
     r = agent.call("我想知道北京的天气", [WEATHER])
     assert [c.name for c in r.calls] == ["get_weather"]
