@@ -580,17 +580,25 @@ def grounded_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, An
     historical fiction book") and pads lists ("cuisine": ["Seafood", "Italian", ...] for
     "a seafood restaurant"): an optional argument none of whose values the query
     mentions is left to the tool's default (booleans and the schema's own default are
-    kept), and list entries the query does not mention are dropped when others are."""
+    kept), and list entries the query does not mention are dropped when others are. An
+    object argument whose schema lists its properties is grounded the same way, by its
+    own `required` (a device's settings: "run the air conditioner in air-clean mode"
+    gets its mode, not a target temperature of 22 nobody gave)."""
     required = set(parameters.get("required") or [])
+    properties = parameters.get("properties") or {}
     out: dict[str, Any] = {}
     for key, value in arguments.items():
+        given = value
         if isinstance(value, list) and value and all(isinstance(x, (str, int, float)) and not isinstance(x, bool)
                                                      for x in value):
             kept = [x for x in value if _mentioned(x, facts)]
             if kept:
                 value = kept
+        schema = properties.get(key)
+        if isinstance(value, dict) and isinstance(schema, Mapping) and isinstance(schema.get("properties"), Mapping):
+            value = grounded_arguments(value, schema, facts)
         if key not in required and not isinstance(value, bool) and not is_default(parameters, key, value):
-            leaves = list(leaf_values(value))
+            leaves = list(leaf_values(given))
             if leaves and not any(_mentioned(x, facts) for x in leaves):
                 continue
         out[key] = value

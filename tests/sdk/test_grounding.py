@@ -304,6 +304,19 @@ def test_a_text_is_english_when_a_tenth_of_its_words_are_english_function_words(
     assert is_english(" ".join(words)) == (len(function) >= 0.1 * len(words))
 
 
+def test_an_object_argument_is_grounded_by_its_own_schema():
+    params = {"type": "object", "required": ["body"], "properties": {"body": {"type": "object", "required": ["mode"],
+              "properties": {"mode": {"type": "string", "enum": ["AIR_CLEAN", "COOL"]},
+                             "target": {"type": "integer"}, "fan": {"type": "string"}}},
+              "extra": {"type": "object", "properties": {"note": {"type": "string"}}}}}
+    q = QueryFacts("Run the air conditioner in cool mode with the fan on high")
+    args = {"body": {"mode": "COOL", "target": 22, "fan": "high"}, "extra": {"note": "weekly"}}
+    # the invented target goes, the mentioned fan stays; an optional object nothing of which is said goes
+    assert grounded_arguments(args, params, q) == {"body": {"mode": "COOL", "fan": "high"}}
+    said = {"body": {"mode": "COOL", "target": 22}, "extra": {"note": "high fan"}}
+    assert grounded_arguments(said, params, q) == {"body": {"mode": "COOL"}, "extra": {"note": "high fan"}}
+
+
 def test_the_ly_form_of_a_query_word_is_mentioned():
     q = QueryFacts("Repeat it every week, and each day at noon")
     args = {"location": "x", "frequency": "weekly", "notes": "daily"}
