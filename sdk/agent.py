@@ -211,15 +211,15 @@ class Agent:
         if self.call_format == "json":
             messages = _with_call_guide(messages)
         scored = self._tool_scores(messages, registry) if mode in ("auto", "required") else None
-        scores, part_scores = scored if scored is not None else (None, None)
+        relevance, scores, part_scores = scored if scored is not None else (None, None, None)
         auto = mode == "auto"
         gate = None
         if auto:
             # The relevance gate: the model alone almost always calls *something* (asked
             # for a triangle's area it calls a BMI tool); sentence embeddings tell topics
             # apart far better.
-            fits = scores is None or max(scores.values()) >= self.relevance_threshold or \
-                _names_a_tool(_said(messages), scores, registry)
+            fits = relevance is None or max(relevance.values()) >= self.relevance_threshold or \
+                _names_a_tool(_said(messages), relevance, registry)
             mode = "required" if fits else "none"
             # Past it, the model's own first token decides (see _call_starts): read off
             # the call's first batch, a text answer follows when it does not start a call.
@@ -326,13 +326,15 @@ class Agent:
                 self.engine.matcher(self._grammar(schemas, "required", calls, format))
 
     def _tool_scores(self, messages: list[dict], registry: ToolRegistry
-                     ) -> Optional[tuple[dict[str, float], dict[str, float]]]:
-        """Cosine similarity of each tool's description to the last user message
-        (all-MiniLM-L6-v2) or all the user said, whichever is closer, and to those or any
-        sentence of the message, whichever is closest; None without the embedding model,
-        a text query, or with relevance_threshold=None. Relevance is judged on whole
-        messages (a short sentence matches some tool by chance; "yes, in celsius" after
-        "What's the weather in Oslo?" asks for the weather), tool choice on parts too."""
+                     ) -> Optional[tuple[dict[str, float], dict[str, float], dict[str, float]]]:
+        """Cosine similarities of each tool's description (all-MiniLM-L6-v2), by tool name:
+        relevance (to the last user message or all the user said, whichever is closer:
+        "I'd like it in celsius" after "What's the weather in Oslo?" asks for the
+        weather), to the last user message, and to it or any of its sentences, whichever
+        is closer; None without the embedding model, a text query, or with
+        relevance_threshold=None. Relevance is judged on whole messages (a short sentence
+        matches some tool by chance), tool choice on the last message (an assistant that
+        asks for one part of a request at a time means that part) and its sentences."""
         from . import toolrag
 
         query = _last_user_text(messages)
@@ -349,11 +351,13 @@ class Agent:
         # clauses() keeps as one unit (BFCL dev parallel_multiple: 13/100 items lost a
         # needed tool with clauses, 1/100 with sentences).
         parts = [p for p in _SENTENCE_END.split(query.strip()) if len(p.split()) >= 3]
-        wholes = [query] + ([said] if said != query else [])
-        q = embedder.embed(wholes + (parts if len(parts) > 1 else []))
+        parts = parts if len(parts) > 1 else []
+        q = embedder.embed([query] + parts + ([said] if said != query else []))
+        wholes = [0, len(q) - 1] if said != query else [0]  # the rows of the message and of all said
         closest = {name: np.max([self._tool_vectors[x] @ q.T for x in own], axis=0) for name, own in texts.items()}
-        return ({name: float(v[:len(wholes)].max()) for name, v in closest.items()},
-                {name: float(v.max()) for name, v in closest.items()})
+        return ({name: float(v[wholes].max()) for name, v in closest.items()},
+                {name: float(v[0]) for name, v in closest.items()},
+                {name: float(v[:1 + len(parts)].max()) for name, v in closest.items()})
 
     def _tool_texts(self, registry: ToolRegistry) -> dict[str, tuple[str, ...]]:
         """The texts each tool is embedded as, by tool name, each embedded once (kept in

@@ -121,8 +121,9 @@ def test_a_query_the_embedder_cannot_read_is_judged_by_the_model(agent):
               {"role": "assistant", "content": "In celsius or in fahrenheit?"},
               {"role": "user", "content": "I'd like it in celsius, please."}]
     alone = agent._tool_scores(_with_call_guide(answer[-1:]), _registry([WEATHER]))[0]["get_weather"]
-    asked = agent._tool_scores(_with_call_guide(answer), _registry([WEATHER]))[0]["get_weather"]
-    assert alone < agent.relevance_threshold <= asked
+    relevance, last, _ = agent._tool_scores(_with_call_guide(answer), _registry([WEATHER]))
+    assert alone < agent.relevance_threshold <= relevance["get_weather"]
+    assert last["get_weather"] == pytest.approx(alone)  # tool choice: the last message's
     r = agent.call(answer, [WEATHER])
     assert [(c.name, c.arguments["city"]) for c in r.calls] == [("get_weather", "Oslo")]
     # all-MiniLM-L6-v2 puts this below the relevance threshold; the model calls the tool
