@@ -316,9 +316,7 @@ class Agent:
         self.engine.chat(messages, tools=schemas or None, max_tokens=1)
         if not schemas:
             return
-        from . import toolrag
-
-        if self.relevance_threshold is not None and toolrag.embedding_model_available():
+        if self._embeds():
             self._tool_texts(registry)
         self._call_starts()
         if self.call_format == "json":
@@ -338,7 +336,7 @@ class Agent:
         from . import toolrag
 
         query = _last_user_text(messages)
-        if self.relevance_threshold is None or query is None or not toolrag.embedding_model_available():
+        if query is None or not self._embeds():
             return None
         said = _said(messages)
         if not is_english(said):
@@ -353,11 +351,18 @@ class Agent:
         parts = [p for p in _SENTENCE_END.split(query.strip()) if len(p.split()) >= 3]
         parts = parts if len(parts) > 1 else []
         q = embedder.embed([query] + parts + ([said] if said != query else []))
-        wholes = [0, len(q) - 1] if said != query else [0]  # the rows of the message and of all said
+        all_said = len(q) - 1 if said != query else 0  # the row of all the user said
         closest = {name: np.max([self._tool_vectors[x] @ q.T for x in own], axis=0) for name, own in texts.items()}
-        return ({name: float(v[wholes].max()) for name, v in closest.items()},
+        return ({name: float(max(v[0], v[all_said])) for name, v in closest.items()},
                 {name: float(v[0]) for name, v in closest.items()},
                 {name: float(v[:1 + len(parts)].max()) for name, v in closest.items()})
+
+    def _embeds(self) -> bool:
+        """Whether auto mode's relevance gate and tool choice use embeddings (a threshold
+        is set and the embedding model is installed)."""
+        from . import toolrag
+
+        return self.relevance_threshold is not None and toolrag.embedding_model_available()
 
     def _tool_texts(self, registry: ToolRegistry) -> dict[str, tuple[str, ...]]:
         """The texts each tool is embedded as, by tool name, each embedded once (kept in

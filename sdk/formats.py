@@ -24,7 +24,7 @@ import re
 from typing import Any, Callable, Mapping, Optional
 
 from .currencies import currency_code
-from .grounding import numbers_in, scaled_numbers, schema_has
+from .grounding import numbers_in, scaled_numbers, schema_has, words_in
 from .places import state_code, state_name, state_of, world_city
 
 __all__ = ["conformed", "conform_dates", "conform_percentages", "conform_units", "conform_places",
@@ -256,7 +256,7 @@ def conform_places(arguments: Mapping[str, Any], parameters: Mapping[str, Any], 
     'San Francisco, CA'") with its country instead where the description asks for one,
     else alone; a city named in Chinese, Japanese or Korean script, in English ("上海" ->
     "Shanghai"). Any other value is left as written."""
-    said = f" {' '.join(_WORDS.findall(text.lower()))} "
+    said = f" {' '.join(words_in(text))} "
 
     def rewrite(key: str, value: str, schema: Mapping[str, Any]) -> Optional[str]:
         if _has_enum(schema):
@@ -277,7 +277,6 @@ def conform_places(arguments: Mapping[str, Any], parameters: Mapping[str, Any], 
     return _each_value(arguments, parameters, str, rewrite)
 
 
-_WORDS = re.compile(r"[^\W_]+")
 _TAKES_CITY = re.compile(r"(?<![^\W_])cit(?:y|ies)(?![^\W_])", re.I)
 
 
@@ -292,8 +291,8 @@ def _abroad(value: str, about: str, said: str) -> Optional[str]:
         return None
     name, country = city
     state = state_code(tail) if tail else None
-    if state is not None and state_of(head) != state and f" {tail.lower()} " not in said \
-            and f" {state_name(state).lower()} " not in said:
+    if state is not None and state_of(head) != state and \
+            not any(f" {' '.join(words_in(n))} " in said for n in (tail, state_name(state))):
         return f"{name}, {country}" if re.search(r"\bcountry\b", about, re.I) else name
     if name != head and not head.isascii():
         return f"{name}, {tail}" if tail else name

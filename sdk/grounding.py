@@ -516,7 +516,7 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
         return True
     for w in _words(str(value)):
         if _UNSPACED.search(w):
-            if w in facts.lower:
+            if facts.has_word(w):
                 return True
             continue
         for piece in ([w] if w.isdigit() or w.isalpha() else [w, *_PIECE.findall(w)]):

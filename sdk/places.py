@@ -75,7 +75,7 @@ def _world_cities() -> dict[str, tuple[str, str]]:
     (English name, country), for cities outside the US (the most populous of a name)."""
     out: dict[str, tuple[str, str, int]] = {}
     for name, country, population, *other in _rows("world_cities.tsv"):
-        for key in [_key(name), *(n for n in (other[0].split(",") if other and other[0] else []))]:
+        for key in map(_key, [name, *(other[0].split(",") if other and other[0] else [])]):
             if key not in out or out[key][2] < int(population):
                 out[key] = (name, country, int(population))
     return {key: (name, country) for key, (name, country, _population) in out.items()}
@@ -85,4 +85,4 @@ def world_city(name: str) -> Optional[tuple[str, str]]:
     """(English name, country) of a city outside the US of 500,000 people or more, or a
     capital, named in English or in Chinese, Japanese or Korean script ("Mumbai" ->
     ("Mumbai", "India"), "上海" -> ("Shanghai", "China")); None for any other name."""
-    return _world_cities().get(_key(name)) or _world_cities().get(name.strip())
+    return _world_cities().get(_key(name))
