@@ -248,14 +248,17 @@ def conform_places(arguments: Mapping[str, Any], parameters: Mapping[str, Any], 
     """`arguments` with each US city written alone ("Denver") to a string parameter whose
     description asks for the city and state written as the city and its state ("Denver,
     CO"; "Denver, Colorado" where the description's example writes the state's name).
-    Cities of 100,000 people or more (places.py).
+    Cities of 100,000 people or more (places.py). A US city given a state that `text`
+    (what the user said) does not name and that is not its own gets its own ("Austin,
+    CA" for "weather in Austin": the 0.5B model copies the description's example).
 
     And to a parameter that takes a city (its name or description says "city"), a large
-    city outside the US given a US state that `text` (what the user said) does not name
-    ("Mumbai, CA": the 0.5B model copies the state of the description's example, "such as
-    'San Francisco, CA'") with its country instead where the description asks for one,
-    else alone; a city named in Chinese, Japanese or Korean script, in English ("上海" ->
-    "Shanghai"). Any other value is left as written."""
+    city outside the US given a US state the user did not name ("Mumbai, CA") or a
+    qualifier in another script ("Beijing, 美国") with its country instead where the
+    description asks for one, else alone; written alone, with its country where the
+    description asks for the format "City, Country" ("Madrid" -> "Madrid, Spain"); a city named in
+    Chinese, Japanese or Korean script, in English ("上海" -> "Shanghai"). Any other value
+    is left as written."""
     said = f" {' '.join(words_in(text))} "
 
     def rewrite(key: str, value: str, schema: Mapping[str, Any]) -> Optional[str]:
@@ -263,14 +266,14 @@ def conform_places(arguments: Mapping[str, Any], parameters: Mapping[str, Any], 
             return None
         description = _description(schema)
         if "," in value:
-            return _abroad(value, f"{key} {description}", said)
+            return _with_own_state(value, said) or _abroad(value, f"{key} {description}", text)
         example = _PLACE_EXAMPLE.search(description)
         example_state = example.group(1) if example else None
         if example_state is not None and state_code(example_state) is None:
             return None  # "e.g. London, UK": not a US place
         state = state_of(value)
         if state is None or (example_state is None and not _CITY_AND_STATE.search(description)):
-            return _abroad(value, f"{key} {description}", said)
+            return _abroad(value, f"{key} {description}", text)
         spelled = state if example_state is None or len(example_state) == 2 else state_name(state)
         return f"{value.strip()}, {spelled}"
 
@@ -278,11 +281,27 @@ def conform_places(arguments: Mapping[str, Any], parameters: Mapping[str, Any], 
 
 
 _TAKES_CITY = re.compile(r"(?<![^\W_])cit(?:y|ies)(?![^\W_])", re.I)
+_ASKS_COUNTRY = re.compile(r"\bcountry\b", re.I)
+_CITY_COMMA_COUNTRY = re.compile(r"\bcity,\s*country\b", re.I)  # "in the format 'City, Country'"
 
 
-def _abroad(value: str, about: str, said: str) -> Optional[str]:
+def _says(said: str, name: str) -> bool:
+    """Whether the user's words (`said`, space-padded) include `name`'s."""
+    return f" {' '.join(words_in(name))} " in said
+
+
+def _with_own_state(value: str, said: str) -> Optional[str]:
+    """"Austin, CA" as "Austin, TX" where the user did not name California (None: as written)."""
+    head, _, tail = (part.strip() for part in value.partition(","))
+    state, own = state_code(tail), state_of(head)
+    if state is None or own is None or own == state or _says(said, tail) or _says(said, state_name(state)):
+        return None
+    return f"{head}, {own if len(tail) == 2 else state_name(own)}"
+
+
+def _abroad(value: str, about: str, text: str) -> Optional[str]:
     """A city outside the US as conform_places writes it (None: as written); `about` is
-    the parameter's name and description, `said` the user's words, space-padded."""
+    the parameter's name and description, `text` what the user said."""
     if not _TAKES_CITY.search(about):
         return None
     head, _, tail = (part.strip() for part in value.partition(","))
@@ -290,10 +309,16 @@ def _abroad(value: str, about: str, said: str) -> Optional[str]:
     if city is None:
         return None
     name, country = city
+    said = f" {' '.join(words_in(text))} "
     state = state_code(tail) if tail else None
-    if state is not None and state_of(head) != state and \
-            not any(f" {' '.join(words_in(n))} " in said for n in (tail, state_name(state))):
-        return f"{name}, {country}" if re.search(r"\bcountry\b", about, re.I) else name
+    invented = state is not None and state_of(head) != state and \
+        not any(_says(said, n) for n in (tail, state_name(state)))
+    # a qualifier in a script the city's name is not written in, and the user did not write
+    foreign = bool(tail) and not tail.isascii() and head.isascii() and tail not in text
+    if invented or foreign:
+        return f"{name}, {country}" if _ASKS_COUNTRY.search(about) else name
+    if not tail and _CITY_COMMA_COUNTRY.search(about) and state_of(head) is None:
+        return f"{name}, {country}"
     if name != head and not head.isascii():
         return f"{name}, {tail}" if tail else name
     return None

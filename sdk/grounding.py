@@ -36,6 +36,17 @@ _LINKS = _JOINERS | {"a", "an", "the"}  # what may stand between two joined valu
 _QUOTED = re.compile(r"(?<!\w)['\"“‘]([^'\"”’\n.?!]+)['\"”’](?!\w)")
 # Written capitalized as English writes them, they name no value of their own.
 _CALENDAR = set(MONTHS + WEEKDAYS)
+# Words that tell a date or time without digits: a query with none of them (and no
+# number) gives no date, so an ISO date in a call is the model's ("movies playing in
+# Bangalore" -> movie_date "2023-09-15").
+_TIME_WORDS = _CALENDAR | {m[:3] for m in MONTHS} | {"sept"} | set("""today tonight tomorrow yesterday now currently
+current upcoming recent recently latest next last ago soon later day days daily week weeks weekly weekend
+month months monthly year years yearly annual morning afternoon evening night noon midnight hour hours
+minute minutes date dates time times schedule season""".split())
+# ...or numbers that do: a year, a day of the month ("the 15th"), a clock time ("6:30",
+# "5pm"), a date in digits ("9/15"). "a hotel for 2 people" tells none.
+_TIME_NUMBER = re.compile(r"\b(?:1[89]|2[01])\d\d\b|\b\d{1,2}(?:st|nd|rd|th)\b|\b\d{1,2}(?::\d\d)?\s*[ap]\.?m\b|"
+                          r"\b\d{1,2}:\d\d\b|\b\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{1,4})?\b", re.I)
 # Words that order a list of requests ("the first one ... the second"), not a value of it.
 _LIST_WORDS = set("""first second third fourth fifth last another other others different same next previous
 both each either neither finally lastly""".split())
@@ -152,6 +163,8 @@ class QueryFacts:
         self._spans: dict[Any, list[tuple[int, int]]] = {}
         self.number_words = {_NUMBER_WORDS[w] for w in self.words if w in _NUMBER_WORDS}  # "two decimals"
         self.capitals = {w.lower() for w in re.findall(r"\b[A-Z]{1,2}\b", query)}  # "NY", "UK", "X"
+        # Whether the query may give a date or time: a word or a number that tells one.
+        self.tells_time = bool(self.words & _TIME_WORDS or _TIME_NUMBER.search(query)) or not self.english
         # words written as a number's unit ("12 Amperes"): word -> (times so written, the numbers)
         self._units: dict[str, tuple[int, set[float]]] = {}
         for m in _UNIT.finditer(query):
@@ -288,7 +301,11 @@ def conversation_facts(messages: Iterable[Mapping[str, Any]], *, times: bool = F
     dates and clock times (left out by default: "08:00" states no 0)."""
     text = "\n".join(m["content"] for m in messages
                      if m.get("role") in ("user", "tool") and isinstance(m.get("content"), str))
-    return QueryFacts(text if times else ISO_DATE_TIME.sub(" ", text))
+    if times:
+        return QueryFacts(text)
+    facts = QueryFacts(ISO_DATE_TIME.sub(" ", text))
+    facts.tells_time = facts.tells_time or bool(ISO_DATE_TIME.search(text))
+    return facts
 
 
 def leaf_values(value: Any) -> Iterator[Any]:
@@ -501,7 +518,8 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
     "facilities for disabled people"; "child" for "children"; "weekly" for "every week";
     "Carbohydrates" for "carbs"; "24h" for "24 hour"), or a word of one or two capitals
     the query writes in capitals too (the card "A", "NY"), or the US state of a city the
-    query names ("California" for "in San Francisco"); ISO dates and times always."""
+    query names ("California" for "in San Francisco"); ISO dates and times where the query
+    tells a date or time in any way (QueryFacts.tells_time)."""
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, (int, float)):
@@ -509,7 +527,7 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
     if not facts.english and re.search(r"[A-Za-z]", str(value)):
         return True  # perhaps a translation (QueryFacts.english)
     if ISO_DATE_TIME.fullmatch(str(value)):
-        return True  # a conversion ("next Tuesday at 3pm") words cannot check
+        return facts.tells_time  # a conversion ("next Tuesday at 3pm") words cannot check
     if any(c.lower() in facts.capitals for c in _SHORT_CAPITALS.findall(str(value))):
         return True
     if state_code(str(value)) in facts.implied_states:

@@ -85,7 +85,15 @@ def test_a_city_abroad_loses_the_us_state_nobody_named():
     assert place("Mumbai, CA", "What's the weather like in Mumbai?") == "Mumbai, India"
     assert place("Mumbai, CA", "weather in Mumbai", key="city") == "Mumbai"
     assert place("上海, CA", "上海现在的天气怎么样") == "Shanghai, China"  # and in English
-    assert place("東京", "東京の天気を教えて") == "Tokyo"
+    assert place("東京", "東京の天気を教えて") == "Tokyo, Japan"  # the format asked is "City, Country"
+    assert place("東京", "東京の天気を教えて", key="city") == "Tokyo"
+    # a qualifier in another script the user did not write: the country, or the city alone
+    assert place("Beijing, 美国", "帮我查一下北京的天气") == "Beijing, China"
+    assert place("Beijing, 美国", "帮我查一下北京的天气", key="city") == "Beijing"
+    assert place("Beijing, 中国", "中国北京的天气") == "Beijing, 中国"
+    # a city abroad written alone: with its country where the format is "City, Country"
+    assert place("Madrid", "What's the weather in Madrid?") == "Madrid, Spain"
+    assert place("Madrid", "What's the weather in Madrid?", key="city") == "Madrid"
     # a state the user named, a US city in its state, a country, no city parameter: as written
     assert place("London, CA", "the weather in London, California") == "London, CA"
     assert place("London, KY", "the weather in London, KY") == "London, KY"
@@ -93,6 +101,19 @@ def test_a_city_abroad_loses_the_us_state_nobody_named():
     assert place("Tokyo, JP", "東京の天気を教えて") == "Tokyo, JP"
     assert place("Mumbai, CA", "Mumbai", key="velocity") == "Mumbai, CA"
     assert place("Atlantis, CA", "Atlantis") == "Atlantis, CA"
+
+
+def test_a_us_city_given_a_state_nobody_named_gets_its_own():
+    def place(value, said, key="location"):
+        return conform_places({key: value}, WEATHER_PLACE, said)[key]
+    # the description's example state copied onto another state's city
+    assert place("Austin, CA", "How hot is it in Austin right now?") == "Austin, TX"
+    assert place("Austin, CA", "How hot is it in Austin right now?", key="city") == "Austin, TX"
+    assert place("Austin, California", "weather in Austin") == "Austin, Texas"
+    # the state the user named, the city's own state, a city in no table: as written
+    assert place("Austin, CA", "weather in Austin, California") == "Austin, CA"
+    assert place("Boston, MA", "weather in Boston") == "Boston, MA"
+    assert place("Smallville, CA", "weather in Smallville") == "Smallville, CA"
 
 
 def test_the_places_tables():

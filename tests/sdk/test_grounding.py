@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from edgeagent.grounding import (_FUNCTION_WORDS, _GENERIC, _LIST_WORDS, QueryFacts, adds_to_earlier,
+from edgeagent.grounding import (_FUNCTION_WORDS, _GENERIC, _LIST_WORDS, QueryFacts, adds_to_earlier, conversation_facts,
                                   grounded_arguments, invented_text, is_english, leaf_values, leaves_unused,
                                   name_words)
 from edgeagent.tool import Tool
@@ -273,6 +273,20 @@ def test_optional_arguments_the_query_does_not_mention_are_left_out():
         "rounding": 2,               # the schema's default
         "open_now": True,            # booleans are not words: kept
         "group_size": 2}             # "two"
+
+
+def test_an_iso_date_is_kept_only_where_the_query_tells_a_date_or_time():
+    params = {"type": "object", "required": ["city"], "properties": {
+        "city": {"type": "string"}, "movie_date": {"type": "string", "description": "YYYY-MM-DD"}}}
+    args = {"city": "Bangalore", "movie_date": "2023-09-15"}
+    def grounded(*messages):
+        return grounded_arguments(args, params, conversation_facts([{"role": "user", "content": m} for m in messages]))
+    for said in ("What movies are playing in Bangalore?", "Two tickets for a movie in Bangalore"):
+        assert grounded(said) == {"city": "Bangalore"}, said  # the date is invented
+    for said in ("Movies in Bangalore tomorrow?", "Movies in Bangalore next Friday", "Movies in Bangalore on Sept 15",
+                 "Movies in Bangalore on the 15th", "Movies in Bangalore on 2023-09-15", "Movies in Bangalore at 7pm",
+                 "Movies in Bangalore on 9/15", "Movies in Bangalore in 2024", "班加罗尔今天有什么电影?"):
+        assert grounded(said) == args, said  # told in some way: the model's reading of it is kept
 
 
 def test_values_in_scripts_written_without_spaces_are_found_in_the_text():
