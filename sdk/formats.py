@@ -256,9 +256,9 @@ def conform_places(arguments: Mapping[str, Any], parameters: Mapping[str, Any], 
     city outside the US given a US state the user did not name ("Mumbai, CA") or a
     qualifier in another script ("Beijing, 美国") with its country instead where the
     description asks for one, else alone; written alone, with its country where the
-    description asks for the format "City, Country" ("Madrid" -> "Madrid, Spain"); a city named in
-    Chinese, Japanese or Korean script, in English ("上海" -> "Shanghai"). Any other value
-    is left as written."""
+    description asks for the format "City, Country" ("Madrid" -> "Madrid, Spain"); a
+    city named in Chinese, Japanese or Korean script, in English ("上海" -> "Shanghai").
+    Any other value is left as written."""
     said = f" {' '.join(words_in(text))} "
 
     def rewrite(key: str, value: str, schema: Mapping[str, Any]) -> Optional[str]:
@@ -266,14 +266,14 @@ def conform_places(arguments: Mapping[str, Any], parameters: Mapping[str, Any], 
             return None
         description = _description(schema)
         if "," in value:
-            return _with_own_state(value, said) or _abroad(value, f"{key} {description}", text)
+            return _with_own_state(value, said) or _abroad(value, f"{key} {description}", said)
         example = _PLACE_EXAMPLE.search(description)
         example_state = example.group(1) if example else None
         if example_state is not None and state_code(example_state) is None:
             return None  # "e.g. London, UK": not a US place
         state = state_of(value)
         if state is None or (example_state is None and not _CITY_AND_STATE.search(description)):
-            return _abroad(value, f"{key} {description}", text)
+            return _abroad(value, f"{key} {description}", said)
         spelled = state if example_state is None or len(example_state) == 2 else state_name(state)
         return f"{value.strip()}, {spelled}"
 
@@ -299,9 +299,9 @@ def _with_own_state(value: str, said: str) -> Optional[str]:
     return f"{head}, {own if len(tail) == 2 else state_name(own)}"
 
 
-def _abroad(value: str, about: str, text: str) -> Optional[str]:
+def _abroad(value: str, about: str, said: str) -> Optional[str]:
     """A city outside the US as conform_places writes it (None: as written); `about` is
-    the parameter's name and description, `text` what the user said."""
+    the parameter's name and description, `said` the user's words, space-padded."""
     if not _TAKES_CITY.search(about):
         return None
     head, _, tail = (part.strip() for part in value.partition(","))
@@ -309,12 +309,11 @@ def _abroad(value: str, about: str, text: str) -> Optional[str]:
     if city is None:
         return None
     name, country = city
-    said = f" {' '.join(words_in(text))} "
     state = state_code(tail) if tail else None
     invented = state is not None and state_of(head) != state and \
         not any(_says(said, n) for n in (tail, state_name(state)))
     # a qualifier in a script the city's name is not written in, and the user did not write
-    foreign = bool(tail) and not tail.isascii() and head.isascii() and tail not in text
+    foreign = bool(tail) and not tail.isascii() and head.isascii() and tail not in said
     if invented or foreign:
         return f"{name}, {country}" if _ASKS_COUNTRY.search(about) else name
     if not tail and _CITY_COMMA_COUNTRY.search(about) and state_of(head) is None:

@@ -78,9 +78,12 @@ WEATHER_PLACE = {"type": "object", "properties": {
     "velocity": {"type": "string", "description": "A speed, e.g. 5, CA"}}}
 
 
+def place(value, said, key="location"):
+    """How conform_places writes `value` to a WEATHER_PLACE parameter for what the user `said`."""
+    return conform_places({key: value}, WEATHER_PLACE, said)[key]
+
+
 def test_a_city_abroad_loses_the_us_state_nobody_named():
-    def place(value, said, key="location"):
-        return conform_places({key: value}, WEATHER_PLACE, said)[key]
     # the example's state copied: the country where the description asks for one, else the city alone
     assert place("Mumbai, CA", "What's the weather like in Mumbai?") == "Mumbai, India"
     assert place("Mumbai, CA", "weather in Mumbai", key="city") == "Mumbai"
@@ -104,8 +107,6 @@ def test_a_city_abroad_loses_the_us_state_nobody_named():
 
 
 def test_a_us_city_given_a_state_nobody_named_gets_its_own():
-    def place(value, said, key="location"):
-        return conform_places({key: value}, WEATHER_PLACE, said)[key]
     # the description's example state copied onto another state's city
     assert place("Austin, CA", "How hot is it in Austin right now?") == "Austin, TX"
     assert place("Austin, CA", "How hot is it in Austin right now?", key="city") == "Austin, TX"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from edgeagent.grounding import (_FUNCTION_WORDS, _GENERIC, _LIST_WORDS, QueryFacts, adds_to_earlier, conversation_facts,
-                                  grounded_arguments, invented_text, is_english, leaf_values, leaves_unused,
+from edgeagent.grounding import (_FUNCTION_WORDS, _GENERIC, _LIST_WORDS, QueryFacts, adds_to_earlier,
+                                  conversation_facts, grounded_arguments, invented_text, is_english, leaf_values, leaves_unused,
                                   name_words)
 from edgeagent.tool import Tool
 
