@@ -109,6 +109,22 @@ def test_irrelevant_request_gets_text_and_no_call(agent):
     assert r.calls == [] and r.text
 
 
+DISTANCE = {"type": "function", "function": {
+    "name": "distance_calculator.calculate", "description": "Distance between two geographical coordinates.",
+    "parameters": {"type": "object", "properties": {
+        "coordinate_1": {"type": "array", "items": {"type": "number"}, "description": "First coordinates."},
+        "coordinate_2": {"type": "array", "items": {"type": "number"}, "description": "Second coordinates."}},
+        "required": ["coordinate_1", "coordinate_2"]}}}
+
+
+def test_a_declined_request_is_answered_in_words_not_about_the_tools(agent):
+    # Under the call guide alone the model wrote "Mark the function as
+    # `distance_calculator.calculate` and the arguments as `3, -2, -5`."
+    r = agent.call("Solve for the roots of the equation 3x^2 - 2x - 5.", [DISTANCE], max_tokens=60)
+    assert r.calls == [] and r.text
+    assert "distance" not in r.text.lower() and "function" not in r.text.lower() and not r.text.startswith("Mark")
+
+
 def test_a_query_the_embedder_cannot_read_is_judged_by_the_model(agent):
     from edgeagent.agent import _registry, _with_call_guide
 
