@@ -341,6 +341,32 @@ def name_words(name: str) -> set[str]:
     return {w for w in _words(name_in_words(name)) if len(w) >= 3 and w not in _GENERIC}
 
 
+# Enum values every other tool offers; saying them tells nothing of which tool is meant.
+_GENERIC_OPTIONS = {"true", "false", "none", "null", "auto", "default", "other", "both", "yes", "no", "all", "any"}
+
+
+def option_phrases(schema: Any) -> set[tuple[str, ...]]:
+    """The telling options of a tool's parameters: its string enum values of four letters
+    or more ("fahrenheit", "Pet-friendly"), each as its words, generic ones left out."""
+    found: set[tuple[str, ...]] = set()
+
+    def collect(s: Mapping[str, Any]) -> bool:
+        for v in s.get("enum") or ():
+            words = tuple(_words(v)) if isinstance(v, str) else ()
+            if words and sum(len(w) for w in words) >= 4 and " ".join(words) not in _GENERIC_OPTIONS:
+                found.add(words)
+        return False
+
+    schema_has(schema, collect)
+    return found
+
+
+def says_phrase(words: list[str], phrase: tuple[str, ...]) -> bool:
+    """Whether the words hold the phrase, word for word."""
+    n = len(phrase)
+    return any(tuple(words[i:i + n]) == phrase for i in range(len(words) - n + 1))
+
+
 def word_in(word: str, words: set[str]) -> bool:
     """The word, or its plural or singular with an s, is among `words`."""
     return word in words or word + "s" in words or (word.endswith("s") and word[:-1] in words)

@@ -163,6 +163,25 @@ def test_a_query_that_names_a_tools_subject_lowers_the_relevance_bar():
     assert not _names_a_tool("get me the info", {"todo": 0.0, "get_info": between}, tools)
 
 
+def test_a_query_that_names_a_tools_option_lowers_the_relevance_bar():
+    from edgeagent.agent import NAMED_RELEVANCE_THRESHOLD, RELEVANCE_THRESHOLD, _names_a_tool, _registry
+
+    weather = {"name": "get_current_weather", "description": "Current weather conditions for a location.",
+               "parameters": {"type": "object", "properties": {
+                   "location": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                   "detailed": {"type": "string", "enum": ["true", "false"]},
+                   "stops": {"type": "array", "items": {"type": "string", "enum": ["Pet-friendly", "on"]}}}}}
+    tools = _registry([weather])
+    between = (NAMED_RELEVANCE_THRESHOLD + RELEVANCE_THRESHOLD) / 2
+    assert _names_a_tool("How hot is it in Austin? Give it to me in Fahrenheit.", {"get_current_weather": between},
+                         tools)
+    assert _names_a_tool("a pet friendly stop on the way", {"get_current_weather": between}, tools)  # nested, words
+    assert not _names_a_tool("How hot is it in Austin? Fahrenheit.", {"get_current_weather": 0.1}, tools)
+    # generic or short options, and a part of an option's words, tell nothing
+    assert not _names_a_tool("is that true? turn it on", {"get_current_weather": between}, tools)
+    assert not _names_a_tool("is my dog friendly?", {"get_current_weather": between}, tools)
+
+
 def test_auto_mode_answers_in_text_when_the_models_first_token_starts_no_call(agent, monkeypatch):
     # The decision is the model's own first token, read off the call's first batch: where
     # it starts no call (here: no token counts as a call start), a text answer follows.
