@@ -52,9 +52,6 @@ class GenerationOptions(BaseModel):
     ignore_eos: bool = False
     jump_forward: bool = True  # with a grammar: decode forced text in one batch
     sparse_logits: bool = True  # with a grammar: where it allows few tokens, compute only their logits
-    # With a grammar and greedy decoding: check up to this many tokens the output may copy
-    # from the prompt in one batch (prompt lookup); 0: off.
-    draft_tokens: int = Field(8, ge=0, le=16)
     # End (finish_reason "repetition") once the output ends with a block of 1-16 tokens
     # written this many times in a row (a list looping on one entry); 0: never.
     stop_repeats: int = Field(0, ge=0, le=4096)
@@ -88,7 +85,6 @@ class GenerationOptions(BaseModel):
         p.ignore_eos = self.ignore_eos
         p.jump_forward = self.jump_forward
         p.sparse_logits = self.sparse_logits
-        p.draft_tokens = self.draft_tokens
         p.stop_repeats = self.stop_repeats
         p.end_bias = self.end_bias
         p.logit_bias = sorted(self.logit_bias.items())
@@ -117,14 +113,11 @@ class Timings:
     total_ms: float
     prefill_tok_s: float
     decode_tok_s: float
-    drafted_tokens: int = 0  # tokens checked by prompt lookup (draft_tokens)...
-    accepted_tokens: int = 0  # ...and of those, the model's own picks (output without a step of their own)
 
     @classmethod
     def from_native(cls, t: "_core.Timings") -> "Timings":
         return cls(t.prompt_tokens, t.cached_tokens, t.generated_tokens, t.forced_tokens, t.sparse_steps, t.prefill_ms,
-                   t.ttft_ms, t.decode_ms, t.total_ms, t.prefill_tok_s, t.decode_tok_s, t.drafted_tokens,
-                   t.accepted_tokens)
+                   t.ttft_ms, t.decode_ms, t.total_ms, t.prefill_tok_s, t.decode_tok_s)
 
 
 @dataclass(frozen=True)

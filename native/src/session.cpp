@@ -9,14 +9,12 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <optional>
 #include <thread>
 
 #include "edgeagent/errors.h"
 #include "edgeagent/grammar.h"
 #include "edgeagent/log.h"
 #include "output_head.h"
-#include "prompt_lookup.h"
 #include "text_stream.h"
 
 namespace edgeagent {
@@ -48,19 +46,10 @@ thread_local Batch t_batch;
 // each, the output layer ~13 ms a step (Qwen2.5-0.5B, two cores).
 constexpr size_t kFewTokens = 4096;
 
-// Prompt lookup reads this many bytes of the prompt's continuation at most (a draft of
-// kMaxDraftTokens tokens of words, and then some).
-constexpr size_t kDraftBytes = 64;
-constexpr size_t kMinDraftTokens = 2;
-
 }  // namespace
 
 void check_generate_params(const GenerateParams& params, size_t prompt_tokens, int32_t n_vocab) {
     if (params.stop_repeats < 0) throw InvalidArgument("stop_repeats must be >= 0, got " + std::to_string(params.stop_repeats));
-    if (params.draft_tokens < 0 || params.draft_tokens > kMaxDraftTokens) {
-        throw InvalidArgument("draft_tokens must be in [0, " + std::to_string(kMaxDraftTokens) + "], got " +
-                              std::to_string(params.draft_tokens));
-    }
     if (params.gate_position < -1 || params.gate_position >= static_cast<int64_t>(prompt_tokens)) {
         throw InvalidArgument("gate_position " + std::to_string(params.gate_position) + " is outside the prompt [0, " +
                               std::to_string(prompt_tokens) + ")");
@@ -124,16 +113,13 @@ bool Session::on_graph_node(ggml_tensor* t, bool ask, void* user_data) {
     // is computed: true goes on with the graph, false stops it there.
     if (ask) return self->capture_hidden_ && std::strcmp(t->name, "result_norm") == 0;
     if (!self->capture_hidden_) return true;
-    const int64_t n_embd = llama_model_n_embd(self->model_->raw());
-    const int64_t capacity = static_cast<int64_t>(self->hidden_.size()) / n_embd;
-    if (t->type != GGML_TYPE_F32 || t->ne[0] != n_embd || t->ne[1] < 1 || t->ne[1] > capacity ||
-        !ggml_is_contiguous(t) || t->buffer == nullptr || !ggml_backend_buffer_is_host(t->buffer)) {
+    const int64_t n_embd = static_cast<int64_t>(self->hidden_.size());
+    if (t->type != GGML_TYPE_F32 || t->ne[0] != n_embd || t->ne[1] < 1 || !ggml_is_contiguous(t) || t->buffer == nullptr ||
+        !ggml_backend_buffer_is_host(t->buffer)) {
         return true;  // not the shape we know: the full output layer runs, hidden_ready_ stays false
     }
-    // One row per output token (llama.cpp drops the others before the final norm).
-    const float* rows = static_cast<const float*>(t->data);
-    std::copy(rows, rows + t->ne[1] * n_embd, self->hidden_.begin());
-    self->hidden_rows_ = static_cast<size_t>(t->ne[1]);
+    const float* last = static_cast<const float*>(t->data) + (t->ne[1] - 1) * n_embd;
+    std::copy(last, last + n_embd, self->hidden_.begin());
     self->hidden_ready_ = true;
     return !self->stop_at_hidden_;
 }
@@ -158,7 +144,7 @@ bool Session::few_tokens_next() {
             head_state_ = Head::Unusable;
             return false;
         }
-        hidden_.resize(static_cast<size_t>(llama_model_n_embd(model_->raw())) * (kMaxDraftTokens + 1));
+        hidden_.resize(static_cast<size_t>(llama_model_n_embd(model_->raw())));
         few_logits_.assign(n_vocab, -std::numeric_limits<float>::infinity());
     }
     return true;
@@ -180,8 +166,7 @@ float* Session::decode_few(const Token* tokens, size_t n) {
         return llama_get_logits_ith(ctx_, -1);
     }
     // Only the allowed tokens' entries are written: the sampler reads no other under a mask.
-    const size_t n_embd = static_cast<size_t>(llama_model_n_embd(model_->raw()));
-    head_->logits(hidden_.data() + (hidden_rows_ - 1) * n_embd, few_tokens_.data(), few_tokens_.size(), few_logits_.data());
+    head_->logits(hidden_.data(), few_tokens_.data(), few_tokens_.size(), few_logits_.data());
     if (head_state_ == Head::Checked) return few_logits_.data();
     // First use: the full layer ran too; use the head only if it gives llama.cpp's logits
     // (no bias, scale or soft cap after the matrix, no adapter on it).
@@ -216,7 +201,7 @@ void Session::reset() {
     cache_.clear();
 }
 
-Token Session::decode_tokens(const Token* tokens, size_t n, int64_t also_at, size_t n_outputs) {
+Token Session::decode_tokens(const Token* tokens, size_t n, int64_t also_at) {
     Token greedy = -1;
     const size_t n_batch = params_.n_batch;
     t_batch.ensure(static_cast<int32_t>(n_batch));
@@ -229,7 +214,7 @@ Token Session::decode_tokens(const Token* tokens, size_t n, int64_t also_at, siz
             b.pos[j] = static_cast<llama_pos>(cache_.size() + j);
             b.n_seq_id[j] = 1;
             b.seq_id[j][0] = 0;
-            b.logits[j] = (i + j + n_outputs >= n) || static_cast<int64_t>(i + j) == also_at;
+            b.logits[j] = (i + j + 1 == n) || static_cast<int64_t>(i + j) == also_at;
         }
         const int32_t rc = llama_decode(ctx_, b);
         if (rc != 0) {
@@ -388,76 +373,6 @@ std::string Session::force_ahead(GrammarMatcher& grammar, std::vector<Token>& ou
     return bytes;
 }
 
-std::vector<Token> Session::plan_draft(GrammarMatcher& grammar, const PromptLookup& lookup,
-                                       const std::vector<Token>& output, size_t max_draft, bool& few) {
-    few = false;
-    if (max_draft == 0) return {};
-    size_t from = output.size();
-    for (size_t n_bytes = 0; from > 0 && n_bytes < kDraftBytes;) n_bytes += model_->token_bytes(output[--from]).size();
-    std::string tail;
-    for (size_t i = from; i < output.size(); ++i) tail += model_->token_bytes(output[i]);
-    bool cut = false;
-    const std::string next = lookup.continuation(tail, kDraftBytes, cut);
-    if (next.empty()) return {};
-    std::vector<Token> draft = model_->tokenize(next, false, false);
-    if (cut && !draft.empty()) draft.pop_back();  // it may merge with the bytes cut off
-    if (draft.size() > max_draft) draft.resize(max_draft);
-    // Whether the grammar allows few tokens now (then the step's logits can be sparse).
-    auto few_now = [&] {
-        grammar.fill_next_token_bitmask(mask_.data(), mask_.size());
-        size_t n = 0;
-        for (size_t w = 0; w < mask_.size() && n <= kFewTokens; ++w) n += static_cast<size_t>(__builtin_popcount(mask_[w]));
-        return n > 0 && n <= kFewTokens;
-    };
-    few = few_now();
-    size_t n = 0;
-    while (n < draft.size() && grammar.accept_token(draft[n])) {
-        // Where the grammar forces bytes next, the decode loop writes them: the draft ends.
-        if (!grammar.find_jump_forward_bytes().empty()) {
-            grammar.rollback(1);
-            break;
-        }
-        ++n;
-        few = few && few_now();
-    }
-    grammar.rollback(n);
-    // On a CPU one more token in a step's batch costs most of a step of its own (Qwen2.5-
-    // 0.5B, two cores: 1 token 12 ms, 2 tokens 27 ms, 4 tokens 43 ms, 8 tokens 56 ms): a
-    // draft of one token gains nothing even when the model takes it.
-    if (n < kMinDraftTokens) return {};
-    draft.resize(n);
-    return draft;
-}
-
-bool Session::decode_draft(const std::vector<Token>& pending, const std::vector<Token>& draft, bool few) {
-    std::vector<Token> batch(pending);
-    batch.insert(batch.end(), draft.begin(), draft.end());
-    const bool sparse = few && head_state_ == Head::Checked && !active_adapter_;
-    capture_hidden_ = stop_at_hidden_ = sparse;
-    hidden_ready_ = false;
-    try {
-        decode_tokens(batch.data(), batch.size(), -1, draft.size() + 1);
-    } catch (...) {
-        capture_hidden_ = stop_at_hidden_ = false;
-        throw;
-    }
-    capture_hidden_ = stop_at_hidden_ = false;
-    // Not the graph we know: it ran in full, llama.cpp's rows are there.
-    return sparse && hidden_ready_ && hidden_rows_ == draft.size() + 1;
-}
-
-float* Session::draft_logits(size_t i, size_t n_pending, bool sparse) {
-    if (!sparse) {
-        float* row = llama_get_logits_ith(ctx_, static_cast<int32_t>(n_pending - 1 + i));
-        if (row == nullptr) throw DecodeFailure("llama.cpp returned no logits");
-        return row;
-    }
-    if (!few_tokens_next()) throw DecodeFailure("a draft's step allows more tokens than planned");
-    const size_t n_embd = static_cast<size_t>(llama_model_n_embd(model_->raw()));
-    head_->logits(hidden_.data() + i * n_embd, few_tokens_.data(), few_tokens_.size(), few_logits_.data());
-    return few_logits_.data();
-}
-
 GenerateResult Session::generate(const std::vector<Token>& prompt, const GenerateParams& params,
                                  const TokenCallback& on_text, GrammarMatcher* grammar) {
     const auto t_start = Clock::now();
@@ -583,31 +498,6 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         return true;
     };
     auto room = [&] { return static_cast<int32_t>(result.tokens.size()) < params.max_tokens; };
-    // The step's token from its logits (modified in place: biases). `mask_ready`: mask_
-    // already holds the grammar's allowed tokens for this step.
-    auto pick = [&](float* logits, bool mask_ready) {
-        for (const auto& [token, bias] : params.logit_bias) logits[token] += bias;
-        const uint32_t* allowed = nullptr;
-        if (grammar != nullptr) {
-            if (!mask_ready) grammar->fill_next_token_bitmask(mask_.data(), mask_.size());
-            allowed = mask_.data();
-            if (params.end_bias != 0.0f && grammar->can_terminate()) {
-                for (Token t : end_tokens_) logits[t] += params.end_bias;
-            }
-        }
-        const Token tok = sampler.sample(logits, result.tokens.data(), result.tokens.size(), allowed);
-        if (tok < 0) throw DecodeFailure("the grammar allows no token here (dead end)");
-        return tok;
-    };
-    // Prompt lookup (GenerateParams::draft_tokens) needs picks that depend on the logits
-    // and the mask alone: then a draft token the model would pick is the model's output.
-    std::optional<PromptLookup> lookup;
-    if (grammar != nullptr && params.draft_tokens > 0 && params.sampling.temperature == 0.0f &&
-        params.sampling.repeat_penalty == 1.0f) {
-        std::string text;
-        for (Token t : prompt) text += model_->token_bytes(t);
-        lookup.emplace(std::move(text));
-    }
 
     bool done = false;
     if (!opening.empty()) {
@@ -619,22 +509,21 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
     // grammar then forces (jump-forward) go in the same batch as that token: one
     // llama_decode per step, and on a CPU each costs about a token's time.
     std::vector<Token> pending;
-    // The tokens a draft's check picked: the accepted draft tokens, already evaluated, then
-    // the model's own pick where the draft ended or went astray.
-    std::vector<Token> picked;
-    size_t next_picked = 0;
     while (!done) {
-        Token tok;
-        bool evaluated = false;
-        if (next_picked < picked.size()) {
-            tok = picked[next_picked++];
-            evaluated = next_picked < picked.size();
-        } else {
-            float* logits = few != nullptr ? few : llama_get_logits_ith(ctx_, -1);
-            if (logits == nullptr) throw DecodeFailure("llama.cpp returned no logits");
-            tok = pick(logits, mask_filled);
+        float* logits = few != nullptr ? few : llama_get_logits_ith(ctx_, -1);
+        if (logits == nullptr) throw DecodeFailure("llama.cpp returned no logits");
+        for (const auto& [token, bias] : params.logit_bias) logits[token] += bias;
+        const uint32_t* allowed = nullptr;
+        if (grammar != nullptr) {
+            if (!mask_filled) grammar->fill_next_token_bitmask(mask_.data(), mask_.size());
+            mask_filled = false;
+            allowed = mask_.data();
+            if (params.end_bias != 0.0f && grammar->can_terminate()) {
+                for (Token t : end_tokens_) logits[t] += params.end_bias;
+            }
         }
-        mask_filled = false;
+        const Token tok = sampler.sample(logits, result.tokens.data(), result.tokens.size(), allowed);
+        if (tok < 0) throw DecodeFailure("the grammar allows no token here (dead end)");
         mark_first();
         if (grammar != nullptr) {
             if (!grammar->accept_token(tok)) throw DecodeFailure("the grammar refused a token its own mask allowed");
@@ -650,7 +539,6 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         if (!emit_text(model_->token_bytes(tok))) break;
         size_t n_new = 1;  // output tokens not evaluated yet: the sampled one and what is forced after it
         if (grammar != nullptr && params.jump_forward) {
-            // (nothing is forced after a draft token: plan_draft ends a draft before that)
             const std::string forced = force_ahead(*grammar, result.tokens, n_new,
                                                    static_cast<size_t>(params.max_tokens), tm.forced_tokens);
             if (!emit_text(forced)) break;
@@ -659,6 +547,7 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
             result.finish_reason = "repetition";
             break;
         }
+        pending.assign(result.tokens.end() - static_cast<std::ptrdiff_t>(n_new), result.tokens.end());
         if (grammar != nullptr && !end_tokens_.empty() && grammar->must_terminate()) {
             // Only the end can follow: the tokens need not be evaluated to sample it.
             grammar->accept_token(end_tokens_.front());
@@ -666,48 +555,9 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
             break;
         }
         if (!room()) break;  // no need to evaluate the last tokens
-        if (evaluated) continue;
-        pending.assign(result.tokens.end() - static_cast<std::ptrdiff_t>(n_new), result.tokens.end());
         if (cache_.size() + pending.size() + 1 >= ctx_size) {
             result.finish_reason = "context";
             break;
-        }
-        if (lookup) {
-            const size_t max_draft = std::min({static_cast<size_t>(params.draft_tokens),
-                                               static_cast<size_t>(params.max_tokens) - result.tokens.size(),
-                                               params_.n_batch > pending.size() ? params_.n_batch - pending.size() - 1 : 0,
-                                               ctx_size - (cache_.size() + pending.size() + 2)});
-            bool few_steps = false;
-            const std::vector<Token> draft = plan_draft(*grammar, *lookup, result.tokens, max_draft, few_steps);
-            if (!draft.empty()) {
-                const bool sparse = decode_draft(pending, draft, few_steps && params.sparse_logits);
-                // Check the draft step by step: each token must be the model's own pick (to
-                // float rounding: a batch rounds differently from steps of one token).
-                picked.clear();
-                next_picked = 0;
-                size_t accepted = 0;
-                for (size_t i = 0;; ++i) {
-                    grammar->fill_next_token_bitmask(mask_.data(), mask_.size());
-                    const Token t = pick(draft_logits(i, pending.size(), sparse), true);
-                    picked.push_back(t);
-                    if (i == draft.size() || t != draft[i] || !grammar->accept_token(t)) break;
-                    ++accepted;
-                }
-                grammar->rollback(accepted);  // the picks are accepted again as they are output
-                const size_t rejected = draft.size() - accepted;
-                if (rejected > 0) {  // their KV entries go: the next token takes the first one's place
-                    const size_t keep = cache_.size() - rejected;
-                    if (!llama_memory_seq_rm(llama_get_memory(ctx_), 0, static_cast<llama_pos>(keep), -1)) {
-                        reset();
-                        throw DecodeFailure("llama.cpp could not drop the KV entries of a rejected draft");
-                    }
-                    cache_.resize(keep);
-                }
-                tm.drafted_tokens += static_cast<int32_t>(draft.size());
-                tm.accepted_tokens += static_cast<int32_t>(accepted);
-                tm.sparse_steps += sparse ? static_cast<int32_t>(accepted + 1) : 0;
-                continue;
-            }
         }
         few = evaluate(pending.data(), pending.size(), -1);
     }

@@ -1,5 +1,5 @@
 // C++ tests of the decode loop's pure parts: text streaming (stop strings, UTF-8
-// hold-back), the sampler and prompt lookup. Prints "N passed, N failed" and exits non-zero on failure.
+// hold-back) and the sampler. Prints "N passed, N failed" and exits non-zero on failure.
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -8,7 +8,6 @@
 
 #include "edgeagent/errors.h"
 #include "edgeagent/sampler.h"
-#include "prompt_lookup.h"
 #include "text_stream.h"
 
 using namespace edgeagent;
@@ -177,40 +176,11 @@ static void test_repetition() {
     CHECK(!ends_in_repetition(V{}, 2));
 }
 
-static void test_prompt_lookup() {
-    bool cut = true;
-    const PromptLookup query("user\nFind the prime factors of 123456 and visit Yellowstone National Park for 5 years.\n");
-    // a number begun: its other digits
-    CHECK(query.continuation("{\"number\": 1", 64, cut) == "23456" && !cut);
-    // a name begun: up to the clause word
-    CHECK(query.continuation("{\"place\": \"Yellow", 64, cut) == "stone National Park");
-    CHECK(query.continuation("{\"place\": \"Yellowstone National", 64, cut) == " Park");
-    // the longest tail that starts a word in both wins over a shorter one
-    const PromptLookup two("visit New York City and New Delhi\n");
-    CHECK(two.continuation("\"New York", 64, cut) == " City");
-    CHECK(two.continuation("\"New", 64, cut) == " Delhi");  // the latest occurrence
-    // punctuation before a space ends the phrase; inside a word it does not
-    const PromptLookup dc("drive to Washington D.C. today, fast\n");
-    CHECK(dc.continuation("\"Washington D", 64, cut) == ".C");
-    // one letter says too little; a tail inside a word of the prompt is no match
-    CHECK(query.continuation("\"Y", 64, cut).empty());
-    CHECK(query.continuation("\"ellow", 64, cut).empty());
-    CHECK(query.continuation("\"Moon", 64, cut).empty());
-    // max_bytes cuts the continuation and says so
-    CHECK(query.continuation("{\"place\": \"Yellow", 5, cut) == "stone" && cut);
-    // a clause word right after the tail: nothing to draft
-    CHECK(query.continuation("\"Yellowstone National Park", 64, cut).empty());
-    // a word of another script is a word too
-    const PromptLookup cjk("天气 北京市 明天\n");
-    CHECK(cjk.continuation("\"北京", 64, cut) == "市 明天");
-}
-
 int main() {
     test_stop_strings();
     test_utf8_holdback();
     test_sampler();
     test_repetition();
-    test_prompt_lookup();
     std::printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed == 0 ? 0 : 1;
 }

@@ -21,7 +21,6 @@ namespace edgeagent {
 
 class GrammarMatcher;
 class OutputHead;
-class PromptLookup;
 
 struct SessionParams {
     uint32_t n_ctx = 4096;     // context window in tokens (<= the model's training context)
@@ -69,14 +68,7 @@ struct GenerateParams {
     // kMaxRepeatBlock (16) tokens written this many times in a row; 0: never. A small model constrained into
     // a list can loop on one entry (`[0, 0, 0, ...`) until max_tokens.
     int32_t stop_repeats = 0;
-    // Prompt lookup, with a grammar and greedy sampling (temperature 0, no repeat
-    // penalty): where the output has begun a word the prompt holds, up to this many tokens
-    // of the prompt's continuation are checked against the model in the step's batch
-    // (kept while they are the model's own picks) instead of decoded one step each.
-    // 0: off; at most kMaxDraftTokens.
-    int32_t draft_tokens = 8;
 };
-constexpr int32_t kMaxDraftTokens = 16;
 
 // Throws InvalidArgument unless the gate fits a prompt of `prompt_tokens` tokens and
 // names tokens of the vocabulary, and stop_repeats is not negative.
@@ -88,8 +80,6 @@ struct Timings {
     int32_t generated_tokens = 0;  // tokens in the output (sampled + forced)
     int32_t forced_tokens = 0;     // of those, inserted by jump-forward (not sampled)
     int32_t sparse_steps = 0;      // steps whose logits were computed for the allowed tokens only
-    int32_t drafted_tokens = 0;    // tokens checked by prompt lookup (GenerateParams::draft_tokens)...
-    int32_t accepted_tokens = 0;   // ...and of those, the model's own picks (output without a step of their own)
     double prefill_ms = 0;         // time to evaluate the uncached prompt tokens
     double ttft_ms = 0;            // request start → first token sampled
     double decode_ms = 0;          // first token sampled → last token sampled
@@ -138,21 +128,9 @@ public:
 
 private:
     // Appends tokens to the KV cache at the next positions, in batches of n_batch;
-    // logits for the last `n_outputs` ones only (within the last batch), and for
-    // tokens[also_at] when also_at >= 0, whose greedy next token is returned (-1 otherwise).
-    Token decode_tokens(const Token* tokens, size_t n, int64_t also_at = -1, size_t n_outputs = 1);
-    // Prompt lookup: the tokens of the prompt's continuation of the output (see
-    // prompt_lookup.h) the grammar accepts, at most `max_draft`, none after which the
-    // grammar forces bytes. `few`: whether the grammar allows few tokens at every state
-    // the draft's check samples in (then only their logits are computed).
-    std::vector<Token> plan_draft(GrammarMatcher& grammar, const PromptLookup& lookup, const std::vector<Token>& output,
-                                  size_t max_draft, bool& few);
-    // Evaluates `pending` and `draft` in one batch with logits for the draft's n+1 steps;
-    // returns whether they are sparse (draft_logits then fills few_logits_ per step).
-    bool decode_draft(const std::vector<Token>& pending, const std::vector<Token>& draft, bool few);
-    // The logits of step `i` of the last draft's check: sparse ones for mask_'s tokens, or
-    // llama.cpp's row.
-    float* draft_logits(size_t i, size_t n_pending, bool sparse);
+    // logits for the last one only, and for tokens[also_at] when also_at >= 0, whose
+    // greedy next token is returned (-1 otherwise).
+    Token decode_tokens(const Token* tokens, size_t n, int64_t also_at = -1);
     // A jump-forward run: the tokens to decode (already accepted by the grammar), whether
     // they replace the last output token (canonical retokenization), and the new bytes.
     struct Forced {
@@ -183,8 +161,7 @@ private:
     bool capture_hidden_ = false;  // the graph callback copies the final hidden state...
     bool stop_at_hidden_ = false;  // ...and stops the graph there (no output layer)
     bool hidden_ready_ = false;
-    std::vector<float> hidden_;  // the final hidden state of each output row (up to kMaxDraftTokens + 1)
-    size_t hidden_rows_ = 0;
+    std::vector<float> hidden_;
     std::vector<float> few_logits_;  // n_vocab, -inf but for few_tokens_
     std::vector<Token> few_tokens_;
     llama_context* ctx_ = nullptr;
