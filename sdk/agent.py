@@ -403,7 +403,8 @@ class Agent:
         _call_starts), and its end where it starts writing calls all the same. Left free
         where it was declined, the 0.5B model mostly writes a fenced list of made-up calls
         (up to max_tokens on 11 of 120 BFCL dev irrelevance items, ~14 s each); made to
-        start with words, it answers ("Here's a joke about penguins: ...")."""
+        start with words and told TEXT_GUIDE, it answers ("Here's a joke about penguins:
+        ...")."""
         tools = schemas or None
         messages = [*messages, {"role": "system", "content": TEXT_GUIDE}]
         bias = {**(options.get("logit_bias") or {}), **{t: -100.0 for t in self._call_starts()}}

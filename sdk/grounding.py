@@ -342,7 +342,7 @@ def name_words(name: str) -> set[str]:
 
 
 # Enum values every other tool offers; saying them tells nothing of which tool is meant.
-_GENERIC_OPTIONS = {"true", "false", "none", "null", "auto", "default", "other", "both", "yes", "no", "all", "any"}
+_GENERIC_OPTIONS = {"true", "false", "none", "null", "auto", "default", "other", "both"}
 
 
 def option_phrases(schema: Any) -> set[tuple[str, ...]]:
