@@ -50,7 +50,7 @@ from .formats import conformed
 from .grammar import TOOL_MODES, Grammar
 from .grounding import (QueryFacts, adds_to_earlier, conversation_facts, grounded_arguments, invented_number,
                         invented_text, is_default, is_english, leaf_values, leaves_unused, name_words,
-                        option_phrases, says_phrase, schema_has, word_in, words_in)
+                        option_phrases, padded_words, says, schema_has, word_in)
 from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
 
@@ -503,11 +503,11 @@ def _names_a_tool(query: str, scores: dict[str, float], registry: ToolRegistry) 
     singular or plural) or one of its options (a telling enum value of a parameter: "Give
     it to me in fahrenheit" against a weather tool's unit) and matches it at least
     NAMED_RELEVANCE_THRESHOLD."""
-    said = words_in(query)
-    words = set(said)
+    said = padded_words(query)
+    words = set(said.split())
     return any(scores[t.name] >= NAMED_RELEVANCE_THRESHOLD and (
         any(word_in(w, words) for w in name_words(t.name)) or
-        any(says_phrase(said, p) for p in option_phrases(t.parameters))) for t in registry)
+        any(says(said, p) for p in option_phrases(t.parameters))) for t in registry)
 
 
 def _grounded(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict]) -> list[ToolCall]:

@@ -24,7 +24,7 @@ import re
 from typing import Any, Callable, Mapping, Optional
 
 from .currencies import currency_code
-from .grounding import numbers_in, scaled_numbers, schema_has, words_in
+from .grounding import numbers_in, padded_words, says, scaled_numbers, schema_has
 from .places import state_code, state_name, state_of, world_city
 
 __all__ = ["conformed", "conform_dates", "conform_percentages", "conform_units", "conform_places",
@@ -259,7 +259,7 @@ def conform_places(arguments: Mapping[str, Any], parameters: Mapping[str, Any], 
     description asks for the format "City, Country" ("Madrid" -> "Madrid, Spain"); a
     city named in Chinese, Japanese or Korean script, in English ("上海" -> "Shanghai").
     Any other value is left as written."""
-    said = f" {' '.join(words_in(text))} "
+    said = padded_words(text)
 
     def rewrite(key: str, value: str, schema: Mapping[str, Any]) -> Optional[str]:
         if _has_enum(schema):
@@ -285,16 +285,11 @@ _ASKS_COUNTRY = re.compile(r"\bcountry\b", re.I)
 _CITY_COMMA_COUNTRY = re.compile(r"\bcity,\s*country\b", re.I)  # "in the format 'City, Country'"
 
 
-def _says(said: str, name: str) -> bool:
-    """Whether the user's words (`said`, space-padded) include `name`'s."""
-    return f" {' '.join(words_in(name))} " in said
-
-
 def _with_own_state(value: str, said: str) -> Optional[str]:
     """"Austin, CA" as "Austin, TX" where the user did not name California (None: as written)."""
     head, _, tail = (part.strip() for part in value.partition(","))
     state, own = state_code(tail), state_of(head)
-    if state is None or own is None or own == state or _says(said, tail) or _says(said, state_name(state)):
+    if state is None or own is None or own == state or says(said, tail) or says(said, state_name(state)):
         return None
     return f"{head}, {own if len(tail) == 2 else state_name(own)}"
 
@@ -311,7 +306,7 @@ def _abroad(value: str, about: str, said: str) -> Optional[str]:
     name, country = city
     state = state_code(tail) if tail else None
     invented = state is not None and state_of(head) != state and \
-        not any(_says(said, n) for n in (tail, state_name(state)))
+        not any(says(said, n) for n in (tail, state_name(state)))
     # a qualifier in a script the city's name is not written in, and the user did not write
     foreign = bool(tail) and not tail.isascii() and head.isascii() and tail not in said
     if invented or foreign:

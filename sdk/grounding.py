@@ -345,26 +345,30 @@ def name_words(name: str) -> set[str]:
 _GENERIC_OPTIONS = {"true", "false", "none", "null", "auto", "default", "other", "both"}
 
 
-def option_phrases(schema: Any) -> set[tuple[str, ...]]:
+def option_phrases(schema: Any) -> set[str]:
     """The telling options of a tool's parameters: its string enum values of four letters
-    or more ("fahrenheit", "Pet-friendly"), each as its words, generic ones left out."""
-    found: set[tuple[str, ...]] = set()
+    or more ("fahrenheit", "Pet-friendly"), generic ones left out."""
+    found: set[str] = set()
 
     def collect(s: Mapping[str, Any]) -> bool:
         for v in s.get("enum") or ():
-            words = tuple(_words(v)) if isinstance(v, str) else ()
-            if words and sum(len(w) for w in words) >= 4 and " ".join(words) not in _GENERIC_OPTIONS:
-                found.add(words)
+            words = _words(v) if isinstance(v, str) else []
+            if sum(len(w) for w in words) >= 4 and " ".join(words) not in _GENERIC_OPTIONS:
+                found.add(v)
         return False
 
     schema_has(schema, collect)
     return found
 
 
-def says_phrase(words: list[str], phrase: tuple[str, ...]) -> bool:
-    """Whether the words hold the phrase, word for word."""
-    n = len(phrase)
-    return any(tuple(words[i:i + n]) == phrase for i in range(len(words) - n + 1))
+def padded_words(text: str) -> str:
+    """The text's words, lowercase, space-joined and space-padded: what `says` reads."""
+    return f" {' '.join(_words(text))} "
+
+
+def says(said: str, name: str) -> bool:
+    """Whether the user's words (`said`, from padded_words) include `name`'s, in a row."""
+    return f" {' '.join(_words(name))} " in said
 
 
 def word_in(word: str, words: set[str]) -> bool:
