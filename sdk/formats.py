@@ -1,9 +1,10 @@
 """Argument values written the way a parameter's description asks for them.
 
-Tool schemas often state a date format in prose ("The date, in the format mm-dd-yyyy")
-rather than as a JSON Schema `pattern`, so the grammar cannot hold the model to it; the
-0.5B model writes dates as ISO 8601 whatever the description says. An ISO date is
-unambiguous, so it is rewritten in the format the description names.
+Tool schemas often state a date or time format in prose ("The date, in the format
+mm-dd-yyyy", "in 24-hour format 'HH:MM'") rather than as a JSON Schema `pattern`, so the
+grammar cannot hold the model to it; the 0.5B model writes dates as ISO 8601 and times as
+"06:30 AM" whatever the description says. A date or time it wrote is rewritten in the
+format the description names (edgeagent/datetimes.py).
 
 Likewise a rate: the model copies "7%" as 7, where a number parameter that takes a
 rate takes the fraction 0.07 unless its description asks for a percentage; a quantity:
@@ -17,13 +18,13 @@ part of the name ("the theory of evolution" copied as "The theory of evolution")
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import math
 import re
 from typing import Any, Callable, Mapping, Optional
 
 from .currencies import currency_code
+from .datetimes import conform
 from .grounding import numbers_in, padded_words, says, scaled_numbers, schema_has
 from .places import state_code, state_name, state_of, world_city
 
@@ -63,34 +64,12 @@ def _each_value(arguments: Mapping[str, Any], parameters: Mapping[str, Any], kin
 def _description(schema: Mapping[str, Any]) -> str:
     return str(schema.get("description") or "")
 
-# "mm-dd-yyyy", "DD/MM/YYYY", "yyyy.mm.dd", "(month-day-year)": three parts, one separator.
-_PART = r"(yyyy|mm|dd|year|month|day)"
-_DATE_FORMAT = re.compile(rf"\b{_PART}([-/.]){_PART}\2{_PART}\b", re.I)
-_PARTS = {"year": "yyyy", "month": "mm", "day": "dd"}
-# A date written year first is unambiguous: 2023-06-01, and as the user may write it, 2023/6/1.
-_ISO_DATE = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
-
-
 def conform_dates(arguments: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """`arguments` with each year-first date (2023-06-01, 2023/6/1) of a string parameter
-    whose description names another date format written in that format (06-01-2023 for
-    mm-dd-yyyy or "(month-day-year)")."""
-    def rewrite(key: str, value: str, schema: Mapping[str, Any]) -> Optional[str]:
-        fmt = _DATE_FORMAT.search(_description(schema))
-        iso = _ISO_DATE.fullmatch(value)
-        if fmt is None or iso is None:
-            return None
-        parts = [_PARTS.get(p.lower(), p.lower()) for p in (fmt.group(1), fmt.group(3), fmt.group(4))]
-        if sorted(parts) != ["dd", "mm", "yyyy"]:
-            return None
-        try:
-            day = dt.date(int(iso.group(1)), int(iso.group(3)), int(iso.group(4)))
-        except ValueError:  # not a real date: left as written
-            return None
-        fields = {"yyyy": f"{day.year:04d}", "mm": f"{day.month:02d}", "dd": f"{day.day:02d}"}
-        return fmt.group(2).join(fields[p] for p in parts)
-
-    return _each_value(arguments, parameters, str, rewrite)
+    """`arguments` with each date or time of a string parameter whose description names a
+    layout written in that layout (datetimes.conform): 06-01-2023 for 2023-06-01 where it
+    asks for mm-dd-yyyy or "(month-day-year)", 06:30 for "06:30 AM" where it asks for
+    'HH:MM' (24-hour), 17:45:00 for 17:45 where it asks for HH:MM:SS."""
+    return _each_value(arguments, parameters, str, lambda key, value, schema: conform(value, _description(schema)))
 
 
 _PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(%|percent\b)?", re.I)

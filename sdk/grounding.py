@@ -15,6 +15,7 @@ import re
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from .currencies import codes_named, currency_words
+from .datetimes import told_in
 from .places import state_code, states_implied
 from .request import MONTHS, WEEKDAYS
 from .tool import name_in_words
@@ -149,6 +150,7 @@ class QueryFacts:
         words = _words(query)
         self.words = set(words)
         self.text = f" {' '.join(words)} "
+        self.query = query
         self.lower = query.lower()
         # Outside English, a value in Latin letters the query does not write may be its
         # translation ("Seoul" for "서울", "celsius" for "摄氏度"), which words cannot check.
@@ -280,7 +282,8 @@ class QueryFacts:
         if isinstance(value, str):
             words = _words(value)
             return bool(words) and (f" {' '.join(words)} " in self.text or all(self.has_word(w) for w in words)
-                                    or value in self.named_currencies)  # "GBP" for "British Pounds"
+                                    or value in self.named_currencies  # "GBP" for "British Pounds"
+                                    or told_in(value, self.query))  # "06:30" for "6:30 am"
         return False
 
     def has_word(self, word: str) -> bool:

@@ -428,3 +428,15 @@ def test_calls_another_call_repeats_or_completes_are_left_out():
     assert _completed([a, other, sized]) == [other, sized]
     assert _completed([sized, a, sized]) == [sized]  # a repeat: the first one stays
     assert _completed([a, ToolCall("put", {"title": "David", "x": 1})]) == [a, ToolCall("put", {"title": "David", "x": 1})]
+
+
+def test_a_time_the_model_converts_is_stated_and_written_in_the_described_format(agent):
+    alarm = {"type": "function", "function": {"name": "set_alarm", "description": "Sets an alarm for a specific time.",
+             "parameters": {"type": "object", "required": ["alarm_time"], "properties": {
+                 "alarm_time": {"type": "string", "description": "The alarm time in 24-hour format 'HH:MM'."}}}}}
+    # The model writes "06:30 AM" (and "06:30" does not share a word with "6:30 am"): before,
+    # the call was judged to state nothing the user said and the turn was answered in text.
+    r = agent.call("Set an alarm for 6:30 am", [alarm])
+    assert [(c.name, c.arguments) for c in r.calls] == [("set_alarm", {"alarm_time": "06:30"})]
+    r = agent.call("Please set an alarm for 5:45 pm", [alarm])
+    assert [(c.name, c.arguments) for c in r.calls] == [("set_alarm", {"alarm_time": "17:45"})]
