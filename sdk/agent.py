@@ -49,7 +49,7 @@ from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
 from .formats import conformed
 from .grammar import TOOL_MODES, Grammar
 from .grounding import (QueryFacts, adds_to_earlier, conversation_facts, grounded_arguments, invented_number,
-                        invented_text, is_default, is_english, leaf_values, leaves_unused, name_words,
+                        invented_text, is_default, is_english, leaf_values, leaves_unused, misplaced_number, name_words,
                         option_phrases, padded_words, says, schema_has, word_in)
 from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
@@ -602,9 +602,10 @@ def _states_anything(messages: list[dict], calls: list[ToolCall]) -> bool:
 
 def _invents_a_value(messages: list[dict], calls: list[ToolCall], registry: ToolRegistry) -> bool:
     """Whether a call gives a required argument a number the conversation (user and tool
-    messages) does not write (grounding.invented_number), or a free text (no enum) it does
-    not say (grounding.invented_text: asked who the best jazz singer is, the 0.5B model
-    searches instrument players with instrument="violin")."""
+    messages) does not write (grounding.invented_number) or gives as another quantity
+    (grounding.misplaced_number: weight=10 for "the base is 10 meters"), or a free text (no
+    enum) it does not say (grounding.invented_text: asked who the best jazz singer is, the
+    0.5B model searches instrument players with instrument="violin")."""
     facts = conversation_facts(messages, times=True)  # "6:30 PM" writes 6
     for c in calls:
         parameters = registry.get(c.name).parameters
@@ -614,8 +615,9 @@ def _invents_a_value(messages: list[dict], calls: list[ToolCall], registry: Tool
             schema = (parameters.get("properties") or {}).get(k) or {}
             free_text = not schema_has(schema, lambda s: "enum" in s)
             description = str(schema.get("description", ""))
-            if any(invented_number(v, facts) or (free_text and invented_text(v, facts, description))
-                   for v in leaf_values(c.arguments[k])):
+            if misplaced_number(k, c.arguments[k], facts) or any(
+                    invented_number(v, facts) or (free_text and invented_text(v, facts, description))
+                    for v in leaf_values(c.arguments[k])):
                 return True
     return False
 

@@ -118,7 +118,8 @@ def _written(moment: Moment, layout: list[str]) -> Optional[str]:
     second may be added or left out; the 12-hour marker follows the hour)."""
     fields = {p for p in layout if p in _DATE_FIELDS + _TIME_FIELDS}
     have = set(moment) | ({"second"} if "minute" in moment else set())
-    if not fields <= have or not set(moment) - {"second"} <= fields or moment.get("second", 0) and "second" not in fields:
+    lost_second = moment.get("second", 0) and "second" not in fields
+    if not fields <= have or not set(moment) - {"second"} <= fields or lost_second:
         return None
     twelve = "am/pm" in layout
     out = []
@@ -136,15 +137,23 @@ def _written(moment: Moment, layout: list[str]) -> Optional[str]:
     return "".join(out)
 
 
-def conform(value: str, description: str) -> Optional[str]:
+def conform(value: str, description: str, said: Optional[str] = None) -> Optional[str]:
     """`value` written in the date or time layout `description` names, where it is a date
     or time written otherwise ("06:30 AM" for 'HH:MM' is "06:30", "3-03-2024" for
-    dd-mm-yyyy "03-03-2024"); None where there is nothing to rewrite."""
+    dd-mm-yyyy "03-03-2024"); None where there is nothing to rewrite. Fields the layout
+    has no place for are left out only where `said` (the user's words) tells the moment
+    without them: "2022-04-20" is "04-2022" for 'mm-yyyy' after "in April 2022", where
+    the model made up the day."""
     layout = described_layout(description)
     if layout is None:
         return None
+    fields = {p for p in layout if p in _DATE_FIELDS + _TIME_FIELDS}
     for moment in readings(value, layout):
         new = _written(moment, layout)
+        if new is None and said is not None and fields < set(moment):
+            trimmed = {k: v for k, v in moment.items() if k in fields}
+            if _is_told(trimmed, *_told(said)) and not _is_told(moment, *_told(said)):
+                new = _written(trimmed, layout)
         if new is not None:
             return new if new != value else None
     return None
@@ -199,12 +208,15 @@ def told_in(value: str, text: str) -> bool:
     by a time. A date told without its year stands for any year; "tomorrow" tells no date
     words can check."""
     found = readings(value)
-    if not found:
-        return False
-    dates, times = _told(text)
+    told = _told(text) if found else ([], [])
+    return any(_is_told(m, *told) for m in found)
 
-    def matches(moment: Moment, told: list[Moment], fields: tuple[str, ...]) -> bool:
+
+def _is_told(moment: Moment, dates: list[Moment], times: list[Moment]) -> bool:
+    """Whether the moment's date fields are those of one of `dates` and its time fields
+    those of one of `times` (a told date without a year: any year)."""
+    def matches(told: list[Moment], fields: tuple[str, ...]) -> bool:
         own = {k: v for k, v in moment.items() if k in fields}
         return not own or any(all(t.get(k, v if k == "year" else -1) == v for k, v in own.items()) for t in told)
 
-    return any(matches(m, dates, _DATE_FIELDS) and matches(m, times, _TIME_FIELDS) for m in found)
+    return matches(dates, _DATE_FIELDS) and matches(times, _TIME_FIELDS)

@@ -34,7 +34,7 @@ __all__ = ["conformed", "conform_dates", "conform_percentages", "conform_units",
 
 def conformed(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
     """`arguments` with every rewrite of this module applied; `text` is what the user said."""
-    out = conform_dates(arguments, parameters)
+    out = conform_dates(arguments, parameters, text)
     out = conform_percentages(out, parameters, text)
     out = conform_units(out, parameters, text)
     out = conform_scaled_numbers(out, parameters, text)
@@ -64,12 +64,16 @@ def _each_value(arguments: Mapping[str, Any], parameters: Mapping[str, Any], kin
 def _description(schema: Mapping[str, Any]) -> str:
     return str(schema.get("description") or "")
 
-def conform_dates(arguments: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+def conform_dates(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
+                  text: Optional[str] = None) -> dict[str, Any]:
     """`arguments` with each date or time of a string parameter whose description names a
     layout written in that layout (datetimes.conform): 06-01-2023 for 2023-06-01 where it
     asks for mm-dd-yyyy or "(month-day-year)", 06:30 for "06:30 AM" where it asks for
-    'HH:MM' (24-hour), 17:45:00 for 17:45 where it asks for HH:MM:SS."""
-    return _each_value(arguments, parameters, str, lambda key, value, schema: conform(value, _description(schema)))
+    'HH:MM' (24-hour), 17:45:00 for 17:45 where it asks for HH:MM:SS; with what the user
+    said (`text`), 04-2022 for 2022-04-20 where it asks for mm-yyyy and the user said
+    "April 2022"."""
+    return _each_value(arguments, parameters, str,
+                       lambda key, value, schema: conform(value, _description(schema), text))
 
 
 _PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(%|percent\b)?", re.I)

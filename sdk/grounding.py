@@ -22,7 +22,7 @@ from .tool import name_in_words
 
 __all__ = ["QueryFacts", "conversation_facts", "is_english", "numbers_in", "scaled_numbers", "leaf_values", "name_words",
            "adds_to_earlier", "grounded_arguments", "invented_number", "invented_text", "is_default", "leaves_unused",
-           "schema_has", "word_in", "words_in"]
+           "schema_has", "word_in", "words_in", "misplaced_number"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -375,8 +375,24 @@ def says(said: str, name: str) -> bool:
 
 
 def word_in(word: str, words: set[str]) -> bool:
-    """The word, or its plural or singular with an s, is among `words`."""
-    return word in words or word + "s" in words or (word.endswith("s") and word[:-1] in words)
+    """The word, or its plural or singular, is among `words` ("city", "cities"; "box",
+    "boxes"; "probability", "probabilities")."""
+    return word in words or any(form in words for form in _number_forms(word))
+
+
+def _number_forms(word: str) -> set[str]:
+    """The regular plural of a word, and the singulars it may be the plural of."""
+    sibilant = ("s", "x", "z", "ch", "sh")
+    forms = {word + "es" if word.endswith(sibilant) else word + "s"}
+    if len(word) > 2 and word.endswith("y") and word[-2] not in "aeiou":
+        forms.add(word[:-1] + "ies")
+    if word.endswith("s"):
+        forms.add(word[:-1])
+        if word.endswith("es") and word[:-2].endswith(sibilant):
+            forms.add(word[:-2])
+        if word.endswith("ies") and len(word) > 4:
+            forms.add(word[:-3] + "y")
+    return forms
 
 
 def _accounted(earlier: list[tuple[str, Mapping[str, Any]]]) -> tuple[set[Any], set[str], set[str]]:
@@ -589,6 +605,33 @@ def invented_number(value: Any, facts: QueryFacts) -> bool:
     if not isinstance(n, float) or abs(n) <= 1:
         return False
     return not (_mentioned(n, facts) or _mentioned(-n, facts))
+
+
+# Measured quantities a user gives a number as ("a base of 10", "the width is 5m"), with
+# the words that name the same one.
+_QUANTITIES = [{"width", "breadth", "wide"}, {"length", "long"}, {"height", "tall", "high"}, {"base"},
+               {"radius"}, {"diameter"}, {"depth", "deep"}, {"area"}, {"volume"}, {"weight", "mass", "heavy"},
+               {"speed", "velocity"}, {"acceleration"}, {"distance", "displacement"}, {"temperature"},
+               {"pressure"}, {"age", "old"}, {"price", "cost"}]
+_QUANTITY_OF = {w: i for i, group in enumerate(_QUANTITIES) for w in group}
+_GIVEN_AS = re.compile(r"\b([a-z]+)\s+(?:is|of|=|:|equals)\s+(?:about\s+)?\$?(-?\d+(?:,\d{3})*(?:\.\d+)?)", re.I)
+
+
+def misplaced_number(key: str, value: Any, facts: QueryFacts) -> bool:
+    """A number the user gave as one quantity that the call gives a parameter for another:
+    asked for a triangle's area with "the base is 10 meters and height is 5", the 0.5B
+    model calls a BMI tool with weight=10. Only where the parameter's quantity is one the
+    user never names (a parameter of no measured quantity, or one the user names as well,
+    is let be)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    own = {_QUANTITY_OF[w] for w in _words(name_in_words(key)) if w in _QUANTITY_OF}
+    if len(own) != 1 or any(_QUANTITY_OF.get(w) in own for w in facts.words):
+        return False
+    n = _number(value)
+    given = {_QUANTITY_OF.get(m.group(1).lower()) for m in _GIVEN_AS.finditer(facts.query)
+             if _number(float(m.group(2).replace(",", ""))) == n}
+    return bool(given) and None not in given and not given & own
 
 
 def invented_text(value: Any, facts: QueryFacts, description: str = "") -> bool:

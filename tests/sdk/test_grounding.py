@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from edgeagent.grounding import (_FUNCTION_WORDS, _GENERIC, _LIST_WORDS, QueryFacts, adds_to_earlier,
                                   conversation_facts, grounded_arguments, invented_text, is_english, leaf_values, leaves_unused,
-                                  name_words)
+                                  misplaced_number, name_words, word_in)
 from edgeagent.tool import Tool
 
 
@@ -46,6 +46,22 @@ def test_a_call_that_only_repeats_earlier_values_adds_nothing(query, arguments):
 @given(st.from_regex(r"[A-Za-z]{1,12}( [A-Za-z]{1,12}){0,2}", fullmatch=True), st.text(max_size=30), st.text(max_size=30))
 def test_a_phrase_in_the_query_is_stated(phrase, before, after):
     assert QueryFacts(f"{before} {phrase} {after}").states(phrase)
+
+
+def test_a_word_is_found_in_its_plural_or_singular():
+    # "What's the probability of drawing a king" names the subject of `calculate_probabilities`
+    for one, many in [("probability", "probabilities"), ("city", "cities"), ("box", "boxes"), ("match", "matches"),
+                      ("note", "notes"), ("day", "days"), ("bus", "buses")]:
+        assert word_in(one, {many}) and word_in(many, {one}), (one, many)
+    # no plural of another word: "notes" is no plural of "not", "days" of "dais"
+    assert not word_in("notes", {"not"}) and not word_in("day", {"dais"})
+
+
+@given(st.from_regex(r"[a-z]{3,10}", fullmatch=True))
+def test_a_word_and_its_regular_plural_find_each_other(word):
+    plural = word + "es" if word.endswith(("s", "x", "z", "ch", "sh")) else (
+        word[:-1] + "ies" if word.endswith("y") and word[-2] not in "aeiou" else word + "s")
+    assert word_in(word, {plural}) and word_in(plural, {word})
 
 
 def test_a_word_inside_another_word_is_not_stated():
@@ -473,3 +489,26 @@ def test_a_percentage_goes_to_a_number_parameter_as_a_fraction():
     assert conform_percentages({"annual_return": 5}, params, both) == {"annual_return": 0.05}
     # what the model already wrote as a fraction stays
     assert conform_percentages({"annual_return": 0.07}, params, said) == {"annual_return": 0.07}
+
+
+def test_a_number_given_as_one_quantity_is_misplaced_in_another():
+    q = QueryFacts("Calculate the area of a triangle given the base is 10 meters and height is 5 meters.")
+    assert misplaced_number("weight", 10, q)  # a BMI tool's weight: the user gave 10 as the base
+    assert not misplaced_number("height", 5, q) and not misplaced_number("base", 10, q)
+    assert not misplaced_number("weight", 7, q)  # not given at all: invented_number's to judge
+    assert not misplaced_number("count", 10, q)  # no measured quantity
+    assert not misplaced_number("weight", "10", q) and not misplaced_number("weight", True, q)
+    # the same quantity in other words, or the parameter's quantity named by the user too
+    assert not misplaced_number("initial_speed", 20, QueryFacts("a car with an initial velocity of 20 m/s"))
+    assert not misplaced_number("radius", 5, QueryFacts("a circle of radius 4 and a width of 5"))
+    # a number given as no quantity, or as one and also as something else: let be
+    assert not misplaced_number("radius", 52, QueryFacts("a deck of 52 cards"))
+    assert not misplaced_number("radius", 5, QueryFacts("a width of 5 and a total of 5"))
+
+
+@given(st.sampled_from(["width", "height", "base", "depth", "mass", "speed", "price"]),
+       st.sampled_from(["radius", "diameter", "temperature", "pressure", "area", "volume"]),
+       st.integers(2, 10**6))
+def test_a_number_given_as_its_own_quantity_is_never_misplaced(said, other, n):
+    q = QueryFacts(f"Find it where the {said} is {n} and nothing else")
+    assert not misplaced_number(said, n, q) and misplaced_number(other, n, q)
