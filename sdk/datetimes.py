@@ -25,8 +25,7 @@ _DATE_FIELDS = ("year", "month", "day")
 _TIME_FIELDS = ("hour", "minute", "second")
 
 _MONTH = {m: i + 1 for i, m in enumerate(MONTHS)} | {m[:3]: i + 1 for i, m in enumerate(MONTHS)} | {"sept": 9}
-_MONTH_NAME = r"(january|february|march|april|may|june|july|august|september|october|november|december|" \
-              r"jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+_MONTH_NAME = rf"({'|'.join(sorted(_MONTH, key=len, reverse=True))})\.?"  # "September", "Sept.", "Sep"
 
 # A described layout: codes joined by separators ("YYYY-MM-DD HH:MM:SS", "dd/mm/yyyy",
 # "HH:MM", "hh:mm AM/PM"), or a date's three fields in words ("(month-day-year)").
@@ -151,8 +150,9 @@ def conform(value: str, description: str, said: Optional[str] = None) -> Optiona
     for moment in readings(value, layout):
         new = _written(moment, layout)
         if new is None and said is not None and fields < set(moment):
+            told = _told(said)
             trimmed = {k: v for k, v in moment.items() if k in fields}
-            if _is_told(trimmed, *_told(said)) and not _is_told(moment, *_told(said)):
+            if _is_told(trimmed, *told) and not _is_told(moment, *told):
                 new = _written(trimmed, layout)
         if new is not None:
             return new if new != value else None

@@ -97,3 +97,16 @@ def test_a_clock_time_told_with_am_or_pm_is_its_24_hour_value(time, spaced):
     said = f"at {hour12}:{time.minute:02d}{' ' if spaced else ''}{'pm' if time.hour >= 12 else 'am'}"
     assert told_in(f"{time.hour:02d}:{time.minute:02d}", said)
     assert not told_in(f"{(time.hour + 1) % 24:02d}:{time.minute:02d}", said)
+
+
+@given(st.one_of(st.text(max_size=40), st.from_regex(r"\d{1,4}[-/.:]\d{1,2}([-/.:]\d{1,4})?( ?[AaPp]\.?[Mm])?",
+                                                    fullmatch=True)),
+       st.one_of(st.text(max_size=60), st.from_regex(r"(on|at|in) (\d{1,2}(:\d\d)? ?[ap]m|March \d{1,2}(st|th)?,? \d{4})",
+                                                     fullmatch=True)))
+def test_any_value_and_text_are_read_without_error(value, text):
+    assert isinstance(told_in(value, text), bool)
+    out = conform(value, f"in the format {text}", text)
+    assert out is None or isinstance(out, str)
+    for description in ("YYYY-MM-DD HH:MM:SS", "hh:mm AM/PM", "dd/mm/yyyy"):
+        out = conform(value, description, text)
+        assert out is None or readings(out, described_layout(description))
