@@ -18,9 +18,10 @@ from typing import Optional
 
 from .request import MONTHS
 
-__all__ = ["Moment", "described_layout", "readings", "conform", "told_in"]
+__all__ = ["Moment", "Told", "described_layout", "readings", "conform", "told", "is_told", "told_in"]
 
 Moment = dict[str, int]  # some of year, month, day, hour, minute, second
+Told = tuple[list[Moment], list[Moment]]  # the dates and the times a text tells (see `told`)
 _DATE_FIELDS = ("year", "month", "day")
 _TIME_FIELDS = ("hour", "minute", "second")
 
@@ -150,9 +151,9 @@ def conform(value: str, description: str, said: Optional[str] = None) -> Optiona
     for moment in readings(value, layout):
         new = _written(moment, layout)
         if new is None and said is not None and fields < set(moment):
-            told = _told(said)
+            moments = told(said)
             trimmed = {k: v for k, v in moment.items() if k in fields}
-            if _is_told(trimmed, *told) and not _is_told(moment, *told):
+            if is_told(trimmed, moments) and not is_told(moment, moments):
                 new = _written(trimmed, layout)
         if new is not None:
             return new if new != value else None
@@ -170,7 +171,7 @@ _TOLD_DATE = re.compile(
     r"|\b(\d{1,2})/(\d{1,2})\b(?!/\d)", re.I)                                        # 12/25
 
 
-def _told(text: str) -> tuple[list[Moment], list[Moment]]:
+def told(text: str) -> Told:
     """The dates and the times a text tells: every reading of each. A time told without
     am/pm may be either; a date told without a year, any year."""
     times: list[Moment] = []
@@ -208,15 +209,18 @@ def told_in(value: str, text: str) -> bool:
     by a time. A date told without its year stands for any year; "tomorrow" tells no date
     words can check."""
     found = readings(value)
-    told = _told(text) if found else ([], [])
-    return any(_is_told(m, *told) for m in found)
+    moments = told(text) if found else ([], [])
+    return any(is_told(m, moments) for m in found)
 
 
-def _is_told(moment: Moment, dates: list[Moment], times: list[Moment]) -> bool:
-    """Whether the moment's date fields are those of one of `dates` and its time fields
-    those of one of `times` (a told date without a year: any year)."""
-    def matches(told: list[Moment], fields: tuple[str, ...]) -> bool:
+def is_told(moment: Moment, moments: Told) -> bool:
+    """Whether the moment's date fields are those of one of the told dates and its time
+    fields those of one of the told times (a told date without a year: any year)."""
+    dates, times = moments
+
+    def matches(candidates: list[Moment], fields: tuple[str, ...]) -> bool:
         own = {k: v for k, v in moment.items() if k in fields}
-        return not own or any(all(t.get(k, v if k == "year" else -1) == v for k, v in own.items()) for t in told)
+        return not own or any(all(t.get(k, v if k == "year" else -1) == v for k, v in own.items())
+                              for t in candidates)
 
     return matches(dates, _DATE_FIELDS) and matches(times, _TIME_FIELDS)

@@ -15,7 +15,7 @@ import re
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from .currencies import codes_named, currency_words
-from .datetimes import told_in
+from .datetimes import Told, is_told, readings, told
 from .places import state_code, states_implied
 from .request import MONTHS, WEEKDAYS
 from .tool import name_in_words
@@ -175,6 +175,11 @@ class QueryFacts:
         self._count = {w: words.count(w) for w in self._units}
 
     @functools.cached_property
+    def moments(self) -> Told:
+        """The dates and times the query tells (datetimes.told), read once."""
+        return told(self.query)
+
+    @functools.cached_property
     def named_currencies(self) -> set[str]:
         """The ISO codes of the currencies the query names ("in Japanese Yen": JPY)."""
         return codes_named(self.text)
@@ -283,7 +288,7 @@ class QueryFacts:
             words = _words(value)
             return bool(words) and (f" {' '.join(words)} " in self.text or all(self.has_word(w) for w in words)
                                     or value in self.named_currencies  # "GBP" for "British Pounds"
-                                    or told_in(value, self.query))  # "06:30" for "6:30 am"
+                                    or any(is_told(m, self.moments) for m in readings(value)))  # "06:30": "6:30 am"
         return False
 
     def has_word(self, word: str) -> bool:
