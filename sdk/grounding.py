@@ -11,6 +11,7 @@ or calls a tool the query names that no earlier call was made to.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
@@ -637,6 +638,44 @@ def misplaced_number(key: str, value: Any, facts: QueryFacts) -> bool:
     given = {_QUANTITY_OF.get(m.group(1).lower()) for m in _GIVEN_AS.finditer(facts.query)
              if _number(float(m.group(2).replace(",", ""))) == n}
     return bool(given) and None not in given and not given & own
+
+
+def measures_another(name: str, parameters: Mapping[str, Any], description: str, facts: QueryFacts) -> bool:
+    """Whether a tool whose name says what it measures (`calculate_park_area`) is called
+    where the user asks for another measured quantity and never names the tool's own:
+    asked for a sphere's volume given its radius, the 0.5B model calls a park's area tool.
+    A quantity the user names that the tool takes or describes (radius) is no other one,
+    and a query naming no quantity ("How big is the park?") is let be."""
+    own = {_QUANTITY_OF[w] for w in _words(name_in_words(name)) if w in _QUANTITY_OF}
+    asked = {_QUANTITY_OF[w] for w in facts.words if w in _QUANTITY_OF}
+    if not own or not asked or own & asked:
+        return False
+    # Its parameters' names, descriptions and options, and its description.
+    known = name_in_words(json.dumps(parameters)) + " " + description
+    return bool(asked - {_QUANTITY_OF[w] for w in _words(known) if w in _QUANTITY_OF})
+
+
+def doubled_value(values: Mapping[str, Any], facts: QueryFacts) -> bool:
+    """Whether two of a call's arguments carry the same text, list or object where the
+    user wrote it once: asked how often gene variant rs7412 occurs, the 0.5B model calls a
+    trait tool with allele1 = allele2 = "rs7412"; asked for a triangle's sides 5 and 6, a
+    map tool with pointA = pointB = {5, 6}. Each argument of a call says something of its
+    own. Numbers alone are let be ("a square of side 5": width = height = 5)."""
+    seen: dict[str, int] = {}
+    for v in values.values():
+        if isinstance(v, str) and len(v.strip()) < 2 or isinstance(v, (bool, int, float)) or v in ({}, [], None):
+            continue
+        key = json.dumps(v, sort_keys=True).lower()
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1 and any(_times_written(leaf, facts) < 2 for leaf in leaf_values(v)):
+            return True
+    return False
+
+
+def _times_written(value: Any, facts: QueryFacts) -> int:
+    """How many times the query writes a text or number (as a whole word)."""
+    text = str(_number(value)).removesuffix(".0") if isinstance(value, (int, float)) else str(value).strip()
+    return len(re.findall(rf"(?<![\w.]){re.escape(text.lower())}(?![\w]|\.\d)", facts.lower))
 
 
 def invented_text(value: Any, facts: QueryFacts, description: str = "") -> bool:

@@ -6,8 +6,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from edgeagent.grounding import (_FUNCTION_WORDS, _GENERIC, _LIST_WORDS, QueryFacts, adds_to_earlier,
-                                  conversation_facts, grounded_arguments, invented_text, is_english, leaf_values, leaves_unused,
-                                  misplaced_number, name_words, word_in)
+                                  conversation_facts, doubled_value, grounded_arguments, invented_text, is_english,
+                                  leaf_values, leaves_unused, measures_another, misplaced_number, name_words, word_in)
 from edgeagent.tool import Tool
 
 
@@ -512,3 +512,50 @@ def test_a_number_given_as_one_quantity_is_misplaced_in_another():
 def test_a_number_given_as_its_own_quantity_is_never_misplaced(said, other, n):
     q = QueryFacts(f"Find it where the {said} is {n} and nothing else")
     assert not misplaced_number(said, n, q) and misplaced_number(other, n, q)
+
+
+def test_one_text_or_object_the_user_wrote_once_in_two_arguments_is_doubled():
+    q = QueryFacts("What is the frequency of gene variant rs7412 in the European population?")
+    assert doubled_value({"allele1": "rs7412", "allele2": "rs7412"}, q)
+    assert doubled_value({"allele1": "RS7412", "allele2": "rs7412"}, q)  # case does not make it another
+    assert not doubled_value({"allele1": "rs7412", "allele2": "European"}, q)
+    sides = QueryFacts("Calculate the hypotenuse for a right-angled triangle where other sides are 5 and 6")
+    point = {"latitude": 5, "longitude": 6}
+    assert doubled_value({"pointA": point, "pointB": dict(point)}, sides)
+    assert not doubled_value({"pointA": point, "pointB": dict(point)}, QueryFacts("from (5, 6) to (5, 6)"))
+    # numbers alone are let be (a square's width and height), and so is a text written twice
+    assert not doubled_value({"width": 5, "height": 5}, QueryFacts("a square of side 5"))
+    assert not doubled_value({"a": "English", "b": "English"}, QueryFacts("English to French and English to German"))
+    assert not doubled_value({"a": "x", "b": "x", "c": True, "d": True}, q)  # one letter, booleans
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=10),
+       st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=10))
+def test_a_text_is_doubled_exactly_when_written_once_and_given_twice(a, b):
+    assume(a != b and a not in b and b not in a)
+    once = QueryFacts(f"please use {a} and {b} here")
+    assert doubled_value({"x": a, "y": a}, once) and not doubled_value({"x": a, "y": b}, once)
+    assert not doubled_value({"x": a, "y": a}, QueryFacts(f"from {a} to {a}"))
+
+
+def test_a_tool_that_measures_another_quantity_than_the_one_asked_for():
+    park = {"type": "object", "properties": {"radius": {"type": "number", "description": "The radius of the park."},
+                                             "units": {"type": "string"}}}
+    sphere = QueryFacts("Calculate the volume of the sphere with radius 3 units.")
+    assert measures_another("calculate_park_area", park, "Calculate the total area of a park.", sphere)
+    # the tool's own quantity asked for, no quantity asked for, or a tool that names none: let be
+    assert not measures_another("calculate_park_area", park, "", QueryFacts("What is the area of a park of radius 3?"))
+    assert not measures_another("calculate_park_area", park, "", QueryFacts("How big is a park of radius 3?"))
+    assert not measures_another("park_info", park, "", sphere)
+    # a quantity the tool takes or describes is none other than its own
+    assert not measures_another("calculate_park_area", park, "", QueryFacts("A park with a radius of 3 units"))
+    assert not measures_another("calc_area", park, "Area or volume of a shape.", sphere)
+    # the same quantity in other words
+    assert not measures_another("final_velocity", {}, "", QueryFacts("What is the final speed of the car?"))
+
+
+@given(st.sampled_from(["area", "volume", "speed", "weight", "pressure", "temperature", "price"]),
+       st.sampled_from(["area", "volume", "speed", "weight", "pressure", "temperature", "price"]))
+def test_a_tool_measures_another_quantity_exactly_when_they_differ(own, asked):
+    q = QueryFacts(f"What is the {asked} of it?")
+    assert measures_another(f"calculate_{own}", {}, "", q) == (own != asked)
