@@ -161,6 +161,11 @@ class Agent:
                  tools: Union[ToolRegistry, Iterable[Any], None] = None, n_ctx: int = 4096,
                  n_threads: Optional[int] = None, call_format: str = "json",
                  relevance_threshold: Optional[float] = RELEVANCE_THRESHOLD):
+        if relevance_threshold is not None and not (isinstance(relevance_threshold, (int, float)) and
+                                                    not isinstance(relevance_threshold, bool) and
+                                                    -1.0 <= relevance_threshold <= 1.0):
+            raise InvalidParameterError(f"relevance_threshold must be a cosine between -1 and 1 (or None), "
+                                        f"got {relevance_threshold!r}")
         if call_format not in CALL_FORMATS:
             raise InvalidParameterError(f"call_format must be one of {', '.join(CALL_FORMATS)}, got {call_format!r}")
         self.engine = engine if engine is not None else Engine(model, n_ctx=n_ctx, n_threads=n_threads)

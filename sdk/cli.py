@@ -103,6 +103,10 @@ def call(
     policy: Optional[Path] = typer.Option(None, "--policy", help="A guard policy (.ltl file or shipped name): "
                                                                  "denied tools are switched off while decoding, "
                                                                  "refused calls are listed under \"denied\"."),
+    relevance: Optional[float] = typer.Option(
+        None, "--relevance", min=-1.0, max=1.0,
+        help="Auto mode answers in text when no tool description is this close to the query (embedding cosine; "
+             "default 0.25); higher declines more, -1 never declines."),
 ) -> None:
     """Ask the model to call tools for QUERY; prints the calls (or the text answer) as JSON."""
     from .agent import Agent
@@ -118,8 +122,8 @@ def call(
     if not isinstance(tools, list):
         raise UserInputError(f"--tools {tools_file} must hold a JSON list of tools")
     guard = load_guard(policy, tools)  # checked before the model loads
-    result = Agent(model, n_threads=threads).call(query, tools, mode=mode, parallel=parallel, max_tokens=max_tokens,
-                                                  guard=guard)
+    agent = Agent(model, n_threads=threads, **({} if relevance is None else {"relevance_threshold": relevance}))
+    result = agent.call(query, tools, mode=mode, parallel=parallel, max_tokens=max_tokens, guard=guard)
     _print_json(result.to_dict())
 
 

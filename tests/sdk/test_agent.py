@@ -95,6 +95,17 @@ def test_cli_call_prints_calls(cli, tmp_path, qwen_path):
     bad.write_text("[{")
     r = cli("call", "hi", "--tools", str(bad))
     assert r.returncode == 2 and "not valid JSON" in r.stderr
+    # the relevance bar: -1 never declines, 1 always does; out of range is refused
+    sums = tmp_path / "sums.json"
+    sums.write_text(json.dumps([{"type": "function", "function": {
+        "name": "sum_numbers", "description": "Adds numbers.", "parameters": {"type": "object", "required": ["numbers"],
+                                                                              "properties": {"numbers": {"type": "array", "items": {"type": "number"}}}}}}]))
+    r = cli("call", "What is 4 plus 9?", "--tools", str(sums), "--threads", "2", "--relevance", "1")
+    assert r.returncode == 0 and json.loads(r.stdout)["calls"] == [], r.stderr
+    r = cli("call", "What is 4 plus 9?", "--tools", str(sums), "--threads", "2", "--relevance", "-1")
+    assert r.returncode == 0 and json.loads(r.stdout)["calls"][0]["arguments"] == {"numbers": [4, 9]}, r.stdout
+    r = cli("call", "hi", "--tools", str(sums), "--relevance", "1.5")
+    assert r.returncode == 2 and "--relevance" in r.stderr
 
 
 def test_parallel_request_gives_one_call_per_item(agent):
@@ -211,6 +222,9 @@ def test_hermes_format_is_still_available(qwen):
     assert [c.name for c in r.calls] == ["get_weather"]
     with pytest.raises(InvalidParameterError, match="call_format"):
         Agent(engine=qwen, call_format="xml")
+    for bad in (1.5, -2, "high", True):
+        with pytest.raises(InvalidParameterError, match="relevance_threshold"):
+            Agent(engine=qwen, relevance_threshold=bad)
 
 
 @settings(max_examples=300, deadline=None)
