@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from .currencies import codes_named, currency_words
 from .datetimes import Told, is_told, readings, told
-from .places import state_code, states_implied
+from .places import state_code, states_implied, world_city
 from .request import MONTHS, WEEKDAYS
 from .tool import name_in_words
 
@@ -289,8 +289,19 @@ class QueryFacts:
             words = _words(value)
             return bool(words) and (f" {' '.join(words)} " in self.text or all(self.has_word(w) for w in words)
                                     or value in self.named_currencies  # "GBP" for "British Pounds"
-                                    or any(is_told(m, self.moments) for m in readings(value)))  # "06:30": "6:30 am"
+                                    or any(is_told(m, self.moments) for m in readings(value))  # "06:30": "6:30 am"
+                                    or self._placed(value))
         return False
+
+    def _placed(self, value: str) -> bool:
+        """Whether `value` is a city the query names with the place it lies in, which the
+        user left to be known ("Seattle, WA" for "Is it raining in Seattle?", where a
+        description asks for 'City, State'; "Mumbai, India")."""
+        city, _, where = value.rpartition(",")
+        if not city.strip() or "," in city or not self.states(city):
+            return False
+        abroad = world_city(city)
+        return state_code(where) in states_implied(city) or (abroad is not None and _key(where) == _key(abroad[1]))
 
     def has_word(self, word: str) -> bool:
         """Whether the query writes `word` (lowercase): as a word of its own, or, in a script

@@ -559,3 +559,22 @@ def test_a_tool_that_measures_another_quantity_than_the_one_asked_for():
 def test_a_tool_measures_another_quantity_exactly_when_they_differ(own, asked):
     q = QueryFacts(f"What is the {asked} of it?")
     assert measures_another(f"calculate_{own}", {}, "", q) == (own != asked)
+
+
+def test_a_city_is_stated_with_the_place_it_lies_in():
+    # the model adds the state a description's 'City, State' asks for: still the user's city
+    q = QueryFacts("Is it raining in Seattle?")
+    assert q.states("Seattle, WA") and q.states("Seattle, Washington")
+    assert not q.states("Seattle, CA") and not q.states("Portland, WA")  # a wrong state, a city not named
+    abroad = QueryFacts("What's the weather in Mumbai?")
+    assert abroad.states("Mumbai, India") and not abroad.states("Mumbai, China") and not abroad.states("Mumbai, CA")
+    assert not abroad.states(", India") and not abroad.states("Delhi, Mumbai, India")
+
+
+@given(st.sampled_from([("Denver", "CO"), ("Boston", "MA"), ("Austin", "TX"), ("Chicago", "IL"), ("Miami", "FL")]),
+       st.sampled_from(["What's the weather in {}?", "Find hotels in {} for 2", "{} news please"]))
+def test_a_us_city_is_stated_with_its_own_state_only(city_state, template):
+    city, state = city_state
+    q = QueryFacts(template.format(city))
+    assert q.states(f"{city}, {state}")
+    assert not q.states(f"{city}, {'NV' if state != 'NV' else 'UT'}")
