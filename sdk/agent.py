@@ -627,7 +627,7 @@ def _invents_a_value(messages: list[dict], calls: list[ToolCall], registry: Tool
                 measures_another(tool.name, parameters, tool.description, facts):
             return True
         for k in required:
-            if k not in c.arguments or is_default(parameters, k, c.arguments[k]):
+            if is_default(parameters, k, c.arguments[k]):
                 continue  # the schema's own default ("all platforms") is no invention
             schema = (parameters.get("properties") or {}).get(k) or {}
             free_text = not schema_has(schema, lambda s: "enum" in s)
