@@ -109,7 +109,7 @@ def call(
              "default 0.25); higher declines more, -1 never declines."),
 ) -> None:
     """Ask the model to call tools for QUERY; prints the calls (or the text answer) as JSON."""
-    from .agent import Agent
+    from .agent import RELEVANCE_THRESHOLD, Agent
     from .guard_cli import load_guard
 
     try:
@@ -122,7 +122,7 @@ def call(
     if not isinstance(tools, list):
         raise UserInputError(f"--tools {tools_file} must hold a JSON list of tools")
     guard = load_guard(policy, tools)  # checked before the model loads
-    agent = Agent(model, n_threads=threads, **({} if relevance is None else {"relevance_threshold": relevance}))
+    agent = Agent(model, n_threads=threads, relevance_threshold=RELEVANCE_THRESHOLD if relevance is None else relevance)
     result = agent.call(query, tools, mode=mode, parallel=parallel, max_tokens=max_tokens, guard=guard)
     _print_json(result.to_dict())
 

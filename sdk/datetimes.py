@@ -148,10 +148,11 @@ def conform(value: str, description: str, said: Optional[str] = None) -> Optiona
     if layout is None:
         return None
     fields = {p for p in layout if p in _DATE_FIELDS + _TIME_FIELDS}
+    moments: Optional[Told] = None  # what the user said, read once when first needed
     for moment in readings(value, layout):
         new = _written(moment, layout)
         if new is None and said is not None and fields < set(moment):
-            moments = told(said)
+            moments = moments if moments is not None else told(said)
             trimmed = {k: v for k, v in moment.items() if k in fields}
             if is_told(trimmed, moments) and not is_told(moment, moments):
                 new = _written(trimmed, layout)

@@ -23,7 +23,7 @@ from .tool import name_in_words
 
 __all__ = ["QueryFacts", "conversation_facts", "is_english", "numbers_in", "scaled_numbers", "leaf_values", "name_words",
            "adds_to_earlier", "grounded_arguments", "invented_number", "invented_text", "is_default", "leaves_unused",
-           "schema_has", "word_in", "words_in", "misplaced_number"]
+           "schema_has", "word_in", "words_in", "misplaced_number", "measures_another", "doubled_value"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -631,6 +631,11 @@ _QUANTITIES = [{"width", "breadth", "wide"}, {"length", "long"}, {"height", "tal
                {"speed", "velocity"}, {"acceleration"}, {"distance", "displacement"}, {"temperature"},
                {"pressure"}, {"age", "old"}, {"price", "cost"}]
 _QUANTITY_OF = {w: i for i, group in enumerate(_QUANTITIES) for w in group}
+
+
+def _quantities(words: Iterable[str]) -> set[int]:
+    """The measured quantities these words name (by their index in _QUANTITIES)."""
+    return {_QUANTITY_OF[w] for w in words if w in _QUANTITY_OF}
 _GIVEN_AS = re.compile(r"\b([a-z]+)\s+(?:is|of|=|:|equals)\s+(?:about\s+)?\$?(-?\d+(?:,\d{3})*(?:\.\d+)?)", re.I)
 
 
@@ -642,8 +647,8 @@ def misplaced_number(key: str, value: Any, facts: QueryFacts) -> bool:
     is let be)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
-    own = {_QUANTITY_OF[w] for w in _words(name_in_words(key)) if w in _QUANTITY_OF}
-    if len(own) != 1 or any(_QUANTITY_OF.get(w) in own for w in facts.words):
+    own = _quantities(_words(name_in_words(key)))
+    if len(own) != 1 or own & _quantities(facts.words):
         return False
     n = _number(value)
     given = {_QUANTITY_OF.get(m.group(1).lower()) for m in _GIVEN_AS.finditer(facts.query)
@@ -657,13 +662,12 @@ def measures_another(name: str, parameters: Mapping[str, Any], description: str,
     asked for a sphere's volume given its radius, the 0.5B model calls a park's area tool.
     A quantity the user names that the tool takes or describes (radius) is no other one,
     and a query naming no quantity ("How big is the park?") is let be."""
-    own = {_QUANTITY_OF[w] for w in _words(name_in_words(name)) if w in _QUANTITY_OF}
-    asked = {_QUANTITY_OF[w] for w in facts.words if w in _QUANTITY_OF}
+    own, asked = _quantities(_words(name_in_words(name))), _quantities(facts.words)
     if not own or not asked or own & asked:
         return False
     # Its parameters' names, descriptions and options, and its description.
     known = name_in_words(json.dumps(parameters)) + " " + description
-    return bool(asked - {_QUANTITY_OF[w] for w in _words(known) if w in _QUANTITY_OF})
+    return bool(asked - _quantities(_words(known)))
 
 
 def doubled_value(values: Mapping[str, Any], facts: QueryFacts) -> bool:
@@ -678,15 +682,9 @@ def doubled_value(values: Mapping[str, Any], facts: QueryFacts) -> bool:
             continue
         key = json.dumps(v, sort_keys=True).lower()
         seen[key] = seen.get(key, 0) + 1
-        if seen[key] > 1 and any(_times_written(leaf, facts) < 2 for leaf in leaf_values(v)):
+        if seen[key] > 1 and any(len(facts._spots(leaf)) < 2 for leaf in leaf_values(v)):
             return True
     return False
-
-
-def _times_written(value: Any, facts: QueryFacts) -> int:
-    """How many times the query writes a text or number (as a whole word)."""
-    text = str(_number(value)).removesuffix(".0") if isinstance(value, (int, float)) else str(value).strip()
-    return len(re.findall(rf"(?<![\w.]){re.escape(text.lower())}(?![\w]|\.\d)", facts.lower))
 
 
 def invented_text(value: Any, facts: QueryFacts, description: str = "") -> bool:

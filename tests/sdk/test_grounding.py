@@ -532,7 +532,7 @@ def test_one_text_or_object_the_user_wrote_once_in_two_arguments_is_doubled():
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=10),
        st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=10))
 def test_a_text_is_doubled_exactly_when_written_once_and_given_twice(a, b):
-    assume(a != b and a not in b and b not in a)
+    assume(a != b and a not in b and b not in a and not {a, b} & {"please", "use", "and", "here", "from", "to"})
     once = QueryFacts(f"please use {a} and {b} here")
     assert doubled_value({"x": a, "y": a}, once) and not doubled_value({"x": a, "y": b}, once)
     assert not doubled_value({"x": a, "y": a}, QueryFacts(f"from {a} to {a}"))
