@@ -34,6 +34,7 @@ query asks for more, so the block format cannot tell one call from several.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import re
@@ -46,7 +47,8 @@ import numpy as np
 
 from .engine import Engine, Generation
 from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
-from .formats import conformed
+from .datetimes import at
+from .formats import conformed, dates_as_told
 from .grammar import TOOL_MODES, Grammar
 from .grounding import (QueryFacts, adds_to_earlier, conversation_facts, doubled_value, grounded_arguments,
                         invented_number, invented_text, is_default, is_english, leaf_values, leaves_unused,
@@ -194,7 +196,7 @@ class Agent:
     def call(self, query: Union[str, Sequence[dict]], tools: Union[ToolRegistry, Iterable[Any], None] = None, *,
              mode: str = "auto", parallel: Union[bool, int] = True, max_tokens: int = 512,
              end_bias: float = 8.0, guard: Optional[Guard] = None, ground: bool = True,
-             **options: Any) -> CallResult:
+             now: Optional[datetime.datetime] = None, **options: Any) -> CallResult:
         """Asks the model to call tools for `query` (a user message, or a whole message list).
 
         `mode`: "auto" (calls, or a text answer when no tool fits), "required" (at least
@@ -208,12 +210,27 @@ class Agent:
         the way a parameter's description asks for them where the user wrote them
         otherwise (formats.conformed: dates in the described format, a percentage as a
         fraction, "50mH" in henries, "Denver" as "Denver, CO", "Euros" as EUR, "50
-        million" as the user wrote it); False keeps the model's arguments as written.
+        million" as the user wrote it), and dates and times the user counted from now as
+        the clock makes them (see `now`); False keeps the model's arguments as written.
 
         `guard` (an edgeagent.Guard): tools it denies whatever the arguments are switched
         off in the grammar, argument predicates it can express in JSON Schema narrow the
         argument grammar, and each returned call is checked (`guard.check`, the trace is
-        not advanced): refused calls go to `denied` instead of `calls`."""
+        not advanced): refused calls go to `denied` instead of `calls`.
+
+        `now` (a datetime): the moment "today", "tomorrow" and "in 2 hours" count from
+        (default: the local clock); the model cannot know the date, so a date or time it
+        wrote for these is written as the clock makes it."""
+        if now is not None and not isinstance(now, datetime.datetime):
+            raise InvalidParameterError(f"now must be a datetime.datetime, got {now!r}")
+        with at(now):
+            return self._call(query, tools, mode=mode, parallel=parallel, max_tokens=max_tokens, end_bias=end_bias,
+                              guard=guard, ground=ground, **options)
+
+    def _call(self, query: Union[str, Sequence[dict]], tools: Union[ToolRegistry, Iterable[Any], None], *,
+              mode: str, parallel: Union[bool, int], max_tokens: int, end_bias: float, guard: Optional[Guard],
+              ground: bool, **options: Any) -> CallResult:
+        """`call`, its clock set."""
         registry = _registry(tools) if tools is not None else self.tools
         if len(registry) == 0 and mode != "none":
             raise InvalidParameterError("no tools given: pass tools= or create the Agent with tools")
@@ -294,7 +311,7 @@ class Agent:
                 result = CallResult(calls=calls, text="", generation=out, truncated=result.truncated)
         as_said = written = result.calls
         if ground and result.calls:
-            as_said = _grounded(result.calls, registry, messages)
+            as_said = _grounded(_dated(result.calls, registry, messages), registry, messages)
             written = _conformed(as_said, registry, messages)
         if auto and written:
             # Every argument value invented, or a number or text the tool needs that nobody
@@ -523,6 +540,13 @@ def _grounded(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict
     """The calls without the optional arguments and list entries the conversation does not mention."""
     facts = conversation_facts(messages)
     return [_valid_or(c, grounded_arguments(c.arguments, registry.get(c.name).parameters, facts), registry)
+            for c in calls]
+
+
+def _dated(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict]) -> list[ToolCall]:
+    """The calls with the dates and times the user told ("tomorrow at 9am", "in 2 hours")
+    in place of the model's own (formats.dates_as_told): it cannot know today's date."""
+    return [_valid_or(c, dates_as_told(c.arguments, registry.get(c.name).parameters, _said(messages)), registry)
             for c in calls]
 
 

@@ -759,7 +759,8 @@ class Assistant:
             return
         turn.generations += 1
         ask = {"role": "user", "content": f"First, look up {phrase}."}
-        found = self.agent.call(messages + [ask], tools=fitting[:1], mode=fitting[0].name, parallel=False)
+        found = self.agent.call(messages + [ask], tools=fitting[:1], mode=fitting[0].name, parallel=False,
+                                now=self._now)
         if not found.calls:
             return
         plan = Plan([Step(0, found.calls[0].name, found.calls[0].arguments)])
@@ -785,7 +786,8 @@ class Assistant:
             turn.generations += 1
             noun = key[:-3].replace("_", " ") if key != "id" else "item"
             ask = {"role": "user", "content": f"First, look up the {noun} my request means."}
-            found = self.agent.call(conversation + [ask], tools=[lookup], mode=lookup.name, parallel=False)
+            found = self.agent.call(conversation + [ask], tools=[lookup], mode=lookup.name, parallel=False,
+                                    now=self._now)
             asked = found.calls[0].arguments if found.calls else {}
             required = set((lookup.parameters or {}).get("required") or [])
             # a search text the request does not state would miss: list them all instead
@@ -834,7 +836,7 @@ class Assistant:
             candidates = [best] if thing in said or thing + "s" in said else fitting[i]
             turn.generations += 1
             result = self.agent.call(conversation + [self._next_part(parts[i])], tools=candidates, mode="required",
-                                     parallel=False)
+                                     parallel=False, now=self._now)
             if not result.calls or _refuses(result.calls[0].name, refused):
                 continue
             call = result.calls[0]
@@ -898,7 +900,7 @@ class Assistant:
                 turn.generations += 1
                 # the request and the results so far, without the plan instructions
                 again = self.agent.call(messages + plan_messages[len(messages):], tools=[by_name[step.tool]],
-                                        mode=step.tool, parallel=False)
+                                        mode=step.tool, parallel=False, now=self._now)
                 if again.calls:
                     arguments, planned = _with_results(again.calls[0].arguments, state.lookups), step.arguments
             rest.append(ready(step, arguments, planned))
@@ -925,7 +927,7 @@ class Assistant:
             if len(parts) > 1 and i < len(parts):
                 focus = messages + [self._next_part(parts[i])]
             turn.generations += 1
-            result = self.agent.call(focus, tools=tools, mode="required", parallel=False)
+            result = self.agent.call(focus, tools=tools, mode="required", parallel=False, now=self._now)
             if not result.calls:
                 break
             call = result.calls[0]

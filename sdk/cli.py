@@ -6,6 +6,7 @@ parameter, a prompt too long for the context...), 130 interrupted.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -107,10 +108,18 @@ def call(
         None, "--relevance", min=-1.0, max=1.0,
         help="Auto mode answers in text when no tool description is this close to the query (embedding cosine; "
              "default 0.25); higher declines more, -1 never declines."),
+    now: Optional[str] = typer.Option(
+        None, "--now", help="The moment 'today', 'tomorrow' and 'in 2 hours' count from, ISO 8601 "
+                            "(e.g. 2026-03-17T09:30); default: this machine's clock."),
 ) -> None:
     """Ask the model to call tools for QUERY; prints the calls (or the text answer) as JSON."""
     from .agent import RELEVANCE_THRESHOLD, Agent
     from .guard_cli import load_guard
+
+    try:
+        clock = dt.datetime.fromisoformat(now) if now is not None else None
+    except ValueError:
+        raise UserInputError(f"--now {now!r} is not an ISO 8601 date and time (e.g. 2026-03-17T09:30)") from None
 
     try:
         tools = json.loads(tools_file.read_text())
@@ -123,7 +132,7 @@ def call(
         raise UserInputError(f"--tools {tools_file} must hold a JSON list of tools")
     guard = load_guard(policy, tools)  # checked before the model loads
     agent = Agent(model, n_threads=threads, relevance_threshold=RELEVANCE_THRESHOLD if relevance is None else relevance)
-    result = agent.call(query, tools, mode=mode, parallel=parallel, max_tokens=max_tokens, guard=guard)
+    result = agent.call(query, tools, mode=mode, parallel=parallel, max_tokens=max_tokens, guard=guard, now=clock)
     _print_json(result.to_dict())
 
 

@@ -12,13 +12,35 @@ the user gave it.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import re
-from typing import Optional
+from typing import Iterator, Mapping, Optional
 
-from .request import MONTHS
+from .request import MONTHS, relative_moments
 
-__all__ = ["Moment", "Told", "described_layout", "readings", "conform", "told", "is_told", "told_in"]
+__all__ = ["Moment", "Told", "described_layout", "readings", "conform", "told", "is_told", "told_in", "clock", "at",
+           "as_told"]
+
+# The moment "today", "tomorrow" and "in 2 hours" count from (`at`); unset, the local clock.
+_NOW: contextvars.ContextVar[Optional[dt.datetime]] = contextvars.ContextVar("edgeagent_now", default=None)
+
+
+def clock() -> dt.datetime:
+    """Now: the moment `at` set for the code under way, else the local clock."""
+    return _NOW.get() or dt.datetime.now()
+
+
+@contextlib.contextmanager
+def at(now: Optional[dt.datetime]) -> Iterator[None]:
+    """Reads "today", "tomorrow" and "in 2 hours" as of `now` within the block (None: the
+    local clock); per thread and task, so concurrent turns may each have their own."""
+    token = _NOW.set(now)
+    try:
+        yield
+    finally:
+        _NOW.reset(token)
 
 Moment = dict[str, int]  # some of year, month, day, hour, minute, second
 Told = tuple[list[Moment], list[Moment]]  # the dates and the times a text tells (see `told`)
@@ -163,10 +185,11 @@ def conform(value: str, description: str, said: Optional[str] = None) -> Optiona
 
 _TOLD_TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s?([ap])\.?\s?m\b\.?|\b(\d{1,2}):(\d{2})(?::(\d{2}))?\b"
                         r"|\b(\d{1,2}) o'?clock\b|\b(noon|midnight)\b", re.I)
+_HALF_OF_DAY = re.compile(r"\b(tonight|(?:this|in the|tomorrow) (?:morning|afternoon|evening)|at night)\b", re.I)
 _TOLD_DATE = re.compile(
     r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b"                                        # 2024-03-03
     r"|\b(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})\b"                                # 03/03/2024
-    rf"|\b{_MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?"           # March 3rd, 2024
+    rf"|\b{_MONTH_NAME}\s*(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?"           # March 3rd, 2024; June01
     rf"|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_NAME}(?:,?\s+(\d{{4}})\b)?"   # 3rd of March 2024
     rf"|\b{_MONTH_NAME},?\s+(?:of\s+)?(\d{{4}})\b"                                     # March 2024
     r"|\b(\d{1,2})/(\d{1,2})\b(?!/\d)", re.I)                                        # 12/25
@@ -174,8 +197,11 @@ _TOLD_DATE = re.compile(
 
 def told(text: str) -> Told:
     """The dates and the times a text tells: every reading of each. A time told without
-    am/pm may be either; a date told without a year, any year."""
+    am/pm may be either; a date told without a year, any year. Words for a day or a moment
+    counted from now ("tomorrow", "next Friday", "in 2 hours") tell what they come to as
+    of `clock()`."""
     times: list[Moment] = []
+    halves = {"am" if h.lower().endswith("morning") else "pm" for h in _HALF_OF_DAY.findall(text)}
     for m in _TOLD_TIME.finditer(text):
         if m[4]:
             times.append({"hour": int(_hour24(m[1], m[4])), "minute": int(m[2] or 0), "second": int(m[3] or 0)})
@@ -183,7 +209,10 @@ def told(text: str) -> Told:
             times.append({"hour": 12 if m[9].lower() == "noon" else 0, "minute": 0, "second": 0})
         else:
             hour, minute, second = (int(m[5]), int(m[6]), int(m[7] or 0)) if m[5] else (int(m[8]), 0, 0)
-            times += [{"hour": h, "minute": minute, "second": second} for h in {hour, (hour + 12) % 24}]
+            hours = {hour, (hour + 12) % 24}
+            if 1 <= hour < 12 and len(halves) == 1:  # "tonight at 8": 20:00 alone; "at 7 in the morning": 07:00
+                hours = {hour + 12} if halves == {"pm"} else {hour}
+            times += [{"hour": h, "minute": minute, "second": second} for h in sorted(hours)]
     dates: list[Moment] = []
     for m in _TOLD_DATE.finditer(text):
         g = m.groups()
@@ -201,6 +230,10 @@ def told(text: str) -> Told:
         else:
             found = [_moment(month=g[14], day=g[15]), _moment(month=g[15], day=g[14])]
         dates += [d for d in found if d]
+    for when in relative_moments(text, clock()):
+        dates.append({"year": when.year, "month": when.month, "day": when.day})
+        if isinstance(when, dt.datetime):
+            times.append({"hour": when.hour, "minute": when.minute, "second": 0})
     return dates, times
 
 
@@ -225,3 +258,100 @@ def is_told(moment: Moment, moments: Told) -> bool:
                               for t in candidates)
 
     return matches(dates, _DATE_FIELDS) and matches(times, _TIME_FIELDS)
+
+
+def _layout_of(value: str, moment: Moment) -> Optional[list[str]]:
+    """The layout `value` is written in (as described_layout gives one), `moment` being
+    the reading of it to keep: "2023-10-01T09:00" -> year - month - day T hour : minute."""
+    value = value.strip()
+    if m := _VALUE_TIME.fullmatch(value) or _VALUE_ISO.fullmatch(value):
+        g = m.groupdict()
+        parts: list[str] = []
+        if g.get("year"):
+            parts += ["year", g["sep"], "month"] + ([g["sep"], "day"] if g["day"] else [])
+        if g["hour"]:
+            if parts:
+                parts.append(value[m.end("day"):m.start("hour")])
+            parts += ["hour", ":", "minute"] + ([":", "second"] if g["second"] else [])
+            if g["marker"]:
+                parts += [value[m.end("second") if g["second"] else m.end("minute"):m.start("marker")], "am/pm"]
+        end = max(m.end(k) for k in ("day", "minute", "second", "month") if g.get(k))
+        return parts + ([value[end:]] if value[end:] and not g["marker"] else [])
+    if m := _VALUE_NUMERIC.fullmatch(value):
+        first = "month" if int(m[1]) == moment.get("month") and int(m[3]) == moment.get("day") else "day"
+        return [first, m[2], "day" if first == "month" else "month", m[2], "year"]
+    return None
+
+
+def _date_of(moment: Moment) -> Optional[dt.date]:
+    return dt.date(moment["year"], moment["month"], moment["day"]) if set(_DATE_FIELDS) <= moment.keys() else None
+
+
+def as_told(values: Mapping[str, str], descriptions: Mapping[str, str], said: str) -> dict[str, str]:
+    """The values of one call (by parameter) that write a date or time other than the one
+    the user told, written with the user's in its place, in the value's own layout.
+
+    A small model cannot know today's date: asked for "tomorrow at 9am" it writes
+    "2023-10-01 09:00", a day of its training data. The dates a call writes that the user
+    did not tell move by as many days as it takes the first of them to the one date the
+    user told that no other value writes ("from tomorrow for 3 nights": check-in and
+    check-out alike), or, where the user told as many dates, each to its own in order; a
+    time the user did not tell becomes the one time the user told (a time told without
+    am/pm is two readings: not one). A value that is a word for a day ("tomorrow") is
+    written in the layout its description names. Nothing else is guessed."""
+    moments = told(said)
+    dates, times = moments
+    written = set(re.findall(r"\d+", said))  # a date in a year the user wrote is the user's, not made up
+    out: dict[str, str] = {}
+    read: dict[str, tuple[Moment, list[str]]] = {}
+    for key, value in values.items():
+        described = described_layout(descriptions.get(key, ""))
+        found = readings(value, described)
+        layout = _layout_of(value, found[0]) if found else None
+        if layout is not None:
+            read[key] = (found[0], layout)
+        elif not found and described is not None and "day" in described:
+            meant = {w.date() if isinstance(w, dt.datetime) else w for w in relative_moments(value, clock())}
+            if len(meant) == 1 and (new := _written(_fields(next(iter(meant))), described)) is not None:
+                out[key] = new
+    wrong = {k: dict(m) for k, (m, _) in read.items() if not is_told(m, moments)}
+    if not wrong:
+        return out
+    right = [m for k, (m, _) in read.items() if k not in wrong]
+
+    def free(candidates: list[Moment], fields: tuple[str, ...]) -> list[Moment]:
+        """The told moments (their `fields`) no value of the call writes, each once."""
+        out: list[Moment] = []
+        for c in candidates:
+            own = {k: c[k] for k in fields if k in c}
+            if set(own) == set(fields) and own not in out and \
+                    not any(all(m.get(k) == v for k, v in own.items()) for m in right):
+                out.append(own)
+        return out
+
+    off_dates = sorted((k for k, m in wrong.items() if _date_of(m) and str(m["year"]) not in written
+                        and not is_told(_only(m, _DATE_FIELDS), moments)), key=lambda k: _date_of(wrong[k]))
+    told_dates = sorted(free(dates, _DATE_FIELDS), key=_date_of)
+    if off_dates and len(told_dates) == 1:
+        shift = _date_of(told_dates[0]) - _date_of(wrong[off_dates[0]])
+        for k in off_dates:
+            wrong[k].update(_fields(_date_of(wrong[k]) + shift))
+    elif off_dates and len(told_dates) == len(off_dates):
+        for k, d in zip(off_dates, told_dates):
+            wrong[k].update(d)
+    off_times = [k for k, m in wrong.items() if "hour" in m and not is_told(_only(m, _TIME_FIELDS), moments)]
+    told_times = free(times, _TIME_FIELDS)
+    if len(off_times) == 1 and len(told_times) == 1:
+        wrong[off_times[0]].update({k: v for k, v in told_times[0].items() if k in wrong[off_times[0]] or v})
+    for k, m in wrong.items():
+        if m != read[k][0] and (new := _written(m, read[k][1])) is not None:
+            out[k] = new
+    return out
+
+
+def _only(moment: Moment, fields: tuple[str, ...]) -> Moment:
+    return {k: v for k, v in moment.items() if k in fields}
+
+
+def _fields(day: dt.date) -> Moment:
+    return {"year": day.year, "month": day.month, "day": day.day}

@@ -4,7 +4,9 @@ Tool schemas often state a date or time format in prose ("The date, in the forma
 mm-dd-yyyy", "in 24-hour format 'HH:MM'") rather than as a JSON Schema `pattern`, so the
 grammar cannot hold the model to it; the 0.5B model writes dates as ISO 8601 and times as
 "06:30 AM" whatever the description says. A date or time it wrote is rewritten in the
-format the description names (edgeagent/datetimes.py).
+format the description names (edgeagent/datetimes.py). And it cannot know today's date:
+a date or time it wrote for "tomorrow at 9am" or "in 2 hours" is written as the clock
+makes it (`dates_as_told`).
 
 Likewise a rate: the model copies "7%" as 7, where a number parameter that takes a
 rate takes the fraction 0.07 unless its description asks for a percentage; a quantity:
@@ -24,11 +26,11 @@ import re
 from typing import Any, Callable, Mapping, Optional
 
 from .currencies import currency_code
-from .datetimes import conform
+from .datetimes import as_told, conform
 from .grounding import numbers_in, padded_words, says, scaled_numbers, schema_has
 from .places import state_code, state_name, state_of, world_city
 
-__all__ = ["conformed", "conform_dates", "conform_percentages", "conform_units", "conform_places",
+__all__ = ["conformed", "dates_as_told", "conform_dates", "conform_percentages", "conform_units", "conform_places",
            "conform_currencies", "conform_scaled_numbers", "conform_articles", "unit_registry"]
 
 
@@ -63,6 +65,15 @@ def _each_value(arguments: Mapping[str, Any], parameters: Mapping[str, Any], kin
 
 def _description(schema: Mapping[str, Any]) -> str:
     return str(schema.get("description") or "")
+
+def dates_as_told(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """`arguments` with the dates and times of their string parameters that the user told
+    (in `text`) written as told (datetimes.as_told): "2026-12-04 09:00" for the model's
+    "2023-10-01 09:00" after "tomorrow at 9am"."""
+    properties = parameters.get("properties") or {}
+    values = {k: v for k, v in arguments.items() if isinstance(v, str) and isinstance(properties.get(k), Mapping)}
+    return {**arguments, **as_told(values, {k: _description(properties[k]) for k in values}, text)}
+
 
 def conform_dates(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
                   text: Optional[str] = None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import re
 from typing import Optional, Union
 
 __all__ = ["clauses", "annotate_dates", "refused_actions", "says_all_day", "repetition", "possessions", "stated_time",
-           "hands_on", "states_a_date", "stated_duration"]
+           "hands_on", "states_a_date", "stated_duration", "relative_moments"]
 
 # The verbs that start a request's clauses: after a comma, one starts another clause
 # ("Add Helen to my contacts, put a party in my calendar and ..."), where a comma
@@ -161,8 +161,9 @@ def repetition(text: str) -> tuple[str, int | None] | None:
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
            "october", "november", "december"]
-_DAY_WORD = re.compile(r"\b(?:(next|this|on)\s+)?(today|tonight|tomorrow|" + "|".join(WEEKDAYS) + r")\b"
-                       r"(\s+next\s+week)?", re.I)
+_DAY_WORD = re.compile(r"\b(?:(next|this|on)\s+)?((?:the\s+)?day\s+(?:after\s+tomorrow|before\s+yesterday)|today|"
+                       r"tonight|tomorrow|yesterday|" + "|".join(WEEKDAYS) + r")\b(\s+next\s+week)?", re.I)
+_DAYS_FROM_TODAY = {"today": 0, "tonight": 0, "tomorrow": 1, "yesterday": -1}
 _MONTH_DAY = re.compile(r"\b(" + "|".join(MONTHS) + r")\s+(\d{1,2})(?:st|nd|rd|th)?\b", re.I)
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b|\b(noon|midnight)\b", re.I)
 _CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?!\s*[ap]\.?m)", re.I)  # "at 7:15", "19:30": a 24-hour time
@@ -181,7 +182,13 @@ def _weekday_date(now: dt.datetime, word: str, modifier: str, next_week: bool) -
 _COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10,
            "fifteen": 15, "twenty": 20, "thirty": 30, "forty-five": 45}
 _OFFSET = re.compile(r"\b(?:(\d+|" + "|".join(_COUNTS) + r")\s+"
-                     r"(minute|hour|day|week)s?|the\s+(day|week)|(half an hour))\s+(before|earlier|after|later)\b", re.I)
+                     r"(minute|hour|day|week)s?|the\s+(day|week)|(half an hour))\s+(before|earlier|after|later)\b"
+                     r"(?!\s+(?:yesterday|tomorrow))", re.I)  # "the day after tomorrow" is a day word
+# A moment counted from now: "in 2 hours", "in half an hour", "3 days from now", "two weeks
+# ago", "right now" ("now" after a word: a sentence's opening "Now, ..." tells no time).
+_FROM_NOW = re.compile(r"\bin\s+(?:(\d+|" + "|".join(_COUNTS) + r")\s+(minute|hour|day|week)s?|(half an hour))\b"
+                       r"|\b(\d+|" + "|".join(_COUNTS) + r")\s+(minute|hour|day|week)s?\s+(from now|ago)\b"
+                       r"|\b(right now|at the moment|currently)\b|(?<=\w )(now)\b", re.I)
 
 
 def annotate_dates(text: str, now: dt.datetime) -> str:
@@ -245,19 +252,42 @@ def _iso(value: object) -> str:
     return value.isoformat() if isinstance(value, dt.date) else f"{value[0]:02d}:{value[1]:02d}"
 
 
-def _mentions(text: str, now: dt.datetime) -> list[tuple[int, str, object]]:
-    """(position, phrase, value) of each date word (a `dt.date`) and time word (an (hour,
-    minute) pair) in `text`, dates before times (as they are listed)."""
-    out: list[tuple[int, str, object]] = []
+def relative_moments(text: str, now: dt.datetime) -> list[Union[dt.date, dt.datetime]]:
+    """What the words of `text` for a day or a moment counted from `now` come to: a date
+    for "tomorrow", "next Friday", "yesterday", "in 3 days", "two weeks ago"; a date and
+    time (to the minute) for "in 2 hours", "in half an hour", "right now"."""
+    out: list[Union[dt.date, dt.datetime]] = [d for _, _, d in _day_words(text, now)]
+    for m in _FROM_NOW.finditer(text):
+        if m.group(7) or m.group(8):
+            out.append(now.replace(second=0, microsecond=0))
+            continue
+        half, count, unit = m.group(3), m.group(1) or m.group(4), (m.group(2) or m.group(5) or "").lower()
+        amount = 0.5 if half else float(count) if count.isdigit() else _COUNTS[count.lower()]
+        delta = dt.timedelta(**{(unit or "hour") + "s": amount * (-1 if (m.group(6) or "").lower() == "ago" else 1)})
+        at = now + delta
+        out.append(at.date() if unit in ("day", "week") else at.replace(second=0, microsecond=0))
+    return out
+
+
+def _day_words(text: str, now: dt.datetime) -> list[tuple[int, str, dt.date]]:
+    """(position, phrase, date) of each word for a day ("tomorrow", "next Friday")."""
+    out: list[tuple[int, str, dt.date]] = []
     for m in _DAY_WORD.finditer(text):
-        word, next_week = m.group(2).lower(), bool(m.group(3))
-        if word in ("today", "tonight"):
-            d = now.date()
-        elif word == "tomorrow":
-            d = now.date() + dt.timedelta(days=1)
+        word, next_week = " ".join(m.group(2).lower().split()), bool(m.group(3))
+        if word.endswith(("after tomorrow", "before yesterday")):
+            d = now.date() + dt.timedelta(days=2 if word.endswith("tomorrow") else -2)
+        elif word in _DAYS_FROM_TODAY:
+            d = now.date() + dt.timedelta(days=_DAYS_FROM_TODAY[word])
         else:
             d = _weekday_date(now, word, (m.group(1) or "").lower(), next_week)
         out.append((m.start(), m.group(0), d))
+    return out
+
+
+def _mentions(text: str, now: dt.datetime) -> list[tuple[int, str, object]]:
+    """(position, phrase, value) of each date word (a `dt.date`) and time word (an (hour,
+    minute) pair) in `text`, dates before times (as they are listed)."""
+    out: list[tuple[int, str, object]] = list(_day_words(text, now))
     for m in _MONTH_DAY.finditer(text):
         try:
             d = dt.date(now.year, MONTHS.index(m.group(1).lower()) + 1, int(m.group(2)))

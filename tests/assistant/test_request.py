@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeagent.request import (annotate_dates, clauses, hands_on, possessions, refused_actions, repetition, says_all_day,
-                               stated_duration, stated_time, states_a_date)
+from edgeagent.request import (annotate_dates, clauses, hands_on, possessions, refused_actions, relative_moments,
+                               repetition, says_all_day, stated_duration, stated_time, states_a_date)
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 NOW = dt.datetime(2026, 3, 13, 9, 0)  # a Friday
@@ -57,6 +57,28 @@ def test_weekday_is_the_next_one_with_that_name(now, day):
     date = dt.date.fromisoformat(iso)
     assert date.strftime("%A") == day
     assert 1 <= (date - now.date()).days <= 7
+
+
+def test_words_for_a_day_or_a_moment_from_now_are_counted_from_now():
+    assert relative_moments("tomorrow", NOW) == [dt.date(2026, 3, 14)]
+    assert relative_moments("the day after tomorrow", NOW) == [dt.date(2026, 3, 15)]
+    assert relative_moments("the day before yesterday", NOW) == [dt.date(2026, 3, 11)]
+    assert relative_moments("in 2 hours", NOW) == [dt.datetime(2026, 3, 13, 11, 0)]
+    assert relative_moments("in half an hour", NOW) == [dt.datetime(2026, 3, 13, 9, 30)]
+    assert relative_moments("in a week", NOW) == [dt.date(2026, 3, 20)]
+    assert relative_moments("two weeks ago", NOW) == [dt.date(2026, 2, 27)]
+    assert relative_moments("What is the price right now?", NOW) == [NOW]
+    assert relative_moments("Now, add 2 and 3", NOW) == []
+    # "the day after tomorrow" is a day, not an offset from tomorrow
+    assert annotate_dates("Call Ana the day after tomorrow", NOW) == \
+        "Call Ana the day after tomorrow\n(the day after tomorrow = 2026-03-15)"
+
+
+@given(st.integers(0, 3000), st.sampled_from(["day", "week"]), st.booleans())
+def test_days_from_now_and_ago_are_as_many_days_either_way(n, unit, ago):
+    days = n * (7 if unit == "week" else 1) * (-1 if ago else 1)
+    text = f"{n} {unit}s ago" if ago else f"in {n} {unit}s"
+    assert relative_moments(text, NOW) == [NOW.date() + dt.timedelta(days=days)]
 
 
 @settings(max_examples=200)

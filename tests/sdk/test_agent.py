@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -106,6 +107,42 @@ def test_cli_call_prints_calls(cli, tmp_path, qwen_path):
     assert r.returncode == 0 and json.loads(r.stdout)["calls"][0]["arguments"] == {"numbers": [4, 9]}, r.stdout
     r = cli("call", "hi", "--tools", str(sums), "--relevance", "1.5")
     assert r.returncode == 2 and "--relevance" in r.stderr
+
+
+REMINDER = {"type": "function", "function": {
+    "name": "set_reminder", "description": "Set a reminder at a date and time.",
+    "parameters": {"type": "object", "properties": {
+        "when": {"type": "string", "description": "When to remind, 'YYYY-MM-DD HH:MM'."},
+        "text": {"type": "string", "description": "What to remind about."}}, "required": ["when", "text"]}}}
+SCHEDULE = {"type": "function", "function": {
+    "name": "get_match_schedule", "description": "Retrieve the schedule of cricket matches for a specific date.",
+    "parameters": {"type": "object", "properties": {
+        "date": {"type": "string", "description": "The date, in YYYY-MM-DD format."}}, "required": ["date"]}}}
+NOW = dt.datetime(2026, 3, 17, 14, 5)
+
+
+def test_a_day_counted_from_now_is_the_clock_s(agent):
+    # the 0.5B model writes a day of its training data for "tomorrow" (2023-10-01 09:00)
+    r = agent.call("Remind me to call mom tomorrow at 9am", [REMINDER], now=NOW)
+    assert [c.arguments["when"] for c in r.calls] == ["2026-03-18 09:00"]
+    # its "today" was judged made up, and the turn answered in text
+    r = agent.call("Which cricket matches are on today?", [SCHEDULE], now=NOW)
+    assert [c.arguments for c in r.calls] == [{"date": "2026-03-17"}]
+    r = agent.call("Remind me in 2 hours to take the pizza out", [REMINDER], now=NOW)
+    assert [c.arguments["when"] for c in r.calls] == ["2026-03-17 16:05"]
+    with pytest.raises(InvalidParameterError, match="now must be a datetime"):
+        agent.call("Remind me tomorrow", [REMINDER], now="2026-03-17")
+
+
+def test_cli_call_counts_days_from_now(cli, tmp_path, qwen_path):
+    tools = tmp_path / "tools.json"
+    tools.write_text(json.dumps([REMINDER]))
+    r = cli("call", "Remind me to call mom tomorrow at 9am", "--tools", str(tools), "--threads", "2",
+            "--now", "2026-03-17T14:05")
+    assert r.returncode == 0, r.stderr
+    assert [c["arguments"]["when"] for c in json.loads(r.stdout)["calls"]] == ["2026-03-18 09:00"]
+    r = cli("call", "Remind me tomorrow", "--tools", str(tools), "--now", "next Tuesday")
+    assert r.returncode == 2 and "--now 'next Tuesday' is not an ISO 8601" in r.stderr
 
 
 def test_parallel_request_gives_one_call_per_item(agent):

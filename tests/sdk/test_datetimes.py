@@ -7,8 +7,10 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgeagent.datetimes import conform, described_layout, readings, told_in
+from edgeagent.datetimes import as_told, at, clock, conform, described_layout, readings, told, told_in
 from edgeagent.grounding import QueryFacts
+
+NOW = dt.datetime(2026, 3, 17, 14, 5)  # a Tuesday
 
 # layout as a description writes it -> strftime
 LAYOUTS = {"YYYY-MM-DD": "%Y-%m-%d", "mm-dd-yyyy": "%m-%d-%Y", "DD/MM/YYYY": "%d/%m/%Y", "yyyy.mm.dd": "%Y.%m.%d",
@@ -85,7 +87,8 @@ def test_a_value_is_told_by_a_query_that_tells_the_same_date_or_time():
     assert told_in("25-12-2024", "Events on 12/25/2024") and told_in("2025-12-25", "Christmas, 12/25")  # any year
     said = "March 3, 2024 at 6pm"
     assert told_in("2024-03-03T18:00", said) and not told_in("2024-03-03T19:00", said)
-    assert not told_in("2024-03-05", "next Tuesday")  # words cannot check it
+    with at(NOW):  # a Tuesday: "next Tuesday" is the one a week on
+        assert told_in("2026-03-24", "next Tuesday") and not told_in("2024-03-05", "next Tuesday")
     assert not told_in("Paris", "Paris") and readings("Paris") == []
     # and so the query states it
     assert QueryFacts("Set an alarm for 6:30 am").states("06:30")
@@ -105,8 +108,73 @@ def test_a_clock_time_told_with_am_or_pm_is_its_24_hour_value(time, spaced):
                                                      fullmatch=True)))
 def test_any_value_and_text_are_read_without_error(value, text):
     assert isinstance(told_in(value, text), bool)
+    with at(NOW):
+        out = as_told({"v": value}, {"v": f"in the format {text}"}, text)
+        assert set(out) <= {"v"} and all(isinstance(v, str) for v in out.values())
     out = conform(value, f"in the format {text}", text)
     assert out is None or isinstance(out, str)
     for description in ("YYYY-MM-DD HH:MM:SS", "hh:mm AM/PM", "dd/mm/yyyy"):
         out = conform(value, description, text)
         assert out is None or readings(out, described_layout(description))
+
+
+def test_words_for_a_day_or_a_moment_from_now_tell_what_they_come_to_as_of_the_clock():
+    with at(NOW):
+        assert told("tomorrow at 9am") == ([{"year": 2026, "month": 3, "day": 18}],
+                                           [{"hour": 9, "minute": 0, "second": 0}])
+        assert told("the day after tomorrow")[0] == [{"year": 2026, "month": 3, "day": 19}]
+        assert told("yesterday")[0] == [{"year": 2026, "month": 3, "day": 16}]
+        assert told("in 2 hours") == ([{"year": 2026, "month": 3, "day": 17}], [{"hour": 16, "minute": 5, "second": 0}])
+        assert told("What time is it now?")[1] == [{"hour": 14, "minute": 5, "second": 0}]
+        assert told("Now, add 2 and 3") == ([], [])  # a sentence's opening "Now" tells no time
+        assert clock() == NOW
+    with at(dt.datetime(2030, 1, 1)):
+        assert told("today")[0] == [{"year": 2030, "month": 1, "day": 1}]
+    assert clock() != NOW  # reset after the block: the local clock
+
+
+def test_a_date_or_time_the_model_made_up_is_written_as_the_user_told_it():
+    with at(NOW):
+        # the model's own "today" (a day of its training data) for the user's
+        assert as_told({"when": "2023-10-01 09:00", "text": "Call mom"}, {}, "Remind me to call mom tomorrow at 9am") \
+            == {"when": "2026-03-18 09:00"}
+        assert as_told({"when": "2023-10-01T14:00:00Z"}, {}, "in 2 hours") == {"when": "2026-03-17T16:05:00Z"}
+        assert as_told({"date": "04/15/2023"}, {}, "any matches today?") == {"date": "03/17/2026"}  # its own layout
+        assert as_told({"t": "10:00 AM"}, {}, "wake me at 7am tomorrow") == {"t": "07:00 AM"}
+        # several dates: all move with the first ("for 3 nights"), or each to its own in order
+        assert as_told({"check_in": "2023-10-01", "check_out": "2023-10-04"}, {}, "a room from tomorrow for 3 nights") \
+            == {"check_in": "2026-03-18", "check_out": "2026-03-21"}
+        assert as_told({"start": "2023-10-02", "end": "2023-10-06"}, {}, "from Monday to Friday next week") \
+            == {"start": "2026-03-23", "end": "2026-03-27"}
+        assert as_told({"start": "2026-03-17", "end": "2023-10-06"}, {}, "from today until Friday") == \
+            {"end": "2026-03-20"}  # today is written: Friday is the one date left
+        # a word for a day where a layout is described
+        assert as_told({"date": "tomorrow"}, {"date": "The date, in mm-dd-yyyy format"}, "rain tomorrow?") \
+            == {"date": "03-18-2026"}
+        # nothing is guessed: the user's own date and year, no date told, two readings of a time,
+        # two values for one told date and time, words that are not dates
+        assert as_told({"date": "06-01-2023"}, {}, "the UV index for tomorrow, June01 2023") == {}
+        assert as_told({"date": "2023-06-01"}, {}, "the UV index on June 1st, 2023 and tomorrow") == {}
+        assert as_told({"date": "2023-10-01"}, {}, "the weather next month") == {}
+        assert as_told({"time": "10:00"}, {}, "wake me at 7:30 tomorrow") == {}
+        # unless the part of the day tells which
+        assert as_told({"when": "2023-10-01 08:30"}, {}, "remind me tonight at 8:30") == {"when": "2026-03-17 20:30"}
+        assert as_told({"time": "19:15"}, {}, "wake me at 7:15 in the morning") == {"time": "07:15"}
+        assert as_told({"a": "10:00", "b": "11:00"}, {}, "at 7am") == {}
+        assert as_told({"city": "Paris", "date": "next Friday"}, {}, "Paris next Friday") == {}
+
+
+@given(st.integers(0, 400), st.sampled_from(["%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]),
+       st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2025, 12, 31)), st.booleans())
+def test_a_made_up_date_becomes_the_one_the_user_counted_from_now(days, layout, made_up, by_words):
+    said = f"in {days} days" if by_words else f"{days} days from now"
+    value = dt.datetime.combine(made_up, dt.time(9, 30)).strftime(layout)
+    with at(NOW):
+        out = as_told({"when": value}, {}, f"Remind me {said}")
+        if days == 0 and made_up == NOW.date():
+            assert out == {}
+            return
+        new = dt.datetime.strptime(out["when"], layout)
+        assert new.date() == NOW.date() + dt.timedelta(days=days) and new.time() == dt.datetime.strptime(
+            value, layout).time()  # the model's time stays: the user told none
+        assert as_told(out, {}, f"Remind me {said}") == {}  # written as told: nothing more to change

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgeagent.formats import conform_articles, conform_places, conform_scaled_numbers, conform_units, conformed
+from edgeagent.datetimes import at
+from edgeagent.formats import (conform_articles, conform_places, conform_scaled_numbers, conform_units, conformed,
+                               dates_as_told)
 from edgeagent.grounding import QueryFacts, _mentioned, invented_text
 from edgeagent.places import state_code, state_name, state_of, states_implied, world_city
 
@@ -209,3 +212,15 @@ def test_currency_names_and_codes():
     assert codes_named("How many Canadian dollars for 500 of them?") == {"CAD"}
     q = QueryFacts("The rate from British Pounds to Japanese Yen")
     assert q.states("GBP") and q.states("JPY") and not q.states("USD") and not q.states("gbp rate")
+
+
+def test_the_dates_of_a_call_are_written_as_the_user_told_them():
+    parameters = {"type": "object", "properties": {
+        "when": {"type": "string", "description": "When, as 'YYYY-MM-DD HH:MM'."},
+        "repeat": {"type": "integer"}, "note": {"type": "string"}}}
+    arguments = {"when": "2023-10-01 09:00", "repeat": 2, "note": "2023-10-01", "extra": "2023-10-01"}
+    with at(dt.datetime(2026, 3, 17, 14, 5)):
+        out = dates_as_told(arguments, parameters, "Remind me tomorrow at 9am, twice")
+    # every string value of a known parameter is read; numbers and unknown keys are left as they are
+    assert out == {"when": "2026-03-18 09:00", "repeat": 2, "note": "2026-03-18", "extra": "2023-10-01"}
+    assert arguments["when"] == "2023-10-01 09:00"  # a new dict
