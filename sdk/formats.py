@@ -26,7 +26,7 @@ import re
 from typing import Any, Callable, Mapping, Optional
 
 from .currencies import currency_code
-from .datetimes import as_told, conform
+from .datetimes import as_told, clock, conform, readings
 from .grounding import numbers_in, padded_words, says, scaled_numbers, schema_has
 from .places import state_code, state_name, state_of, world_city
 
@@ -66,13 +66,25 @@ def _each_value(arguments: Mapping[str, Any], parameters: Mapping[str, Any], kin
 def _description(schema: Mapping[str, Any]) -> str:
     return str(schema.get("description") or "")
 
+# "Default is the current date", "Defaults to today", "If not provided, today's date is used"
+_TODAY_BY_DEFAULT = re.compile(r"\bdefaults?\b[^.]*\b(?:today|current (?:date|day))\b|"
+                               r"\bif (?:not|none|omitted)\b[^.]*\b(?:today|current (?:date|day))\b", re.I)
+
+
 def dates_as_told(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
     """`arguments` with the dates and times of their string parameters that the user told
     (in `text`) written as told (datetimes.as_told): "2026-12-04 09:00" for the model's
-    "2023-10-01 09:00" after "tomorrow at 9am"."""
+    "2023-10-01 09:00" after "tomorrow at 9am". An optional date that is today where the
+    description makes today the default is left to the tool."""
     properties = parameters.get("properties") or {}
     values = {k: v for k, v in arguments.items() if isinstance(v, str) and isinstance(properties.get(k), Mapping)}
-    return {**arguments, **as_told(values, {k: _description(properties[k]) for k in values}, text)}
+    out = {**arguments, **as_told(values, {k: _description(properties[k]) for k in values}, text)}
+    required, today = set(parameters.get("required") or []), clock().date()
+    for k in values:
+        if k not in required and _TODAY_BY_DEFAULT.search(_description(properties[k])) and \
+                readings(out[k])[:1] == [{"year": today.year, "month": today.month, "day": today.day}]:
+            del out[k]
+    return out
 
 
 def conform_dates(arguments: Mapping[str, Any], parameters: Mapping[str, Any],

@@ -179,8 +179,8 @@ def _weekday_date(now: dt.datetime, word: str, modifier: str, next_week: bool) -
     return day
 
 
-_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10,
-           "fifteen": 15, "twenty": 20, "thirty": 30, "forty-five": 45}
+_COUNTS = {"a": 1, "an": 1, **{w: i + 1 for i, w in enumerate(_NUMBER_WORDS)}, "fifteen": 15, "twenty": 20,
+           "thirty": 30, "forty": 40, "forty-five": 45, "fifty": 50, "sixty": 60, "ninety": 90}
 _OFFSET = re.compile(r"\b(?:(\d+|" + "|".join(_COUNTS) + r")\s+"
                      r"(minute|hour|day|week)s?|the\s+(day|week)|(half an hour))\s+(before|earlier|after|later)\b"
                      r"(?!\s+(?:yesterday|tomorrow))", re.I)  # "the day after tomorrow" is a day word

@@ -224,3 +224,15 @@ def test_the_dates_of_a_call_are_written_as_the_user_told_them():
     # every string value of a known parameter is read; numbers and unknown keys are left as they are
     assert out == {"when": "2026-03-18 09:00", "repeat": 2, "note": "2026-03-18", "extra": "2023-10-01"}
     assert arguments["when"] == "2023-10-01 09:00"  # a new dict
+    # an optional date the description makes today by default is left to the tool
+    movies = {"type": "object", "required": ["city"], "properties": {
+        "city": {"type": "string"},
+        "movie_date": {"type": "string", "description": "The date, 'YYYY-MM-DD'. Default is the current date in India."}}}
+    with at(dt.datetime(2026, 3, 17, 14, 5)):
+        assert dates_as_told({"city": "Noida", "movie_date": "2023-09-15"}, movies, "movies in Noida today?") == \
+            {"city": "Noida"}
+        assert dates_as_told({"city": "Noida", "movie_date": "2023-09-15"}, movies, "movies in Noida tomorrow?") == \
+            {"city": "Noida", "movie_date": "2026-03-18"}
+        movies["required"].append("movie_date")
+        assert dates_as_told({"city": "Noida", "movie_date": "2023-09-15"}, movies, "movies in Noida today?") == \
+            {"city": "Noida", "movie_date": "2026-03-17"}
