@@ -211,6 +211,19 @@ def test_a_query_that_names_a_tools_subject_lowers_the_relevance_bar():
     assert not _names_a_tool("get me the info", {"todo": 0.0, "get_info": between}, tools)
 
 
+NEWS = {"type": "function", "function": {
+    "name": "get_news_report", "description": "Fetches the latest news headlines on a topic.",
+    "parameters": {"type": "object", "required": ["topic"], "properties": {
+        "topic": {"type": "string", "description": "The news topic."}}}}}
+
+
+def test_a_short_request_that_names_its_tool_gets_its_call(agent):
+    # embedded by its topic, the request scores 0.14 against the tool: below the plain bar
+    r = agent.call("any news about electric cars?", [NEWS])
+    assert [(c.name, c.arguments["topic"].lower()) for c in r.calls] == [("get_news_report", "electric cars")]
+    assert agent.call("any idea about electric cars?", [NEWS]).calls == []  # no tool named: the plain bar
+
+
 def test_a_query_that_names_a_tools_option_lowers_the_relevance_bar():
     from edgeagent.agent import NAMED_RELEVANCE_THRESHOLD, RELEVANCE_THRESHOLD, _names_a_tool, _registry
 
@@ -224,7 +237,8 @@ def test_a_query_that_names_a_tools_option_lowers_the_relevance_bar():
     assert _names_a_tool("How hot is it in Austin? Give it to me in Fahrenheit.", {"get_current_weather": between},
                          tools)
     assert _names_a_tool("a pet friendly stop on the way", {"get_current_weather": between}, tools)  # nested, words
-    assert not _names_a_tool("How hot is it in Austin? Fahrenheit.", {"get_current_weather": 0.1}, tools)
+    assert not _names_a_tool("How hot is it in Austin? Fahrenheit.",
+                             {"get_current_weather": NAMED_RELEVANCE_THRESHOLD - 0.01}, tools)
     # generic or short options, and a part of an option's words, tell nothing
     assert not _names_a_tool("is that true? turn it on", {"get_current_weather": between}, tools)
     assert not _names_a_tool("is my dog friendly?", {"get_current_weather": between}, tools)
