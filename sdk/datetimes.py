@@ -184,7 +184,11 @@ def conform(value: str, description: str, said: Optional[str] = None) -> Optiona
 
 
 _TOLD_TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s?([ap])\.?\s?m\b\.?|\b(\d{1,2}):(\d{2})(?::(\d{2}))?\b"
-                        r"|\b(\d{1,2}) o'?clock\b|\b(noon|midnight)\b", re.I)
+                        r"|\b(\d{1,2}) o'?clock\b|\b(noon|midnight)\b"
+                        # "at 7" where a clause ends or a day or a purpose follows ("at 8 tonight",
+                        # "at 7 to call mom"), not a quantity ("at 7 m/s", "at 12 percent")
+                        r"|\bat (\d{1,2})(?![:.]?\d)(?=\s*(?:$|[.,;!?)]|(?:today|tonight|tomorrow|this|next|on|in the|every|"
+                        r"to|and|for|with|sharp)\b))", re.I)
 _HALF_OF_DAY = re.compile(r"\b(tonight|(?:this|in the|tomorrow) (?:morning|afternoon|evening)|at night)\b", re.I)
 _TOLD_DATE = re.compile(
     r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b"                                        # 2024-03-03
@@ -208,7 +212,9 @@ def told(text: str) -> Told:
         elif m[9]:
             times.append({"hour": 12 if m[9].lower() == "noon" else 0, "minute": 0, "second": 0})
         else:
-            hour, minute, second = (int(m[5]), int(m[6]), int(m[7] or 0)) if m[5] else (int(m[8]), 0, 0)
+            hour, minute, second = (int(m[5]), int(m[6]), int(m[7] or 0)) if m[5] else (int(m[8] or m[10]), 0, 0)
+            if hour > 23:
+                continue
             hours = {hour, (hour + 12) % 24}
             if 1 <= hour < 12 and len(halves) == 1:  # "tonight at 8": 20:00 alone; "at 7 in the morning": 07:00
                 hours = {hour + 12} if halves == {"pm"} else {hour}

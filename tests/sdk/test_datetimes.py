@@ -81,6 +81,9 @@ def test_a_value_is_told_by_a_query_that_tells_the_same_date_or_time():
     assert not told_in("18:30", "Set an alarm for 6:30 am")
     assert told_in("18:30", "Wake me at 6:30")  # no am/pm: either
     assert told_in("19:00:00", "an alarm at 7pm") and told_in("12:00", "lunch at noon")
+    assert told_in("07:00", "Wake me up at 7") and told_in("19:00", "Wake me up at 7 tomorrow")
+    assert told_in("20:00", "remind me at 8 to call mom") and not told_in("08:00", "remind me tonight at 8")
+    assert not told_in("07:00", "a car at 7 m/s") and not told_in("12:00", "interest at 12 percent")
     assert told_in("2024-03", "What events are there in March 2024?")
     assert told_in("2024-03-03", "events on March 3rd 2024") and not told_in("2024-03-04", "events on March 3rd 2024")
     assert told_in("2023-07-05", "Any events on the 5th of July, 2023?")
