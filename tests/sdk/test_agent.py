@@ -130,6 +130,9 @@ def test_a_day_counted_from_now_is_the_clock_s(agent):
     assert [c.arguments for c in r.calls] == [{"date": "2026-03-17"}]
     r = agent.call("Remind me in 2 hours to take the pizza out", [REMINDER], now=NOW)
     assert [c.arguments["when"] for c in r.calls] == ["2026-03-17 16:05"]
+    # "at 8" is a time of day, in the evening "tonight" (the model wrote 08:00)
+    r = agent.call("remind me tonight at 8 to call mom", [REMINDER], now=NOW)
+    assert [c.arguments["when"] for c in r.calls] == ["2026-03-17 20:00"]
     with pytest.raises(InvalidParameterError, match="now must be a datetime"):
         agent.call("Remind me tomorrow", [REMINDER], now="2026-03-17")
 
