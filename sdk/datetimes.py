@@ -8,6 +8,11 @@ A value the model wrote in any common layout (06:30 AM, 19:00:00, 2024-03-03, 3-
 (`conform`), and counts as stated by a query that tells the same fields (`told_in`):
 the 0.5B model converts "6:30 am" to "06:30" correctly, and words alone cannot see that
 the user gave it.
+
+Words for a day or a moment counted from now ("tomorrow", "next Friday", "in 2 hours")
+tell what they come to as of `clock()` (the moment `at` sets, else the local clock), and
+a date or time a call writes that the user did not tell is written as the user told it
+(`as_told`): the model cannot know today's date, and writes a day of its training data.
 """
 
 from __future__ import annotations
@@ -327,13 +332,13 @@ def as_told(values: Mapping[str, str], descriptions: Mapping[str, str], said: st
 
     def free(candidates: list[Moment], fields: tuple[str, ...]) -> list[Moment]:
         """The told moments (their `fields`) no value of the call writes, each once."""
-        out: list[Moment] = []
+        found: list[Moment] = []
         for c in candidates:
             own = {k: c[k] for k in fields if k in c}
-            if set(own) == set(fields) and own not in out and \
+            if set(own) == set(fields) and own not in found and \
                     not any(all(m.get(k) == v for k, v in own.items()) for m in right):
-                out.append(own)
-        return out
+                found.append(own)
+        return found
 
     off_dates = sorted((k for k, m in wrong.items() if _date_of(m) and str(m["year"]) not in written
                         and not is_told(_only(m, _DATE_FIELDS), moments)), key=lambda k: _date_of(wrong[k]))
@@ -341,7 +346,10 @@ def as_told(values: Mapping[str, str], descriptions: Mapping[str, str], said: st
     if off_dates and len(told_dates) == 1:
         shift = _date_of(told_dates[0]) - _date_of(wrong[off_dates[0]])
         for k in off_dates:
-            wrong[k].update(_fields(_date_of(wrong[k]) + shift))
+            try:
+                wrong[k].update(_fields(_date_of(wrong[k]) + shift))
+            except OverflowError:  # moved past year 9999: left as written
+                pass
     elif off_dates and len(told_dates) == len(off_dates):
         for k, d in zip(off_dates, told_dates):
             wrong[k].update(d)

@@ -165,6 +165,8 @@ def test_a_date_or_time_the_model_made_up_is_written_as_the_user_told_it():
         assert as_told({"time": "19:15"}, {}, "wake me at 7:15 in the morning") == {"time": "07:15"}
         assert as_told({"a": "10:00", "b": "11:00"}, {}, "at 7am") == {}
         assert as_told({"city": "Paris", "date": "next Friday"}, {}, "Paris next Friday") == {}
+        # a date moved past the calendar's end is left as written
+        assert as_told({"a": "2020-01-01", "b": "9999-12-30"}, {}, "from tomorrow") == {"a": "2026-03-18"}
 
 
 @given(st.integers(0, 400), st.sampled_from(["%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]),
