@@ -192,8 +192,8 @@ _TOLD_TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s?([ap])\.?\s?m\
                         r"|\b(\d{1,2}) o'?clock\b|\b(noon|midnight)\b"
                         # "at 7" where a clause ends or a day or a purpose follows ("at 8 tonight",
                         # "at 7 to call mom"), not a quantity ("at 7 m/s", "at 12 percent")
-                        r"|\bat (\d{1,2})(?![:.]?\d)(?=\s*(?:$|[.,;!?)]|(?:today|tonight|tomorrow|this|next|on|in the|every|"
-                        r"to|and|for|with|sharp)\b))", re.I)
+                        r"|\bat (\d{1,2})(?![:.]?\d)(?=\s*(?:$|[.,;!?)]|(?:today|tonight|tomorrow|this|next|on|"
+                        r"in the|every|to|and|for|with|sharp)\b))", re.I)
 _HALF_OF_DAY = re.compile(r"\b(tonight|(?:this|in the|tomorrow) (?:morning|afternoon|evening)|at night)\b", re.I)
 _TOLD_DATE = re.compile(
     r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b"                                        # 2024-03-03

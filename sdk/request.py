@@ -9,6 +9,8 @@ Two generic aids for small models, neither specific to any tool or task:
 * `annotate_dates(text, now)`: "next Tuesday at 3pm" -> the request followed by a line
   "(next Tuesday = 2026-03-17; 3pm = 15:00)". A 0.5B model copies a date well but
   computes one badly; on a line of its own the dates do not leak into copied text.
+  `relative_moments(text, now)` gives what its words for a day or a moment from now
+  ("tomorrow", "in 2 hours", "3 days ago") come to, for function calling's dates.
 """
 
 from __future__ import annotations
@@ -263,8 +265,11 @@ def relative_moments(text: str, now: dt.datetime) -> list[Union[dt.date, dt.date
             continue
         half, count, unit = m.group(3), m.group(1) or m.group(4), (m.group(2) or m.group(5) or "").lower()
         amount = 0.5 if half else float(count) if count.isdigit() else _COUNTS[count.lower()]
-        delta = dt.timedelta(**{(unit or "hour") + "s": amount * (-1 if (m.group(6) or "").lower() == "ago" else 1)})
-        at = now + delta
+        sign = -1 if (m.group(6) or "").lower() == "ago" else 1
+        try:
+            at = now + dt.timedelta(**{(unit or "hour") + "s": sign * amount})
+        except OverflowError:  # "in 99999999 days": past the calendar
+            continue
         out.append(at.date() if unit in ("day", "week") else at.replace(second=0, microsecond=0))
     return out
 

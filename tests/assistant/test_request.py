@@ -69,6 +69,7 @@ def test_words_for_a_day_or_a_moment_from_now_are_counted_from_now():
     assert relative_moments("two weeks ago", NOW) == [dt.date(2026, 2, 27)]
     assert relative_moments("in twenty minutes", NOW) == [dt.datetime(2026, 3, 13, 9, 20)]
     assert relative_moments("in seven days", NOW) == relative_moments("in a week", NOW)
+    assert relative_moments("in 99999999 days", NOW) == []  # past the calendar
     assert relative_moments("What is the price right now?", NOW) == [NOW]
     assert relative_moments("Now, add 2 and 3", NOW) == []
     # "the day after tomorrow" is a day, not an offset from tomorrow

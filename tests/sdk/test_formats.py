@@ -227,7 +227,8 @@ def test_the_dates_of_a_call_are_written_as_the_user_told_them():
     # an optional date the description makes today by default is left to the tool
     movies = {"type": "object", "required": ["city"], "properties": {
         "city": {"type": "string"},
-        "movie_date": {"type": "string", "description": "The date, 'YYYY-MM-DD'. Default is the current date in India."}}}
+        "movie_date": {"type": "string",
+                       "description": "The date, 'YYYY-MM-DD'. Default is the current date in India."}}}
     with at(dt.datetime(2026, 3, 17, 14, 5)):
         assert dates_as_told({"city": "Noida", "movie_date": "2023-09-15"}, movies, "movies in Noida today?") == \
             {"city": "Noida"}
