@@ -308,7 +308,8 @@ def as_told(values: Mapping[str, str], descriptions: Mapping[str, str], said: st
     user told that no other value writes ("from tomorrow for 3 nights": check-in and
     check-out alike), or, where the user told as many dates, each to its own in order; a
     time the user did not tell becomes the one time the user told (a time told without
-    am/pm is two readings: not one). A value that is a word for a day ("tomorrow") is
+    am/pm is two readings: not one). A day the user told without its year ("on March
+    20") is the nearest such day. A value that is a word for a day ("tomorrow") is
     written in the layout its description names. Nothing else is guessed."""
     moments = told(said)
     dates, times = moments
@@ -325,10 +326,15 @@ def as_told(values: Mapping[str, str], descriptions: Mapping[str, str], said: st
             meant = {w.date() if isinstance(w, dt.datetime) else w for w in relative_moments(value, clock())}
             if len(meant) == 1 and (new := _written(_fields(next(iter(meant))), described)) is not None:
                 out[key] = new
-    wrong = {k: dict(m) for k, (m, _) in read.items() if not is_told(m, moments)}
-    if not wrong:
-        return out
-    right = [m for k, (m, _) in read.items() if k not in wrong]
+    moment = {k: dict(m) for k, (m, _) in read.items()}  # as they will be written
+    # A day told without its year ("on March 20"): the model's year is a guess; the
+    # nearest such day is meant (the coming one for a reminder, the past one for a report).
+    for m in moment.values():
+        if _date_of(m) and str(m["year"]) not in written and not any(d == _only(m, _DATE_FIELDS) for d in dates) \
+                and any("year" not in d and (d["month"], d["day"]) == (m["month"], m["day"]) for d in dates):
+            m["year"] = _nearest_year(m["month"], m["day"], clock().date())
+    wrong = {k: m for k, m in moment.items() if not is_told(m, moments)}
+    right = [m for k, m in moment.items() if k not in wrong]
 
     def free(candidates: list[Moment], fields: tuple[str, ...]) -> list[Moment]:
         """The told moments (their `fields`) no value of the call writes, each once."""
@@ -357,7 +363,7 @@ def as_told(values: Mapping[str, str], descriptions: Mapping[str, str], said: st
     told_times = free(times, _TIME_FIELDS)
     if len(off_times) == 1 and len(told_times) == 1:
         wrong[off_times[0]].update({k: v for k, v in told_times[0].items() if k in wrong[off_times[0]] or v})
-    for k, m in wrong.items():
+    for k, m in moment.items():
         if m != read[k][0] and (new := _written(m, read[k][1])) is not None:
             out[k] = new
     return out
@@ -365,6 +371,14 @@ def as_told(values: Mapping[str, str], descriptions: Mapping[str, str], said: st
 
 def _only(moment: Moment, fields: tuple[str, ...]) -> Moment:
     return {k: v for k, v in moment.items() if k in fields}
+
+
+def _nearest_year(month: int, day: int, today: dt.date) -> int:
+    """The year of the `month`/`day` nearest to `today` (Feb 29: of a leap year)."""
+    days = [dt.date(y, month, day) for y in range(max(today.year - 4, 1), min(today.year + 5, 10000))
+            if month != 2 or day != 29
+            or y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)]
+    return min(days, key=lambda d: abs(d - today)).year
 
 
 def _fields(day: dt.date) -> Moment:

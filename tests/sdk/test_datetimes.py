@@ -165,6 +165,11 @@ def test_a_date_or_time_the_model_made_up_is_written_as_the_user_told_it():
         assert as_told({"time": "19:15"}, {}, "wake me at 7:15 in the morning") == {"time": "07:15"}
         assert as_told({"a": "10:00", "b": "11:00"}, {}, "at 7am") == {}
         assert as_told({"city": "Paris", "date": "next Friday"}, {}, "Paris next Friday") == {}
+        # a day told without its year is the nearest such day, before or after
+        assert as_told({"when": "2023-03-20 15:00"}, {}, "Remind me on March 20 at 3pm") == {"when": "2026-03-20 15:00"}
+        assert as_told({"date": "2023-03-03"}, {}, "What was the weather on March 3rd?") == {"date": "2026-03-03"}
+        assert as_told({"date": "2023-12-25"}, {}, "plans for 12/25?") == {"date": "2025-12-25"}
+        assert as_told({"date": "2024-03-20"}, {}, "on March 20, 2024") == {}  # the user's year
         # a date moved past the calendar's end is left as written
         assert as_told({"a": "2020-01-01", "b": "9999-12-30"}, {}, "from tomorrow") == {"a": "2026-03-18"}
 
@@ -183,3 +188,20 @@ def test_a_made_up_date_becomes_the_one_the_user_counted_from_now(days, layout, 
         assert new.date() == NOW.date() + dt.timedelta(days=days) and new.time() == dt.datetime.strptime(
             value, layout).time()  # the model's time stays: the user told none
         assert as_told(out, {}, f"Remind me {said}") == {}  # written as told: nothing more to change
+
+
+@given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)),
+       st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 12, 31)))
+def test_a_day_told_without_its_year_is_the_nearest_such_day(day, today):
+    said = f"on {day:%B} {day.day}"
+    value = day.replace(year=2000 if day.month == 2 and day.day == 29 else 1999).isoformat()
+    with at(dt.datetime.combine(today, dt.time(12))):
+        out = as_told({"date": value}, {}, said)
+    new = dt.date.fromisoformat(out.get("date", value))
+    assert (new.month, new.day) == (day.month, day.day)
+    for year in range(today.year - 4, today.year + 5):  # no day of that name is nearer
+        try:
+            other = dt.date(year, day.month, day.day)
+        except ValueError:
+            continue
+        assert abs(new - today) <= abs(other - today)
