@@ -633,8 +633,10 @@ def _states_anything(messages: list[dict], calls: list[ToolCall]) -> bool:
     values = [v for c in calls for v in leaf_values(c.arguments)]
     if not values:
         return True
-    facts = QueryFacts("\n".join(m["content"] for m in messages if isinstance(m.get("content"), str)))
-    return any(facts.states(v) for v in values)
+    # every message but the call guide the agent added ("one call for each item": no one)
+    text = "\n".join(m["content"] for m in messages if isinstance(m.get("content"), str)).replace(CALL_GUIDE, "")
+    facts = QueryFacts(text)
+    return any(facts.states(v) or facts.says_number(v) for v in values)
 
 
 def _invents_a_value(messages: list[dict], calls: list[ToolCall], registry: ToolRegistry) -> bool:

@@ -15,6 +15,8 @@ import json
 import re
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
+from text_to_num import alpha2digit
+
 from .currencies import codes_named, currency_words
 from .datetimes import Told, is_told, readings, told
 from .places import state_code, states_implied, world_city
@@ -164,7 +166,11 @@ class QueryFacts:
         self._tokens = _TOKEN.findall(query.lower())
         self._frames: dict[str, set[tuple[int, str]]] = {}
         self._spans: dict[Any, list[tuple[int, int]]] = {}
-        self.number_words = {_NUMBER_WORDS[w] for w in self.words if w in _NUMBER_WORDS}  # "two decimals"
+        # numbers written in words: "two decimals", "a timer for fifteen minutes", "three
+        # hundred and forty two" (text2num; only where a value is judged mentioned: a
+        # number in words is no value left unused)
+        self.number_words = {_NUMBER_WORDS[w] for w in self.words if w in _NUMBER_WORDS} | \
+            (numbers_in(alpha2digit(query, "en")) - self.numbers if self.english else set())
         self.capitals = {w.lower() for w in re.findall(r"\b[A-Z]{1,2}\b", query)}  # "NY", "UK", "X"
         # Whether the query may give a date or time: a word or a number that tells one.
         self.tells_time = bool(self.words & _TIME_WORDS or _TIME_NUMBER.search(query)) or not self.english
@@ -279,6 +285,11 @@ class QueryFacts:
                                   for step in (-1, 1) if 0 <= i + step < len(tokens)
                                   and tokens[i + step] not in _NOT_TELLING}
         return self._frames[word]
+
+    def says_number(self, value: Any) -> bool:
+        """Whether `value` is a number the query writes in words ("fifteen minutes": 15)."""
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            _number(value) in self.number_words
 
     def states(self, value: Any) -> bool:
         if isinstance(value, bool) or value is None:
@@ -589,7 +600,7 @@ def _mentioned(value: Any, facts: QueryFacts) -> bool:
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, (int, float)):
-        return facts.states(value) or _number(value) in facts.number_words
+        return facts.states(value) or facts.says_number(value)
     if not facts.english and re.search(r"[A-Za-z]", str(value)):
         return True  # perhaps a translation (QueryFacts.english)
     if ISO_DATE_TIME.fullmatch(str(value)):

@@ -137,6 +137,16 @@ def test_a_day_counted_from_now_is_the_clock_s(agent):
         agent.call("Remind me tomorrow", [REMINDER], now="2026-03-17")
 
 
+def test_a_number_written_in_words_is_the_user_s(agent):
+    timer = {"type": "function", "function": {
+        "name": "set_timer", "description": "Start a countdown timer.",
+        "parameters": {"type": "object", "required": ["minutes"], "properties": {
+            "minutes": {"type": "integer", "description": "Length of the timer in minutes."}}}}}
+    # 15 was judged to state nothing the user said, and the turn answered in text
+    r = agent.call("Set a timer for fifteen minutes", [timer])
+    assert [c.arguments["minutes"] for c in r.calls] == [15]
+
+
 def test_cli_call_counts_days_from_now(cli, tmp_path, qwen_path):
     tools = tmp_path / "tools.json"
     tools.write_text(json.dumps([REMINDER]))

@@ -408,6 +408,16 @@ def test_an_invented_number_is_one_nothing_comes_close_to_writing():
     assert not invented_number(True, q) and not invented_number("45", q)
 
 
+def test_a_number_written_in_words_is_no_invention():
+    from edgeagent.grounding import invented_number
+    q = QueryFacts("Set a timer for fifteen minutes, then add twenty and thirty-five to three hundred and forty two")
+    assert not any(invented_number(v, q) for v in (15, 20, 35, 342))
+    assert invented_number(16, q) and invented_number(45, q)
+    assert q.numbers == set()  # nor a value left for a call more (leaves_unused reads `numbers`)
+    # outside English, words cannot tell ("quince" is not read as English)
+    assert 15.0 not in QueryFacts("Pon un temporizador de quince minutos").number_words
+
+
 def test_a_unit_of_a_used_number_names_no_tool():
     q = QueryFacts("Calculate the strength of the magnetic field given distance is 8 meters and current is 12 Amperes")
     earlier = [("electromagnetism.biot_savart_law", {"current": 12, "distance": 8})]
