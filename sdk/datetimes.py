@@ -316,13 +316,14 @@ def as_told(values: Mapping[str, str], descriptions: Mapping[str, str], said: st
     written = set(re.findall(r"\d+", said))  # a date in a year the user wrote is the user's, not made up
     out: dict[str, str] = {}
     read: dict[str, tuple[Moment, list[str]]] = {}
+    layouts: dict[str, list[str]] = {}  # as the descriptions lay them out
     for key, value in values.items():
-        described = described_layout(descriptions.get(key, ""))
+        described = layouts[key] = described_layout(descriptions.get(key, "")) or []
         found = readings(value, described)
         layout = _layout_of(value, found[0]) if found else None
         if layout is not None:
             read[key] = (found[0], layout)
-        elif not found and described is not None and "day" in described:
+        elif not found and "day" in described:
             meant = {w.date() if isinstance(w, dt.datetime) else w for w in relative_moments(value, clock())}
             if len(meant) == 1 and (new := _written(_fields(next(iter(meant))), described)) is not None:
                 out[key] = new
@@ -360,11 +361,15 @@ def as_told(values: Mapping[str, str], descriptions: Mapping[str, str], said: st
         for k, d in zip(off_dates, told_dates):
             wrong[k].update(d)
     off_times = [k for k, m in wrong.items() if "hour" in m and not is_told(_only(m, _TIME_FIELDS), moments)]
+    # a date where the description lays out a date and time: the model left out the time
+    timeless = [k for k, m in moment.items() if "hour" not in m and _date_of(m) and "hour" in layouts[k]]
     told_times = free(times, _TIME_FIELDS)
-    if len(off_times) == 1 and len(told_times) == 1:
-        wrong[off_times[0]].update({k: v for k, v in told_times[0].items() if k in wrong[off_times[0]] or v})
+    if len(off_times) + len(timeless) == 1 and len(told_times) == 1:
+        k = (off_times + timeless)[0]
+        moment[k].update({f: v for f, v in told_times[0].items() if f in moment[k] or v or k in timeless})
     for k, m in moment.items():
-        if m != read[k][0] and (new := _written(m, read[k][1])) is not None:
+        layout = layouts[k] if k in timeless and "hour" in m else read[k][1]
+        if m != read[k][0] and (new := _written(m, layout)) is not None:
             out[k] = new
     return out
 

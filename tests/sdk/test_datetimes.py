@@ -165,6 +165,10 @@ def test_a_date_or_time_the_model_made_up_is_written_as_the_user_told_it():
         assert as_told({"time": "19:15"}, {}, "wake me at 7:15 in the morning") == {"time": "07:15"}
         assert as_told({"a": "10:00", "b": "11:00"}, {}, "at 7am") == {}
         assert as_told({"city": "Paris", "date": "next Friday"}, {}, "Paris next Friday") == {}
+        # a date for a date and time: the one time told is added, in the described layout
+        assert as_told({"when": "2023-03-20"}, {"when": "When, 'YYYY-MM-DD HH:MM'"}, "on March 20 at 3pm") == \
+            {"when": "2026-03-20 15:00"}
+        assert as_told({"when": "2026-03-20"}, {"when": "When, 'YYYY-MM-DD'"}, "on March 20 at 3pm") == {}
         # a day told without its year is the nearest such day, before or after
         assert as_told({"when": "2023-03-20 15:00"}, {}, "Remind me on March 20 at 3pm") == {"when": "2026-03-20 15:00"}
         assert as_told({"date": "2023-03-03"}, {}, "What was the weather on March 3rd?") == {"date": "2026-03-03"}
