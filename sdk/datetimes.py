@@ -251,8 +251,8 @@ def told(text: str) -> Told:
 def told_in(value: str, text: str) -> bool:
     """Whether `text` tells the date or time `value` is ("06:30" by "6:30 am", "19:00:00"
     by "7pm", "2024-03" by "March 2024"): its date by a date the text tells and its time
-    by a time. A date told without its year stands for any year; "tomorrow" tells no date
-    words can check."""
+    by a time. A date told without its year stands for any year; "tomorrow" tells the date
+    it is as of `clock()`."""
     found = readings(value)
     moments = told(text) if found else ([], [])
     return any(is_told(m, moments) for m in found)
