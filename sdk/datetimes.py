@@ -17,6 +17,7 @@ a date or time a call writes that the user did not tell is written as the user t
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import contextvars
 import datetime as dt
@@ -311,9 +312,6 @@ def as_told(values: Mapping[str, str], descriptions: Mapping[str, str], said: st
     am/pm is two readings: not one). A day the user told without its year ("on March
     20") is the nearest such day. A value that is a word for a day ("tomorrow") is
     written in the layout its description names. Nothing else is guessed."""
-    moments = told(said)
-    dates, times = moments
-    written = set(re.findall(r"\d+", said))  # a date in a year the user wrote is the user's, not made up
     out: dict[str, str] = {}
     read: dict[str, tuple[Moment, list[str]]] = {}
     layouts: dict[str, list[str]] = {}  # as the descriptions lay them out
@@ -327,6 +325,11 @@ def as_told(values: Mapping[str, str], descriptions: Mapping[str, str], said: st
             meant = {w.date() if isinstance(w, dt.datetime) else w for w in relative_moments(value, clock())}
             if len(meant) == 1 and (new := _written(_fields(next(iter(meant))), described)) is not None:
                 out[key] = new
+    if not read:  # most calls write no date: what the user told need not be read
+        return out
+    moments = told(said)
+    dates, times = moments
+    written = set(re.findall(r"\d+", said))  # a date in a year the user wrote is the user's, not made up
     moment = {k: dict(m) for k, (m, _) in read.items()}  # as they will be written
     # A day told without its year ("on March 20"): the model's year is a guess; the
     # nearest such day is meant (the coming one for a reminder, the past one for a report).
@@ -381,8 +384,7 @@ def _only(moment: Moment, fields: tuple[str, ...]) -> Moment:
 def _nearest_year(month: int, day: int, today: dt.date) -> int:
     """The year of the `month`/`day` nearest to `today` (Feb 29: of a leap year)."""
     days = [dt.date(y, month, day) for y in range(max(today.year - 4, 1), min(today.year + 5, 10000))
-            if month != 2 or day != 29
-            or y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)]
+            if (month, day) != (2, 29) or calendar.isleap(y)]
     return min(days, key=lambda d: abs(d - today)).year
 
 
