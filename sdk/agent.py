@@ -50,7 +50,7 @@ from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
 from .datetimes import at
 from .formats import conformed, dates_as_told
 from .grammar import TOOL_MODES, Grammar
-from .grounding import (QueryFacts, adds_to_earlier, conversation_facts, doubled_value, grounded_arguments,
+from .grounding import (QueryFacts, adds_to_earlier, conversation_facts, crossed, doubled_value, grounded_arguments,
                         invented_number, invented_text, is_default, is_english, leaf_values, leaves_unused,
                         measures_another, misplaced_number, name_words, option_phrases, padded_words, says,
                         schema_has, word_in)
@@ -312,6 +312,7 @@ class Agent:
                 if not result.truncated:
                     calls = self._more_calls(messages, schemas, grammar_schemas, choice, calls, max_calls,
                                              disabled, max_tokens, options, registry, facts)
+                calls += self._crossed(facts, calls, registry)[:max_calls - len(calls)]
                 result = CallResult(calls=calls, text="", generation=out, truncated=result.truncated)
         as_said = written = result.calls
         if ground and result.calls:
@@ -479,6 +480,18 @@ class Agent:
                 break
             retried, off = True, off + [call.name]
         return calls
+
+    def _crossed(self, facts: QueryFacts, calls: list[ToolCall], registry: ToolRegistry) -> list[ToolCall]:
+        """The calls that complete the grid of `calls` (grounding.crossed), each checked
+        against its tool's schema (the values come from calls of the same tool, the
+        combination is new)."""
+        out = []
+        for name, args in crossed(facts, [(c.name, c.arguments) for c in calls]):
+            try:
+                out.append(self._checked({"name": name, "arguments": args}, registry))
+            except ToolArgumentError:
+                continue
+        return out
 
     def _one_call_more(self, messages: list[dict], schemas: list[dict], grammar: Grammar, calls: list[ToolCall],
                        disabled: list[str], max_tokens: int, options: dict,

@@ -11,6 +11,7 @@ or calls a tool the query names that no earlier call was made to.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
@@ -23,7 +24,7 @@ from .places import state_code, states_implied, world_city
 from .request import MONTHS, WEEKDAYS
 from .tool import name_in_words
 
-__all__ = ["QueryFacts", "conversation_facts", "is_english", "numbers_in", "scaled_numbers", "leaf_values", "name_words",
+__all__ = ["QueryFacts", "crossed", "conversation_facts", "is_english", "numbers_in", "scaled_numbers", "leaf_values", "name_words",
            "adds_to_earlier", "grounded_arguments", "invented_number", "invented_text", "is_default", "leaves_unused",
            "schema_has", "word_in", "words_in", "misplaced_number", "measures_another", "doubled_value"]
 
@@ -54,6 +55,14 @@ _TIME_NUMBER = re.compile(r"\b(?:1[89]|2[01])\d\d\b|\b\d{1,2}(?:st|nd|rd|th)\b|\
 # Words that order a list of requests ("the first one ... the second"), not a value of it.
 _LIST_WORDS = set("""first second third fourth fifth last another other others different same next previous
 both each either neither finally lastly""".split())
+
+
+_CASED_WORD = re.compile(r"[^\W_]+")
+
+
+def _case_forms(calls: Iterable[tuple[str, Mapping[str, Any]]]) -> set[str]:
+    """The words of the calls' text values as written (case kept)."""
+    return {w for _, args in calls for v in leaf_values(args) if isinstance(v, str) for w in _CASED_WORD.findall(v)}
 
 
 def _words(text: str) -> list[str]:
@@ -172,6 +181,13 @@ class QueryFacts:
         self.number_words = {_NUMBER_WORDS[w] for w in self.words if w in _NUMBER_WORDS} | \
             (numbers_in(alpha2digit(query, "en")) - self.numbers if self.english else set())
         self.capitals = {w.lower() for w in re.findall(r"\b[A-Z]{1,2}\b", query)}  # "NY", "UK", "X"
+        # Words the query writes in several cases, one of them in capitals: different values
+        # ("the genotypes AA, Aa and aa", "Co and CO"), which the lowercase words above merge.
+        forms: dict[str, set[str]] = {}
+        for w in _CASED_WORD.findall(query):
+            forms.setdefault(w.lower(), set()).add(w)
+        self.case_distinct = {f for low, fs in forms.items() if len(fs) > 1 and low not in _FUNCTION_WORDS
+                              and any(f.isupper() and len(f) > 1 for f in fs) for f in fs}
         # Whether the query may give a date or time: a word or a number that tells one.
         self.tells_time = bool(self.words & _TIME_WORDS or _TIME_NUMBER.search(query)) or not self.english
         # words written as a number's unit ("12 Amperes"): word -> (times so written, the numbers)
@@ -451,6 +467,8 @@ def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[t
     used, said, named_before = _accounted(earlier)
     if any(_new_value(v, facts, used, said | named_before) for v in leaf_values(arguments)):
         return True
+    if (_case_forms([(name, arguments)]) & facts.case_distinct) - _case_forms(earlier):  # "Aa" after "AA"
+        return True
     if name in {n for n, _ in earlier}:
         return _pairs_anew(name, arguments, earlier, facts)
     # "the displacement of a car at an initial speed of 20" names no speed tool: the
@@ -500,7 +518,8 @@ def leaves_unused(facts: QueryFacts, earlier: Iterable[tuple[str, Mapping[str, A
     """Whether a further call could bring something the `earlier` calls (name, arguments)
     leave unused (the test of adds_to_earlier, looser): a number none of them used (in
     any reading: "5%" is used by 0.05; not an exponent, "m^3"), the pair of a value a tool
-    took that only other calls took (_unpaired), or a word that is no
+    took that only other calls took (_unpaired), a word the query also writes in another
+    case that no call wrote so ("Aa" after "AA": QueryFacts.case_distinct), or a word that is no
     function word, that their values, parameter names, tool names and descriptions do not
     account for (nor is it a used number's unit, "5 meters", or the name of a used
     currency), and that one of `tools` (name -> Tool: those a further call may use) is
@@ -518,7 +537,8 @@ def leaves_unused(facts: QueryFacts, earlier: Iterable[tuple[str, Mapping[str, A
     for name, _ in earlier:
         if name in tools:
             accounted.update(_words(tools[name].description))
-    if any(not (r & used) for r in facts.values_written) or _unpaired(facts, earlier):
+    if any(not (r & used) for r in facts.values_written) or _unpaired(facts, earlier) or \
+            facts.case_distinct - _case_forms(earlier):
         return True
     # A word that starts with a digit ("6cm", "2nd") is a number, checked above.
     left = [w for w in facts.words if not w[0].isdigit() and (len(w) >= 3 or w in facts.capitals)
@@ -531,6 +551,55 @@ def leaves_unused(facts: QueryFacts, earlier: Iterable[tuple[str, Mapping[str, A
         return True
     called = {n for n, _ in earlier}
     return any(word_in(w, name_words(n)) for n in tools if n not in called for w in left)
+
+
+# At most this many calls of one tool come from completing a grid (crossed).
+MAX_CROSSED = 16
+
+
+def crossed(facts: QueryFacts, calls: list[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """The calls that complete a grid: where the calls of a tool differ in two or more
+    arguments and the values each of them takes are listed together in the query
+    (QueryFacts.paired: "the winning percentage of the Lakers and the Bulls in 2018 and
+    2020"), the request is asked of every combination, and the 0.5B model pairs the lists
+    off one to one (Lakers 2018, Bulls 2020). Returns the combinations no call makes, as
+    (name, arguments) in order; none where the query pairs the values itself
+    ("respectively"), or values are lists, objects or booleans (nothing a query lists)."""
+    if "respectively" in facts.words:
+        return []
+    by_tool: dict[str, list[Mapping[str, Any]]] = {}
+    for name, args in calls:
+        by_tool.setdefault(name, []).append(args)
+    out: list[tuple[str, dict[str, Any]]] = []
+    for name, group in by_tool.items():
+        if len(group) < 2 or any(set(a) != set(group[0]) for a in group):
+            continue
+        varied = {k: _distinct(a[k] for a in group) for k in group[0]}
+        varied = {k: vs for k, vs in varied.items() if len(vs) > 1}
+        if len(varied) < 2 or not all(_listed(facts, vs) for vs in varied.values()):
+            continue
+        made = [dict(a) for a in group]
+        combos = itertools.product(*varied.values())
+        for combo in itertools.islice(combos, MAX_CROSSED):
+            args = {**group[0], **dict(zip(varied, combo))}
+            if args not in made:
+                made.append(args)
+                out.append((name, args))
+    return out
+
+
+def _distinct(values: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def _listed(facts: QueryFacts, values: list[Any]) -> bool:
+    """Whether each of `values` (text or numbers) is listed in the query with another of them."""
+    return all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values) and \
+        all(any(facts.paired(v, w) for w in values if w != v) for v in values)
 
 
 def schema_has(schema: Any, test: Callable[[Mapping[str, Any]], bool]) -> bool:

@@ -165,6 +165,23 @@ def test_parallel_request_gives_one_call_per_item(agent):
     assert [c.arguments["city"].lower() for c in single.calls] == ["oslo"]
 
 
+POPULATION = {"type": "function", "function": {
+    "name": "city_population", "description": "Population of a city in a given year.",
+    "parameters": {"type": "object", "properties": {
+        "city": {"type": "string", "description": "City name"},
+        "year": {"type": "integer", "description": "Year of the census"}}, "required": ["city", "year"]}}}
+
+
+def test_two_lists_in_a_request_ask_for_every_combination(agent):
+    """Two cities and two years are four calls (the model alone pairs the lists off); "respectively" pairs them."""
+    r = agent.call("What was the population of Lyon and Porto in 1990 and 2010?", [POPULATION, WEATHER])
+    assert sorted((c.arguments["city"].lower(), c.arguments["year"]) for c in r.calls) == [
+        ("lyon", 1990), ("lyon", 2010), ("porto", 1990), ("porto", 2010)]
+    paired = agent.call("What was the population of Lyon and Porto in 1990 and 2010 respectively?",
+                        [POPULATION, WEATHER])
+    assert len(paired.calls) < 4
+
+
 def test_irrelevant_request_gets_text_and_no_call(agent):
     r = agent.call("Tell me a joke about penguins.", [WEATHER])
     assert r.calls == [] and r.text

@@ -6,7 +6,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from edgeagent.grounding import (_FUNCTION_WORDS, _GENERIC, _LIST_WORDS, QueryFacts, adds_to_earlier,
-                                  conversation_facts, doubled_value, grounded_arguments, invented_text, is_english,
+                                  conversation_facts, crossed, doubled_value, grounded_arguments, invented_text, is_english,
                                   leaf_values, leaves_unused, measures_another, misplaced_number, name_words, word_in)
 from edgeagent.tool import Tool
 
@@ -250,6 +250,52 @@ def test_values_joined_by_and_or_a_comma_are_a_pair(words, joiner, apart):
     listed = QueryFacts(f"Find the {a}, {b} {joiner} {c} today")
     assert listed.paired(a, b) and listed.paired(b, c)
     assert not QueryFacts(f"Find the {a}, {b} today").paired(a, b)
+
+
+@given(st.lists(_content_word, min_size=2, max_size=3, unique=True), st.lists(st.integers(1990, 2030), min_size=2,
+       max_size=3, unique=True), st.data())
+def test_values_listed_apart_are_crossed_into_every_combination(teams, years, data):
+    """Two lists in the query ("the Lakers and the Bulls in 2018 and 2020") ask for every
+    combination: whatever part of the grid the calls made, crossed adds the rest, once."""
+    assume(not set(teams) & {"find", "seasons", "respectively"})
+    query = f"Find the {' and '.join(teams)} in seasons {' and '.join(map(str, years))}"
+    facts = QueryFacts(query)
+    grid = [{"team": t, "season": y, "league": "NBA"} for t in teams for y in years]
+    made = data.draw(st.lists(st.sampled_from(grid), min_size=2, max_size=len(grid), unique_by=lambda a: str(a)))
+    # as the model pairs the lists off: every value in some call
+    assume({a["team"] for a in made} == set(teams) and {a["season"] for a in made} == set(years))
+    added = crossed(facts, [("win_pct", a) for a in made])
+    assert sorted(map(str, made + [a for _, a in added])) == sorted(map(str, grid))
+    assert all(name == "win_pct" for name, _ in added)
+    # Paired off by the user, or written apart: nothing is crossed.
+    assert crossed(QueryFacts(query + ", respectively"), [("win_pct", a) for a in made]) == []
+    apart = QueryFacts(" and ".join(f"the {t} in {y}" for t, y in zip(teams, years)))
+    assert crossed(apart, [("win_pct", a) for a in made]) == []
+
+
+def test_only_calls_of_one_tool_that_differ_in_listed_values_are_crossed():
+    facts = QueryFacts("Stock prices of Microsoft and Apple on 2022-01-01 and 2022-02-01")
+    zipped = [("price", {"company": "Microsoft", "date": "2022-01-01"}), ("price", {"company": "Apple", "date": "2022-02-01"})]
+    assert crossed(facts, zipped) == [("price", {"company": "Microsoft", "date": "2022-02-01"}),
+                                       ("price", {"company": "Apple", "date": "2022-01-01"})]
+    assert crossed(facts, zipped[:1] + [("volume", zipped[1][1])]) == []  # two tools
+    assert crossed(facts, [zipped[0], ("price", {"company": "Apple", "date": "2022-01-01"})]) == []  # one list
+    assert crossed(facts, [zipped[0], ("price", {**zipped[1][1], "exchange": "NASDAQ"})]) == []  # other keys
+
+
+def test_a_word_written_in_several_cases_is_several_values():
+    """"AA", "Aa" and "aa" are three genotypes, one word to the lowercase reading."""
+    facts = QueryFacts("Frequency of the genotypes AA, Aa and aa for an allele frequency of 0.7")
+    assert facts.case_distinct == {"AA", "Aa", "aa"}
+    genotype = _tool("genotype_frequency", "", allele_frequency="number", genotype="string")
+    earlier = [("genotype_frequency", {"allele_frequency": 0.7, "genotype": "AA"})]
+    assert leaves_unused(facts, earlier, {"genotype_frequency": genotype})
+    assert adds_to_earlier("genotype_frequency", {"allele_frequency": 0.7, "genotype": "Aa"}, earlier, facts)
+    assert not adds_to_earlier("genotype_frequency", {"allele_frequency": 0.7, "genotype": "AA"}, earlier, facts)
+    done = earlier + [("genotype_frequency", {"allele_frequency": 0.7, "genotype": g}) for g in ("Aa", "aa")]
+    assert not leaves_unused(facts, done, {"genotype_frequency": genotype})
+    # A capital at the start of a sentence, or a function word in capitals, is no other value.
+    assert QueryFacts("Apple pie. I like apple pie and US news; tell us.").case_distinct == set()
 
 
 def test_a_place_after_a_comma_qualifies_the_one_before():
