@@ -24,9 +24,9 @@ from .places import state_code, states_implied, world_city
 from .request import MONTHS, WEEKDAYS
 from .tool import name_in_words
 
-__all__ = ["QueryFacts", "crossed", "conversation_facts", "is_english", "numbers_in", "scaled_numbers", "leaf_values", "name_words",
-           "adds_to_earlier", "grounded_arguments", "invented_number", "invented_text", "is_default", "leaves_unused",
-           "schema_has", "word_in", "words_in", "misplaced_number", "measures_another", "doubled_value"]
+__all__ = ["QueryFacts", "conversation_facts", "is_english", "numbers_in", "scaled_numbers", "leaf_values", "name_words",
+           "crossed", "adds_to_earlier", "grounded_arguments", "invented_number", "invented_text", "is_default",
+           "leaves_unused", "schema_has", "word_in", "words_in", "misplaced_number", "measures_another", "doubled_value"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")

@@ -516,6 +516,30 @@ def test_a_call_that_completes_an_earlier_one_takes_its_place():
     assert _added(q, calls, sized) and calls == [sized, pieta]
 
 
+def test_a_call_whose_tool_and_values_other_calls_serve_is_left_out():
+    from edgeagent.agent import ToolCall, _needed
+    from edgeagent.grounding import QueryFacts
+
+    def forecast(what, city):
+        return ToolCall(f"weather_forecast_{what}", {"location": city, "days": 10})
+
+    q = QueryFacts("Get the temperature and humidity forecast for Boston and the precipitation forecast for Rome "
+                   "for the next 10 days.")
+    calls = [forecast("temperature", "Boston"), forecast("humidity", "Boston"), forecast("temperature", "Rome"),
+             forecast("precipitation", "Rome")]
+    assert _needed(q, calls) == [calls[0], calls[1], calls[3]]  # Rome's temperature was not asked for
+    # Both cities for both forecasts: each call takes the pair of the city its tool took.
+    grid = QueryFacts("Get the temperature and precipitation forecast for Boston and Rome for the next 10 days.")
+    calls = [forecast(w, c) for w in ("temperature", "precipitation") for c in ("Boston", "Rome")]
+    assert _needed(grid, calls) == calls
+    # One tool alone: combinations of its values stay, whatever other calls use.
+    q = QueryFacts("Dividend per share for a payout of 5000000 with 2000000 shares, then 6000000 with 2500000 "
+                   "shares, and 6000000 with 2000000 shares.")
+    payouts = [ToolCall("dividend", {"payout": p, "shares": n})
+               for p, n in ((5000000, 2000000), (6000000, 2500000), (6000000, 2000000))]
+    assert _needed(q, payouts) == payouts
+
+
 def test_calls_another_call_repeats_or_completes_are_left_out():
     from edgeagent.agent import ToolCall, _completed
 

@@ -6,8 +6,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from edgeagent.grounding import (_FUNCTION_WORDS, _GENERIC, _LIST_WORDS, QueryFacts, adds_to_earlier,
-                                  conversation_facts, crossed, doubled_value, grounded_arguments, invented_text, is_english,
-                                  leaf_values, leaves_unused, measures_another, misplaced_number, name_words, word_in)
+                                  conversation_facts, crossed, doubled_value, grounded_arguments, invented_text,
+                                  is_english, leaf_values, leaves_unused, measures_another, misplaced_number,
+                                  name_words, word_in)
 from edgeagent.tool import Tool
 
 
@@ -275,7 +276,8 @@ def test_values_listed_apart_are_crossed_into_every_combination(teams, years, da
 
 def test_only_calls_of_one_tool_that_differ_in_listed_values_are_crossed():
     facts = QueryFacts("Stock prices of Microsoft and Apple on 2022-01-01 and 2022-02-01")
-    zipped = [("price", {"company": "Microsoft", "date": "2022-01-01"}), ("price", {"company": "Apple", "date": "2022-02-01"})]
+    zipped = [("price", {"company": "Microsoft", "date": "2022-01-01"}),
+              ("price", {"company": "Apple", "date": "2022-02-01"})]
     assert crossed(facts, zipped) == [("price", {"company": "Microsoft", "date": "2022-02-01"}),
                                        ("price", {"company": "Apple", "date": "2022-01-01"})]
     assert crossed(facts, zipped[:1] + [("volume", zipped[1][1])]) == []  # two tools
