@@ -467,8 +467,8 @@ def adds_to_earlier(name: str, arguments: Mapping[str, Any], earlier: Iterable[t
     used, said, named_before = _accounted(earlier)
     if any(_new_value(v, facts, used, said | named_before) for v in leaf_values(arguments)):
         return True
-    if (_case_forms([(name, arguments)]) & facts.case_distinct) - _case_forms(earlier):  # "Aa" after "AA"
-        return True
+    if facts.case_distinct and (_case_forms([(name, arguments)]) & facts.case_distinct) - _case_forms(earlier):
+        return True  # "Aa" after "AA"
     if name in {n for n, _ in earlier}:
         return _pairs_anew(name, arguments, earlier, facts)
     # "the displacement of a car at an initial speed of 20" names no speed tool: the
@@ -538,7 +538,7 @@ def leaves_unused(facts: QueryFacts, earlier: Iterable[tuple[str, Mapping[str, A
         if name in tools:
             accounted.update(_words(tools[name].description))
     if any(not (r & used) for r in facts.values_written) or _unpaired(facts, earlier) or \
-            facts.case_distinct - _case_forms(earlier):
+            facts.case_distinct and facts.case_distinct - _case_forms(earlier):
         return True
     # A word that starts with a digit ("6cm", "2nd") is a number, checked above.
     left = [w for w in facts.words if not w[0].isdigit() and (len(w) >= 3 or w in facts.capitals)
@@ -578,7 +578,7 @@ def crossed(facts: QueryFacts, calls: list[tuple[str, Mapping[str, Any]]]) -> li
         varied = {k: vs for k, vs in varied.items() if len(vs) > 1}
         if len(varied) < 2 or not all(_listed(facts, vs) for vs in varied.values()):
             continue
-        made = [dict(a) for a in group]
+        made = list(group)
         combos = itertools.product(*varied.values())
         for combo in itertools.islice(combos, MAX_CROSSED):
             args = {**group[0], **dict(zip(varied, combo))}
