@@ -15,7 +15,10 @@ it copies "50mH" as 50 where the description asks for henries; a place: it copie
 currency: it copies "Euros" where a currency parameter takes a code (EUR). And a
 number the user wrote with a scale word ("50 million") it often copies with a zero too
 many or too few; a name it starts with an article the user wrote as an article, not as
-part of the name ("the theory of evolution" copied as "The theory of evolution").
+part of the name ("the theory of evolution" copied as "The theory of evolution"); a
+count of days the user gave as a period ("the upcoming month") it fills with the
+parameter's default; a journey "from Las Vegas to Los Angeles" it may start in Los
+Angeles; a name the user wrote with a sign ("C#", "C++") it cuts before the sign.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from .grounding import numbers_in, padded_words, says, scaled_numbers, schema_ha
 from .places import state_code, state_name, state_of, world_city
 
 __all__ = ["conformed", "dates_as_told", "conform_dates", "conform_percentages", "conform_units", "conform_places",
-           "conform_currencies", "conform_scaled_numbers", "conform_articles", "unit_registry"]
+           "conform_currencies", "conform_scaled_numbers", "conform_articles", "conform_periods",
+           "conform_directions", "conform_signed_names", "unit_registry"]
 
 
 def conformed(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
@@ -41,6 +45,9 @@ def conformed(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text:
     out = conform_units(out, parameters, text)
     out = conform_scaled_numbers(out, parameters, text)
     out = conform_articles(out, parameters, text)
+    out = conform_periods(out, parameters, text)
+    out = conform_directions(out, parameters, text)
+    out = conform_signed_names(out, parameters, text)
     return conform_currencies(conform_places(out, parameters, text), parameters)
 
 
@@ -359,6 +366,100 @@ def conform_articles(arguments: Mapping[str, Any], parameters: Mapping[str, Any]
         if not spots or any(text[max(0, i - len(named)):i] == named for i in spots):
             return None
         return rest
+
+    return _each_value(arguments, parameters, str, rewrite)
+
+
+# "the upcoming month", "next 2 weeks", "3 months", "for a week" (a bare "a day", as in
+# "twice a day", is no period)
+_PERIOD_COUNTS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
+_PERIOD = re.compile(r"\b(?:(next|upcoming|coming|following|past|last)\s+)?(?:(\d+|" + "|".join(_PERIOD_COUNTS) +
+                     r"|(?:(?<=\bfor )|(?<=\bwithin ))an?)\s+)?(day|week|fortnight|month|year)s?\b", re.I)
+_PERIOD_DAYS = {"day": 1, "week": 7, "fortnight": 14, "month": 30, "year": 365}
+
+
+def _periods_in_days(text: str) -> set[int]:
+    """The periods `text` names, in days: {30} for "upcoming month concerts", {14} for
+    "the next 2 weeks"; a unit with neither a count nor a next/past word names none."""
+    out = set()
+    for m in _PERIOD.finditer(text):
+        if m.group(1) is None and m.group(2) is None:
+            continue
+        count = m.group(2).lower() if m.group(2) else "1"
+        n = int(count) if count.isdigit() else _PERIOD_COUNTS.get(count, 1)
+        out.add(n * _PERIOD_DAYS[m.group(3).lower()])
+    return out
+
+
+def conform_periods(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """`arguments` with the value of a number parameter that counts days ("days_ahead",
+    "The number of days to forecast") that `text` does not write, where `text` names one
+    period, written as that period in days: 30 for "upcoming month rock concerts" where
+    the 0.5B model keeps the parameter's default of 7. A value the user wrote stays."""
+    periods, said = _periods_in_days(text), numbers_in(text)
+    if len(periods) != 1:
+        return dict(arguments)
+    days = periods.pop()
+
+    def rewrite(key: str, value: float, schema: Mapping[str, Any]) -> Optional[float]:
+        counts_days = "days" in key.lower() or re.search(r"\bdays\b", _description(schema), re.I)
+        if not counts_days or float(value) in said or float(value) == days:
+            return None
+        return days if {"integer", "number"} & set(_types(schema)) else None
+
+    return _each_value(arguments, parameters, float, rewrite)
+
+
+# The words that give a parameter the start or the end of a journey (or a conversion):
+# start_location / end_location, origin / destination, from_city / to_city, base_currency /
+# target_currency, source_language / target_language.
+_SOURCE_ROLES = frozenset("start starting origin from source departure departing base begin".split())
+_TARGET_ROLES = frozenset("end ending destination dest to target arrival arriving final".split())
+
+
+def _key_words(key: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", key)}
+
+
+def _direction_pairs(keys: list[str]) -> list[tuple[str, str]]:
+    """The (source, target) pairs among parameter names: the same words but for a role word."""
+    pairs = []
+    for a in keys:
+        for b in keys:
+            wa, wb = _key_words(a), _key_words(b)
+            if wa & _SOURCE_ROLES and wb & _TARGET_ROLES and wa - _SOURCE_ROLES == wb - _TARGET_ROLES:
+                pairs.append((a, b))
+    return pairs
+
+
+def _after(word: str, value: str, text: str) -> bool:
+    return re.search(rf"\b{word}\s+(?:the\s+)?{re.escape(value)}(?!\w)", text, re.I) is not None
+
+
+def conform_directions(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """`arguments` with the two values of a start and an end parameter (see
+    `_direction_pairs`) swapped where `text` says the other way round: "traffic from Las
+    Vegas to Los Angeles" has its start in Las Vegas, whichever the model wrote first."""
+    out = dict(arguments)
+    for source, target in _direction_pairs(list(arguments)):
+        a, b = out[source], out[target]
+        if isinstance(a, str) and isinstance(b, str) and a.lower() != b.lower() and _after("from", b, text) and \
+                (_after("to", a, text) or _after("into", a, text)) and not _after("from", a, text):
+            out[source], out[target] = b, a
+    return out
+
+
+def conform_signed_names(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """`arguments` with each string value that `text` writes only with a sign after it
+    ("C#", "F#", "C++", "A+") written with it: asked for the key signature of C# major, the
+    0.5B model writes the key "C"."""
+    def rewrite(key: str, value: str, schema: Mapping[str, Any]) -> Optional[str]:
+        if not value.strip() or _has_enum(schema):
+            return None
+        if re.search(rf"(?<![\w#+]){re.escape(value)}(?![\w#+])", text, re.I):
+            return None
+        signed = {m.group(0) for m in re.finditer(rf"(?<![\w#+]){re.escape(value)}[#+]+(?![\w#+])", text)}
+        return signed.pop() if len(signed) == 1 else None
 
     return _each_value(arguments, parameters, str, rewrite)
 

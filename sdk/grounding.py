@@ -800,6 +800,22 @@ def is_default(parameters: Mapping[str, Any], key: str, value: Any) -> bool:
     return isinstance(schema, Mapping) and "default" in schema and schema["default"] == value
 
 
+def _count_among_names(entry: Any, entries: list, counts: set) -> bool:
+    """Whether a list entry is the number of another argument written as a name among
+    names: "pasta with cheese for 2 servings" gives servings=2 and ingredients ["pasta",
+    "cheese"], not ["pasta", "cheese", "2"]."""
+    if not isinstance(entry, str) or _number_or_none(entry) not in counts:
+        return False
+    return any(isinstance(x, str) and _number_or_none(x) is None for x in entries)
+
+
+def _number_or_none(text: str) -> Optional[float]:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def grounded_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any],
                        facts: QueryFacts) -> dict[str, Any]:
     """The arguments without what the user did not say. The 0.5B model fills optional
@@ -810,15 +826,17 @@ def grounded_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, An
     kept), and list entries the query does not mention are dropped when others are. An
     object argument whose schema lists its properties is grounded the same way, by its
     own `required` (a device's settings: "run the air conditioner in air-clean mode"
-    gets its mode, not a target temperature of 22 nobody gave)."""
+    gets its mode, not a target temperature of 22 nobody gave). A list of names drops an
+    entry that is only another argument's number (`_count_among_names`)."""
     required = set(parameters.get("required") or [])
     properties = parameters.get("properties") or {}
+    counts = {_number(v) for v in arguments.values() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     out: dict[str, Any] = {}
     for key, value in arguments.items():
         given = value
         if isinstance(value, list) and value and all(isinstance(x, (str, int, float)) and not isinstance(x, bool)
                                                      for x in value):
-            kept = [x for x in value if _mentioned(x, facts)]
+            kept = [x for x in value if _mentioned(x, facts) and not _count_among_names(x, value, counts)]
             if kept:
                 value = kept
         schema = properties.get(key)

@@ -237,3 +237,73 @@ def test_the_dates_of_a_call_are_written_as_the_user_told_them():
         movies["required"].append("movie_date")
         assert dates_as_told({"city": "Noida", "movie_date": "2023-09-15"}, movies, "movies in Noida today?") == \
             {"city": "Noida", "movie_date": "2026-03-17"}
+
+
+DAYS = {"properties": {
+    "days_ahead": {"type": "integer", "description": "The number of days from now to include.", "default": 7},
+    "span": {"type": "integer", "description": "How many days the forecast covers."},
+    "count": {"type": "integer", "description": "How many results."}}}
+
+
+def test_a_count_of_days_the_user_gave_as_a_period_is_that_period():
+    from edgeagent.formats import conform_periods
+
+    def days(value: int, text: str, key: str = "days_ahead") -> int:
+        return conform_periods({key: value}, DAYS, text)[key]
+    assert days(7, "Search for upcoming month rock concerts in New York.") == 30
+    assert days(3, "the forecast for the next 2 weeks", "span") == 14
+    assert days(1, "weather within a fortnight") == 14
+    assert days(7, "Rent a car for a week") == 7
+    assert days(5, "concerts in the next 5 days") == 5  # the user's own number
+    assert days(2, "concerts in the next two weeks") == 14  # "two" is a count of weeks, not of days
+    assert days(7, "events in the month of June") == 7  # a month named, no period
+    assert days(7, "take it twice a day") == 7
+    assert days(7, "next week or next month?") == 7  # two periods: which one is unknown
+    assert days(7, "results for the upcoming month", "count") == 7  # not a count of days
+
+
+@given(st.sampled_from(["day", "week", "fortnight", "month", "year"]), st.integers(2, 12),
+       st.integers(1, 400), st.sampled_from(["next", "upcoming", "past", ""]))
+def test_a_period_in_days_is_its_count_times_its_unit(unit, count, value, qualifier):
+    from edgeagent.formats import conform_periods
+
+    text = f"show me the {qualifier} {count} {unit}s please".replace("  ", " ")
+    out = conform_periods({"days_ahead": value}, DAYS, text)["days_ahead"]
+    per = {"day": 1, "week": 7, "fortnight": 14, "month": 30, "year": 365}[unit]
+    assert out == (value if value == count else count * per)
+
+
+ROUTE = {"properties": {
+    "start_location": {"type": "string"}, "end_location": {"type": "string"},
+    "origin": {"type": "string"}, "destination": {"type": "string"},
+    "base_currency": {"type": "string"}, "target_currency": {"type": "string"}}}
+
+
+def test_a_journey_starts_where_the_user_said_from():
+    from edgeagent.formats import conform_directions
+
+    said = "How much traffic should I expect from Las Vegas to Los Angeles this weekend?"
+    swapped = {"start_location": "Los Angeles", "end_location": "Las Vegas"}
+    assert conform_directions(swapped, ROUTE, said) == {"start_location": "Las Vegas", "end_location": "Los Angeles"}
+    assert conform_directions({"origin": "Paris", "destination": "Rome"}, ROUTE, "fly from Rome to Paris") == \
+        {"origin": "Rome", "destination": "Paris"}
+    assert conform_directions({"base_currency": "EUR", "target_currency": "USD"}, ROUTE, "convert from USD into EUR") \
+        == {"base_currency": "USD", "target_currency": "EUR"}
+    right = {"origin": "Rome", "destination": "Paris"}
+    assert conform_directions(right, ROUTE, "fly from Rome to Paris") == right
+    assert conform_directions(right, ROUTE, "a trip between Paris and Rome") == right  # no direction said
+    assert conform_directions(right, ROUTE, "from Rome to Paris and from Paris to Rome") == right  # both ways
+    assert conform_directions({"origin": "Rome", "end_location": "Paris"}, ROUTE, "from Paris to Rome") == \
+        {"origin": "Rome", "end_location": "Paris"}  # no pair of one name
+
+
+def test_a_name_the_user_wrote_with_a_sign_keeps_it():
+    from edgeagent.formats import conform_signed_names
+
+    key = {"properties": {"key": {"type": "string"}, "mode": {"type": "string", "enum": ["C"]}}}
+    assert conform_signed_names({"key": "C"}, key, "What key signature does C# major have?") == {"key": "C#"}
+    assert conform_signed_names({"key": "C"}, key, "a tutorial on C++ templates") == {"key": "C++"}
+    assert conform_signed_names({"key": "C"}, key, "compare C and C#") == {"key": "C"}  # written bare too
+    assert conform_signed_names({"key": "C"}, key, "F# and C#") == {"key": "C#"}
+    assert conform_signed_names({"mode": "C"}, key, "in C#") == {"mode": "C"}  # an enum's own value
+    assert conform_signed_names({"key": "Cb"}, key, "in C#") == {"key": "Cb"}

@@ -395,6 +395,20 @@ def test_an_object_argument_is_grounded_by_its_own_schema():
     assert grounded_arguments(said, params, q) == {"body": {"mode": "COOL"}, "extra": {"note": "high fan"}}
 
 
+def test_a_list_of_names_holds_no_number_another_argument_takes():
+    params = {"type": "object", "required": ["ingredients", "servings"], "properties": {
+        "ingredients": {"type": "array", "items": {"type": "string"}}, "servings": {"type": "integer"},
+        "sizes": {"type": "array", "items": {"type": "string"}}}}
+    q = QueryFacts("Give me a recipe for a vegetarian pasta with cheese for 2 servings, in sizes 2 and 4.")
+    assert grounded_arguments({"ingredients": ["Pasta", "Cheese", "2"], "servings": 2}, params, q) == \
+        {"ingredients": ["Pasta", "Cheese"], "servings": 2}
+    # a list of numbers is no list of names; nor is a number nobody else takes a count
+    assert grounded_arguments({"ingredients": ["pasta"], "servings": 2, "sizes": ["2", "4"]}, params, q) == \
+        {"ingredients": ["pasta"], "servings": 2, "sizes": ["2", "4"]}
+    assert grounded_arguments({"ingredients": ["pasta", "4"], "servings": 2}, params, q) == \
+        {"ingredients": ["pasta", "4"], "servings": 2}
+
+
 def test_the_ly_form_of_a_query_word_is_mentioned():
     q = QueryFacts("Repeat it every week, and each day at noon")
     args = {"location": "x", "frequency": "weekly", "notes": "daily"}
