@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from .currencies import currency_code
 from .datetimes import as_told, clock, conform, readings
-from .grounding import numbers_in, padded_words, says, scaled_numbers, schema_has
+from .grounding import NUMBER_WORDS, numbers_in, padded_words, says, scaled_numbers, schema_has
 from .places import state_code, state_name, state_of, world_city
 
 __all__ = ["conformed", "dates_as_told", "conform_dates", "conform_percentages", "conform_units", "conform_places",
@@ -372,8 +372,7 @@ def conform_articles(arguments: Mapping[str, Any], parameters: Mapping[str, Any]
 
 # "the upcoming month", "next 2 weeks", "3 months", "for a week" (a bare "a day", as in
 # "twice a day", is no period)
-_PERIOD_COUNTS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
-_PERIOD = re.compile(r"\b(?:(next|upcoming|coming|following|past|last)\s+)?(?:(\d+|" + "|".join(_PERIOD_COUNTS) +
+_PERIOD = re.compile(r"\b(?:(next|upcoming|coming|following|past|last)\s+)?(?:(\d+|" + "|".join(NUMBER_WORDS) +
                      r"|(?:(?<=\bfor )|(?<=\bwithin ))an?)\s+)?(day|week|fortnight|month|year)s?\b", re.I)
 _PERIOD_DAYS = {"day": 1, "week": 7, "fortnight": 14, "month": 30, "year": 365}
 
@@ -386,7 +385,7 @@ def _periods_in_days(text: str) -> set[int]:
         if m.group(1) is None and m.group(2) is None:
             continue
         count = m.group(2).lower() if m.group(2) else "1"
-        n = int(count) if count.isdigit() else _PERIOD_COUNTS.get(count, 1)
+        n = int(count) if count.isdigit() else int(NUMBER_WORDS.get(count, 1))
         out.add(n * _PERIOD_DAYS[m.group(3).lower()])
     return out
 
@@ -423,13 +422,9 @@ def _key_words(key: str) -> set[str]:
 
 def _direction_pairs(keys: list[str]) -> list[tuple[str, str]]:
     """The (source, target) pairs among parameter names: the same words but for a role word."""
-    pairs = []
-    for a in keys:
-        for b in keys:
-            wa, wb = _key_words(a), _key_words(b)
-            if wa & _SOURCE_ROLES and wb & _TARGET_ROLES and wa - _SOURCE_ROLES == wb - _TARGET_ROLES:
-                pairs.append((a, b))
-    return pairs
+    words = {k: _key_words(k) for k in keys}
+    return [(a, b) for a, wa in words.items() if wa & _SOURCE_ROLES for b, wb in words.items()
+            if wb & _TARGET_ROLES and wa - _SOURCE_ROLES == wb - _TARGET_ROLES]
 
 
 def _after(word: str, value: str, text: str) -> bool:

@@ -24,7 +24,8 @@ from .places import state_code, states_implied, world_city
 from .request import MONTHS, WEEKDAYS
 from .tool import name_in_words
 
-__all__ = ["QueryFacts", "conversation_facts", "is_english", "numbers_in", "scaled_numbers", "leaf_values", "name_words",
+__all__ = ["NUMBER_WORDS",
+           "QueryFacts", "conversation_facts", "is_english", "numbers_in", "scaled_numbers", "leaf_values", "name_words",
            "crossed", "adds_to_earlier", "grounded_arguments", "invented_number", "invented_text", "is_default",
            "leaves_unused", "schema_has", "word_in", "words_in", "misplaced_number", "measures_another", "doubled_value"]
 
@@ -74,7 +75,7 @@ def words_in(text: str) -> list[str]:
     return _words(text)
 
 
-_NUMBER_WORDS = {w: float(i) for i, w in enumerate(
+NUMBER_WORDS = {w: float(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
 
 
@@ -178,7 +179,7 @@ class QueryFacts:
         # numbers written in words: "two decimals", "a timer for fifteen minutes", "three
         # hundred and forty two" (text2num; only where a value is judged mentioned: a
         # number in words is no value left unused)
-        self.number_words = {_NUMBER_WORDS[w] for w in self.words if w in _NUMBER_WORDS} | \
+        self.number_words = {NUMBER_WORDS[w] for w in self.words if w in NUMBER_WORDS} | \
             (numbers_in(alpha2digit(query, "en")) - self.numbers if self.english else set())
         self.capitals = {w.lower() for w in re.findall(r"\b[A-Z]{1,2}\b", query)}  # "NY", "UK", "X"
         # Words the query writes in several cases, one of them in capitals: different values
