@@ -30,12 +30,12 @@ from typing import Any, Callable, Mapping, Optional
 
 from .currencies import currency_code
 from .datetimes import as_told, clock, conform, readings
-from .grounding import NUMBER_WORDS, numbers_in, padded_words, says, scaled_numbers, schema_has
+from .grounding import NUMBER_WORDS, leaf_values, numbers_in, padded_words, says, scaled_numbers, schema_has
 from .places import state_code, state_name, state_of, world_city
 
-__all__ = ["conformed", "dates_as_told", "conform_dates", "conform_percentages", "conform_units", "conform_places",
-           "conform_currencies", "conform_scaled_numbers", "conform_articles", "conform_periods",
-           "conform_directions", "conform_signed_names", "unit_registry"]
+__all__ = ["conformed", "dates_as_told", "conform_dates", "conform_percentages", "conform_units",
+           "conform_asked_units", "conform_places", "conform_currencies", "conform_scaled_numbers", "conform_articles",
+           "conform_periods", "conform_directions", "conform_signed_names", "unit_registry"]
 
 
 def conformed(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
@@ -43,6 +43,7 @@ def conformed(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text:
     out = conform_dates(arguments, parameters, text)
     out = conform_percentages(out, parameters, text)
     out = conform_units(out, parameters, text)
+    out = conform_asked_units(out, parameters, text)
     out = conform_scaled_numbers(out, parameters, text)
     out = conform_articles(out, parameters, text)
     out = conform_periods(out, parameters, text)
@@ -216,6 +217,96 @@ def conform_units(arguments: Mapping[str, Any], parameters: Mapping[str, Any], t
         return int(converted) if "integer" in _types(schema) and converted.is_integer() else None
 
     return _each_value(arguments, parameters, float, rewrite)
+
+
+# "the answer in km/h", "I want the output in meters", "convert it into Celsius"; not "in
+# 25 seconds" (a number's own unit) nor "in a day" (pint's "a" is a year).
+_ASKED_UNIT = re.compile(r"\b(?:in|into)\s+(?=[^\W\d_])")
+_WORDS_AFTER = re.compile(r"(?:[^\s,.;:()?!'\"]+\s*){1,3}")
+_NOT_UNITS = {"a", "an", "the", "this", "that", "these", "those", "my", "your", "our", "its", "their", "each", "order"}
+# A parameter for the unit a result comes in ("unit", "units", "to_unit", "temp_unit"),
+# not one for the unit a given value is in ("from_unit", "input_unit").
+_UNIT_NAMES = {"unit", "units"}
+_GIVEN_UNIT_NAMES = {"from", "input", "source", "original", "initial"}
+_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
+
+
+def _asked_units(text: str) -> list[tuple[str, Any]]:
+    """The units `text` asks a result in, as written and as pint units ("in km/h")."""
+    found = []
+    for m in _ASKED_UNIT.finditer(text):
+        words = _WORDS_AFTER.match(text, m.end()).group().split()
+        if words[0].lower() in _NOT_UNITS or (words[0].isupper() and len(words[0]) <= 3):  # "in US dollars"
+            continue
+        for n in range(len(words), 0, -1):
+            unit = _unit(" ".join(words[:n]))
+            if unit is not None:
+                found.append((" ".join(words[:n]), unit))
+                break
+    return found
+
+
+def _same_unit(a: Any, b: Any) -> bool:
+    """Whether two pint units are one ("mph", "miles per hour")."""
+    if a is None or b is None:
+        return False
+    try:
+        return math.isclose(float(unit_registry().Quantity(1.0, a).to(b).magnitude), 1.0, rel_tol=1e-9)
+    except Exception:  # pint's DimensionalityError, OffsetUnitCalculusError...
+        return False
+
+
+def _holds(sentence: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return float(value) in numbers_in(sentence)
+    return isinstance(value, str) and bool(value.strip()) and says(padded_words(sentence), value)
+
+
+def conform_asked_units(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """`arguments` with the parameter for a result's unit ("unit", "to_unit") given the unit
+    the user asks the result in ("...and provide the answer in km/h"), where the model left
+    it out or wrote another unit: asked for four circles' circumferences "in meters", the
+    0.5B model left `units` to its default, 'cm'. The unit asked is the one of the
+    sentences that hold the call's other values ("the speed of a car ... in km/h? ... of a
+    bicycle ... in m/s?"), or of the whole text where they ask none; nothing is written where
+    that is more than one unit or the tool has two such parameters, and the model's own
+    unit stays where it names none ("metric"), the user wrote it, or it is of another
+    measure."""
+    properties = parameters.get("properties") or {}
+    keys = [k for k, schema in properties.items()
+            if isinstance(schema, Mapping) and "string" in _types(schema)
+            and _UNIT_NAMES & set(padded_words(k.replace("_", " ")).split())
+            and not _GIVEN_UNIT_NAMES & set(padded_words(k.replace("_", " ")).split())]
+    if len(keys) != 1:
+        return dict(arguments)
+    key = keys[0]
+    values = [v for k, value in arguments.items() if k != key for v in leaf_values(value)]
+    sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
+    own = [s for s in sentences if any(_holds(s, v) for v in values)]
+    asked = [a for s in own for a in _asked_units(s)] or _asked_units(text)
+    if len({unit for _, unit in asked}) != 1:
+        return dict(arguments)
+    phrase, unit = asked[0]
+    schema = properties[key]
+    if key in arguments:
+        # the model's own unit stays where it names no unit, the user wrote it ("in atomic
+        # mass unit (amu)"), or it measures something else (a mass where a length is asked:
+        # the unit asked is another call's)
+        written = arguments[key]
+        if not isinstance(written, str) or says(padded_words(text), written):
+            return dict(arguments)
+        own_unit = _unit(written)
+        if own_unit is None or own_unit.dimensionality != unit.dimensionality or _same_unit(own_unit, unit):
+            return dict(arguments)
+    options = schema.get("enum")
+    if options:
+        phrase = next((o for o in options if isinstance(o, str) and (o.lower() == phrase.lower() or
+                                                                      _same_unit(_unit(o), unit))), None)
+        if phrase is None:
+            return dict(arguments)
+    return {**arguments, key: phrase}
 
 
 def _significant(x: float) -> tuple[str, int]:

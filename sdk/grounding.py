@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import os
 import re
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
@@ -27,7 +28,8 @@ from .tool import name_in_words
 __all__ = ["NUMBER_WORDS",
            "QueryFacts", "conversation_facts", "is_english", "numbers_in", "scaled_numbers", "leaf_values", "name_words",
            "crossed", "adds_to_earlier", "grounded_arguments", "invented_number", "invented_text", "is_default",
-           "leaves_unused", "schema_has", "word_in", "words_in", "misplaced_number", "measures_another", "doubled_value"]
+           "leaves_unused", "schema_has", "word_in", "words_in", "misplaced_number", "measures_another", "doubled_value",
+           "flag_asked", "flags_as_asked"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -848,4 +850,97 @@ def grounded_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, An
             if leaves and not any(_mentioned(x, facts) for x in leaves):
                 continue
         out[key] = value
+    return out
+
+
+# Words a flag's name is made of that say it is a flag, not what it turns on
+# ("include_history", "want_year", "with_verdict", "optional_param").
+_FLAG_WORDS = {"is", "has", "with", "include", "includes", "get", "want", "show", "return", "use", "enable",
+               "enabled", "allow", "need", "flag", "option", "optional", "param", "only", "add", "do", "should"}
+# Words that turn a flag's feature down where they come before it in its clause ("I don't
+# need the full text", "without considering human impact", "a less detailed description";
+# not "no": "Case No 28473").
+_DENIALS = {"not", "without", "never", "don", "doesn", "didn", "isn", "aren", "won", "less", "nor", "exclude",
+            "excluding"}
+_CLAUSE_END = re.compile(r"[.;:!?,](?:\s|$)|\n")
+
+
+def _same_word(cue: str, word: str) -> bool:
+    """word is cue in another form: a plural, an inflection or derivation ("detail":
+    "detailed"; "standardize": "standardization"; "availability": "available"), or the
+    clipped word it stands for ("stats": "statistics")."""
+    if word == cue or word in _number_forms(cue) or _clipped(cue, word):
+        return True
+    common = len(os.path.commonprefix([cue, word]))
+    return common >= 5 and common >= min(len(cue), len(word)) - 3
+
+
+def _feature_spots(cue: list[str], clause: list[str]) -> list[int]:
+    """Where a clause's words hold the cue's words in a row, in any form of them
+    (`_same_word`), or run together ("multiplayer": "multi-player")."""
+    n = len(cue)
+    spots = [i for i in range(len(clause) - n + 1) if all(_same_word(c, w) for c, w in zip(cue, clause[i:i + n]))]
+    if n == 1:
+        spots += [i for i in range(len(clause) - 1) if clause[i] + clause[i + 1] == cue[0]]
+    return spots
+
+
+def _feature_phrases(description: str) -> list[list[str]]:
+    """Three-word runs of a flag's description that tell what turning it on gives
+    ("additional information like Director, Cast, Awards"): from its sentences that speak
+    of neither the off state nor the default, runs with two telling words or more."""
+    runs = []
+    for sentence in re.split(r"(?<=[.;])\s+", description):
+        words = _words(sentence)
+        if {"false", "default", "defaults"} & set(words):
+            continue
+        runs += [words[i:i + 3] for i in range(len(words) - 2)
+                 if sum(w not in _FUNCTION_WORDS and w not in _FLAG_WORDS for w in words[i:i + 3]) >= 2]
+    return runs
+
+
+def flag_asked(key: str, schema: Mapping[str, Any], query: str) -> Optional[bool]:
+    """What the user says of a boolean parameter's feature: True where the query names it
+    (every telling word of the parameter's name, "shortest route" for `shortest_route`,
+    or a run of its description, "additional information like Director" for `extra_info`)
+    and no denial comes before it in its clause; False where the query names it only so
+    denied ("I don't need the full text") or not at all; None where it names it only in
+    part, or the parameter's name and description tell no feature (`optional_param`
+    whose description tells its default alone)."""
+    cues = [[w] for w in _words(name_in_words(key)) if w not in _FLAG_WORDS and len(w) >= 3]
+    runs = _feature_phrases(str(schema.get("description") or ""))
+    if not cues and not runs:
+        return None
+    clauses = [_words(c) for c in _CLAUSE_END.split(query)]
+    # (cue or run, denied) for every place the query names one
+    named = [(j, bool(_DENIALS & set(words[:i])))
+             for j, cue in enumerate(cues + runs) for words in clauses for i in _feature_spots(cue, words)]
+    if not named:
+        return False
+    if all(denied for _, denied in named):
+        return False
+    found = {j for j, _ in named}
+    return True if (cues and found >= set(range(len(cues)))) or any(j >= len(cues) for j in found) else None
+
+
+def flags_as_asked(arguments: Mapping[str, Any], parameters: Mapping[str, Any], query: str,
+                   alone: bool = True) -> dict[str, Any]:
+    """The arguments with their boolean flags as the user asked (`flag_asked`). The 0.5B
+    model turns flags on nobody asked for (`availability=True` for "find a book") and
+    leaves off those the user asked for by name ("the inventor and year of invention":
+    `want_year=False`). A flag turned on that the query does not name, or names only to
+    deny, is left to the tool's default (unless required); a flag the query names is turned
+    on where this is the only call of its tool: calls of one tool may each want it
+    otherwise ("the verdict for the first case; the second without")."""
+    required = set(parameters.get("required") or [])
+    out = dict(arguments)
+    for key, schema in (parameters.get("properties") or {}).items():
+        if not isinstance(schema, Mapping) or schema.get("type") != "boolean":
+            continue
+        asked = flag_asked(key, schema, query)
+        on_by_default = schema.get("default") in (True, "true")
+        if asked is False and out.get(key) is True and key not in required and not on_by_default:
+            del out[key]
+        elif asked is True and alone and out.get(key) is not True and not (key not in out and on_by_default):
+            out[key] = True
     return out

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edgeagent.datetimes import at
-from edgeagent.formats import (conform_articles, conform_places, conform_scaled_numbers, conform_units, conformed,
+from edgeagent.formats import (conform_articles, conform_asked_units, conform_places, conform_scaled_numbers, conform_units, conformed,
                                dates_as_told)
 from edgeagent.grounding import QueryFacts, _mentioned, invented_text
 from edgeagent.places import state_code, state_name, state_of, states_implied, world_city
@@ -307,3 +307,57 @@ def test_a_name_the_user_wrote_with_a_sign_keeps_it():
     assert conform_signed_names({"key": "C"}, key, "F# and C#") == {"key": "C#"}
     assert conform_signed_names({"mode": "C"}, key, "in C#") == {"mode": "C"}  # an enum's own value
     assert conform_signed_names({"key": "Cb"}, key, "in C#") == {"key": "Cb"}
+
+
+_SPEED = {"type": "object", "required": ["distance", "time"],
+          "properties": {"distance": {"type": "number"}, "time": {"type": "number"},
+                         "to_unit": {"type": "string", "description": "The unit of the speed, default is m/s."}}}
+
+
+def test_a_result_gets_the_unit_its_sentence_asks_for():
+    text = ("What speed does a car reach that travels 500 meters in 25 seconds? Give it in km/h. And a bicycle "
+            "that travels 1000 meters in 200 seconds, in m/s?")
+    assert "to_unit" not in conform_asked_units({"distance": 500, "time": 25}, _SPEED, text)  # not its sentence
+    text = text.replace("seconds? Give it", "seconds, and give it")
+    assert conform_asked_units({"distance": 500, "time": 25}, _SPEED, text)["to_unit"] == "km/h"
+    assert conform_asked_units({"distance": 1000, "time": 200}, _SPEED, text)["to_unit"] == "m/s"
+    # another unit the model wrote is replaced; the one asked, or a value naming no unit, stays
+    one = "A car travels 500 meters in 25 seconds: its speed in miles per hour?"
+    assert conform_asked_units({"distance": 500, "time": 25, "to_unit": "m/s"}, _SPEED, one)["to_unit"] == \
+        "miles per hour"
+    assert conform_asked_units({"distance": 500, "time": 25, "to_unit": "mph"}, _SPEED, one)["to_unit"] == "mph"
+    assert conform_asked_units({"distance": 500, "time": 25, "to_unit": "fast"}, _SPEED, one)["to_unit"] == "fast"
+
+
+def test_a_unit_the_user_wrote_or_of_another_measure_stays():
+    params = {"type": "object", "properties": {"particle": {"type": "string"}, "unit": {"type": "string"}}}
+    text = "What is the weight of a Proton in atomic mass unit (amu)? And the diameter of a Proton in femtometers?"
+    assert conform_asked_units({"particle": "Proton", "unit": "amu"}, params, text)["unit"] == "amu"
+    assert conform_asked_units({"particle": "Proton", "unit": "kg"}, params, text)["unit"] == "kg"  # a mass
+    assert conform_asked_units({"particle": "Proton", "unit": "cm"}, params, text)["unit"] == "femtometers"
+
+
+def test_no_unit_is_written_where_none_or_several_are_asked():
+    for text in ("A car travels 500 meters in 25 seconds. How fast is it?",          # a number's own unit
+                 "A car travels 500 meters in a day. How fast?",                        # not a unit: "in a"
+                 "500 meters in 25 seconds: the speed in km/h and in m/s?",             # two units
+                 "500 meters in 25 seconds: how much is it in US dollars?"):            # "US" is no unit here
+        assert "to_unit" not in conform_asked_units({"distance": 500, "time": 25}, _SPEED, text), text
+    # a parameter for the unit a value is given in is no result's unit
+    given_in = {"type": "object", "properties": {"value": {"type": "number"}, "from_unit": {"type": "string"}}}
+    assert conform_asked_units({"value": 5}, given_in, "Convert 5 inches in centimeters") == {"value": 5}
+
+
+def test_an_enum_of_units_gets_its_own_spelling():
+    params = {"type": "object", "properties": {"city": {"type": "string"},
+                                               "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}}
+    assert conform_asked_units({"city": "Oslo"}, params, "Weather in Oslo in Fahrenheit")["unit"] == "fahrenheit"
+    assert conform_asked_units({"city": "Oslo"}, params, "Weather in Oslo in kelvin") == {"city": "Oslo"}
+
+
+@given(st.sampled_from(["km/h", "meters", "miles", "feet", "Celsius", "kilograms", "seconds"]),
+       st.sampled_from(["What is {n} times two, in {u}?", "Compute it for {n}. I want the output in {u}.",
+                        "For the value {n}, give the result in {u}, please"]))
+def test_the_unit_asked_is_written_as_the_user_wrote_it(unit, template):
+    params = {"type": "object", "properties": {"n": {"type": "number"}, "units": {"type": "string"}}}
+    assert conform_asked_units({"n": 7}, params, template.format(n=7, u=unit)) == {"n": 7, "units": unit}

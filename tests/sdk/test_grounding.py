@@ -6,7 +6,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from edgeagent.grounding import (_FUNCTION_WORDS, _GENERIC, _LIST_WORDS, QueryFacts, adds_to_earlier,
-                                  conversation_facts, crossed, doubled_value, grounded_arguments, invented_text,
+                                  conversation_facts, crossed, doubled_value, flag_asked, flags_as_asked,
+                                  grounded_arguments, invented_text,
                                   is_english, leaf_values, leaves_unused, measures_another, misplaced_number,
                                   name_words, word_in)
 from edgeagent.tool import Tool
@@ -650,3 +651,56 @@ def test_a_us_city_is_stated_with_its_own_state_only(city_state, template):
     q = QueryFacts(template.format(city))
     assert q.states(f"{city}, {state}")
     assert not q.states(f"{city}, {'NV' if state != 'NV' else 'UT'}")
+
+
+def test_a_flag_is_asked_for_where_the_query_names_its_feature():
+    flag = {"type": "boolean", "description": "If true, returns the shortest driving route."}
+    assert flag_asked("shortest_route", flag, "Driving distance from Oslo to Bergen, shortest route enabled") is True
+    assert flag_asked("shortest_route", flag, "Driving distance from Oslo to Bergen") is False
+    assert flag_asked("shortest_route", flag, "The shortest distance from Oslo to Bergen") is None  # in part
+    # in another form of its words, run together, or by a run of its description
+    assert flag_asked("standardize", {"type": "boolean"}, "Run a regression. Also apply standardization.") is True
+    assert flag_asked("multiplayer", {"type": "boolean"}, "Find all multi-player games of 2019") is True
+    assert flag_asked("include_stats", {"type": "boolean"}, "the last match of Chelsea with statistics") is True
+    brief = {"type": "boolean", "description": "Option to get additional information like Director, Cast, Awards etc."}
+    assert flag_asked("extra_info", brief, "A brief of 'Heat', with additional information like Director, Cast") is True
+    # a flag whose name and description tell no feature
+    assert flag_asked("optional_param", {"type": "boolean", "description": "Defaults to false."}, "anything") is None
+
+
+def test_a_flag_denied_in_its_clause_is_not_asked_for():
+    ruling = {"type": "boolean", "description": "Option to return the full text of the case ruling."}
+    assert flag_asked("full_text", ruling, "Get case 12345. I don't need the full text of the case ruling.") is False
+    assert flag_asked("include_human_impact", {"type": "boolean"},
+                      "Forest growth in the Amazon if we do not include the impact of human activities") is False
+    # a denial in another clause, or a case number "No", denies nothing
+    assert flag_asked("full_text", ruling, "Not urgent, but get case 12345 with the full text") is True
+    assert flag_asked("include_history", {"type": "boolean"}, "Case No 28473, its history") is True
+
+
+def test_flags_are_set_as_asked():
+    params = {"type": "object", "required": ["title"],
+              "properties": {"title": {"type": "string"},
+                             "availability": {"type": "boolean", "description": "If true, search for available copies."},
+                             "want_year": {"type": "boolean", "description": "Return the year of invention if set to true."},
+                             "cached": {"type": "boolean", "default": True, "description": "Use the cache."}}}
+    # turned on where nobody asked: left to the default; named: turned on
+    assert flags_as_asked({"title": "Dune", "availability": True}, params, "Find the book Dune") == {"title": "Dune"}
+    assert flags_as_asked({"title": "Dune"}, params, "Is Dune available?") == {"title": "Dune", "availability": True}
+    assert flags_as_asked({"title": "phone", "want_year": False}, params,
+                          "Who invented the phone, and the year of invention?") == {"title": "phone", "want_year": True}
+    # several calls of the tool may each want it otherwise: nothing is turned on
+    assert flags_as_asked({"title": "Dune"}, params, "Is Dune available?", alone=False) == {"title": "Dune"}
+    # a flag on by default, or a required one, is not taken off
+    assert flags_as_asked({"title": "Dune", "cached": True}, params, "Find Dune") == {"title": "Dune", "cached": True}
+    required = dict(params, required=["title", "availability"])
+    assert flags_as_asked({"title": "Dune", "availability": True}, required, "Find Dune")["availability"] is True
+
+
+@given(st.sampled_from(["shortest_route", "include_history", "with_verdict", "organic"]),
+       st.sampled_from(["Find the route from A to B", "Look up case 12345", "Show me the brands", ""]))
+def test_a_flag_the_query_never_names_is_never_turned_on(key, query):
+    params = {"type": "object", "properties": {key: {"type": "boolean"}}}
+    assume(not any(w in query.lower() for w in key.split("_") if w not in ("include", "with")))
+    assert flags_as_asked({key: True}, params, query) == {}
+    assert flags_as_asked({}, params, query) == {}
