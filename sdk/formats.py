@@ -28,10 +28,11 @@ import math
 import re
 from typing import Any, Callable, Mapping, Optional
 
-from .currencies import currency_code
+from .currencies import codes_named, currency_code
 from .datetimes import as_told, clock, conform, readings
 from .grounding import NUMBER_WORDS, leaf_values, numbers_in, padded_words, says, scaled_numbers, schema_has
 from .places import state_code, state_name, state_of, world_city
+from .tool import name_in_words
 
 __all__ = ["conformed", "dates_as_told", "conform_dates", "conform_percentages", "conform_units",
            "conform_asked_units", "conform_places", "conform_currencies", "conform_scaled_numbers", "conform_articles",
@@ -246,6 +247,10 @@ def _asked_units(text: str) -> list[tuple[str, Any]]:
     return found
 
 
+def _name_words(key: str) -> set[str]:
+    return set(padded_words(name_in_words(key)).split())  # "to_unit", "toUnit": to, unit
+
+
 def _same_unit(a: Any, b: Any) -> bool:
     """Whether two pint units are one ("mph", "miles per hour")."""
     if a is None or b is None:
@@ -275,10 +280,8 @@ def conform_asked_units(arguments: Mapping[str, Any], parameters: Mapping[str, A
     unit stays where it names none ("metric"), the user wrote it, or it is of another
     measure."""
     properties = parameters.get("properties") or {}
-    keys = [k for k, schema in properties.items()
-            if isinstance(schema, Mapping) and "string" in _types(schema)
-            and _UNIT_NAMES & set(padded_words(k.replace("_", " ")).split())
-            and not _GIVEN_UNIT_NAMES & set(padded_words(k.replace("_", " ")).split())]
+    keys = [k for k, schema in properties.items() if isinstance(schema, Mapping) and "string" in _types(schema)
+            and _UNIT_NAMES & _name_words(k) and not _GIVEN_UNIT_NAMES & _name_words(k)]
     if len(keys) != 1:
         return dict(arguments)
     key = keys[0]
@@ -522,15 +525,36 @@ def _after(word: str, value: str, text: str) -> bool:
     return re.search(rf"\b{word}\s+(?:the\s+)?{re.escape(value)}(?!\w)", text, re.I) is not None
 
 
+_AMOUNT = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)\s*((?:[^\W\d_]+\.?\s*){1,3})")
+
+
+def _amount_currencies(arguments: Mapping[str, Any], text: str) -> set[str]:
+    """The currencies `text` writes an amount the call takes in ("for 500 US dollars": USD)."""
+    amounts = {float(v) for v in arguments.values() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    found: set[str] = set()
+    for m in _AMOUNT.finditer(text):
+        if float(m.group(1).replace(",", "")) in amounts:
+            words = m.group(2).split()
+            found |= next(filter(None, (codes_named(" ".join(words[:n])) for n in range(len(words), 0, -1))), set())
+    return found
+
+
 def conform_directions(arguments: Mapping[str, Any], parameters: Mapping[str, Any], text: str) -> dict[str, Any]:
     """`arguments` with the two values of a start and an end parameter (see
     `_direction_pairs`) swapped where `text` says the other way round: "traffic from Las
-    Vegas to Los Angeles" has its start in Las Vegas, whichever the model wrote first."""
+    Vegas to Los Angeles" has its start in Las Vegas, whichever the model wrote first; and
+    a currency conversion starts from the currency its amount is written in ("How many
+    Canadian dollars can I get for 500 US dollars?": base USD, target CAD)."""
     out = dict(arguments)
     for source, target in _direction_pairs(list(arguments)):
         a, b = out[source], out[target]
-        if isinstance(a, str) and isinstance(b, str) and a.lower() != b.lower() and _after("from", b, text) and \
-                (_after("to", a, text) or _after("into", a, text)) and not _after("from", a, text):
+        if not (isinstance(a, str) and isinstance(b, str)) or a.lower() == b.lower():
+            continue
+        if _after("from", b, text) and (_after("to", a, text) or _after("into", a, text)) and \
+                not _after("from", a, text):
+            out[source], out[target] = b, a
+        elif currency_code(a) and currency_code(b) and \
+                _amount_currencies(arguments, text) & {currency_code(a), currency_code(b)} == {currency_code(b)}:
             out[source], out[target] = b, a
     return out
 

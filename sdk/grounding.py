@@ -803,6 +803,19 @@ def is_default(parameters: Mapping[str, Any], key: str, value: Any) -> bool:
     return isinstance(schema, Mapping) and "default" in schema and schema["default"] == value
 
 
+def _placeholder(key: str, value: Any, facts: QueryFacts) -> bool:
+    """Whether a value is only its parameter's name and a number nobody said: asked for a
+    game's rewards "with different missions and trophies", the 0.5B model writes
+    `mission="Mission 1"`, `trophy="Trophy 1"`."""
+    if not isinstance(value, str):
+        return False
+    words, own = _words(value), set(_words(name_in_words(key)))
+    numbers = [w for w in words if w.isdigit()]
+    rest = [w for w in words if not w.isdigit()]
+    return bool(numbers and rest) and all(word_in(w, own) for w in rest) and \
+        not any(facts.states(float(n)) for n in numbers)
+
+
 def _count_among_names(entry: Any, entries: list, counts: set) -> bool:
     """Whether a list entry is the number of another argument written as a name among
     names: "pasta with cheese for 2 servings" gives servings=2 and ingredients ["pasta",
@@ -830,7 +843,8 @@ def grounded_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, An
     object argument whose schema lists its properties is grounded the same way, by its
     own `required` (a device's settings: "run the air conditioner in air-clean mode"
     gets its mode, not a target temperature of 22 nobody gave). A list of names drops an
-    entry that is only another argument's number (`_count_among_names`)."""
+    entry that is only another argument's number (`_count_among_names`); a value that is
+    only its parameter's name and a number nobody said is no mention (`_placeholder`)."""
     required = set(parameters.get("required") or [])
     properties = parameters.get("properties") or {}
     counts = {_number(v) for v in arguments.values() if isinstance(v, (int, float)) and not isinstance(v, bool)}
@@ -847,7 +861,7 @@ def grounded_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, An
             value = grounded_arguments(value, schema, facts)
         if key not in required and not isinstance(value, bool) and not is_default(parameters, key, value):
             leaves = list(leaf_values(given))
-            if leaves and not any(_mentioned(x, facts) for x in leaves):
+            if leaves and not any(_mentioned(x, facts) and not _placeholder(key, x, facts) for x in leaves):
                 continue
         out[key] = value
     return out
@@ -920,7 +934,8 @@ def flag_asked(key: str, schema: Mapping[str, Any], query: str) -> Optional[bool
     if all(denied for _, denied in named):
         return False
     found = {j for j, _ in named}
-    return True if (cues and found >= set(range(len(cues)))) or any(j >= len(cues) for j in found) else None
+    every_cue = bool(cues) and found >= set(range(len(cues)))
+    return True if every_cue or any(j >= len(cues) for j in found) else None  # j >= len(cues): a run
 
 
 def flags_as_asked(arguments: Mapping[str, Any], parameters: Mapping[str, Any], query: str,

@@ -297,6 +297,17 @@ def test_a_journey_starts_where_the_user_said_from():
         {"origin": "Rome", "end_location": "Paris"}  # no pair of one name
 
 
+def test_a_conversion_starts_from_the_currency_of_its_amount():
+    from edgeagent.formats import conform_directions
+
+    swapped = {"base_currency": "CAD", "target_currency": "USD", "amount": 500}
+    assert conform_directions(swapped, ROUTE, "How many Canadian dollars can I get for 500 US dollars?") == \
+        {"base_currency": "USD", "target_currency": "CAD", "amount": 500}
+    assert conform_directions(swapped, ROUTE, "How many US dollars can I get for 500 Canadian dollars?") == swapped
+    assert conform_directions(swapped, ROUTE, "Convert 500 at today's rate") == swapped  # no currency told with it
+    assert conform_directions(swapped, ROUTE, "How many Canadian dollars for 300 US dollars?") == swapped  # not its amount
+
+
 def test_a_name_the_user_wrote_with_a_sign_keeps_it():
     from edgeagent.formats import conform_signed_names
 

@@ -704,3 +704,14 @@ def test_a_flag_the_query_never_names_is_never_turned_on(key, query):
     assume(not any(w in query.lower() for w in key.split("_") if w not in ("include", "with")))
     assert flags_as_asked({key: True}, params, query) == {}
     assert flags_as_asked({}, params, query) == {}
+
+
+def test_a_parameter_name_with_a_number_nobody_said_is_no_mention():
+    params = {"type": "object", "required": ["game"],
+              "properties": {"game": {"type": "string"}, "mission": {"type": "string"}, "trophy": {"type": "string"}}}
+    q = QueryFacts("Find out the rewards for playing Fortnite with different missions and trophies")
+    assert grounded_arguments({"game": "Fortnite", "mission": "Mission 1", "trophy": "Trophy 1"}, params, q) == \
+        {"game": "Fortnite"}
+    said = QueryFacts("Rewards for Fortnite for mission 3 and the Gold trophy")
+    assert grounded_arguments({"game": "Fortnite", "mission": "Mission 3", "trophy": "Gold Trophy"}, params, said) == \
+        {"game": "Fortnite", "mission": "Mission 3", "trophy": "Gold Trophy"}
