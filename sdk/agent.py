@@ -48,7 +48,7 @@ import numpy as np
 from .engine import Engine, Generation
 from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
 from .datetimes import at
-from .formats import conformed, dates_as_told
+from .formats import conformed, dates_as_told, unit_registry
 from .grammar import TOOL_MODES, Grammar
 from .grounding import (QueryFacts, adds_to_earlier, conversation_facts, crossed, doubled_value, flags_as_asked,
                         grounded_arguments, invented_number, invented_text, is_default, is_english, leaf_values,
@@ -343,9 +343,10 @@ class Agent:
              context: Sequence[dict] = ()) -> None:
         """Evaluates the system-and-tools prefix (and `context`, earlier messages of the
         conversation) into the KV prefix cache, so that the next `call` with these tools
-        only evaluates the new query; also embeds the tools' descriptions and compiles
-        the grammars of a default call (`mode="auto"`, `parallel=True`). An app calls it
-        once when its tool set is known."""
+        only evaluates the new query; also embeds the tools' descriptions, compiles the
+        grammars of a default call (`mode="auto"`, `parallel=True`) and builds the unit
+        table grounding reads (pint's, ~0.4 s: else the first call pays for it). An app
+        calls it once when its tool set is known."""
         registry = _registry(tools) if tools is not None else self.tools
         messages = list(context) + [{"role": "user", "content": "?"}]
         if self.call_format == "json":
@@ -354,6 +355,7 @@ class Agent:
         self.engine.chat(messages, tools=schemas or None, max_tokens=1)
         if not schemas:
             return
+        unit_registry()
         if self._embeds():
             self._tool_texts(registry)
         self._call_starts()

@@ -290,7 +290,11 @@ def test_warm_puts_the_tools_prefix_in_the_cache(agent):
     from edgeagent.agent import _with_call_guide
     from edgeagent.tool import ToolRegistry
 
+    from edgeagent.formats import unit_registry
+
+    unit_registry.cache_clear()
     agent.warm([WEATHER, add_note])
+    assert unit_registry.cache_info().currsize == 1  # not built by the first call
     # what call() evaluates first: only the query is new
     messages = _with_call_guide([{"role": "user", "content": "Weather in Quito?"}])
     t = agent.engine.chat(messages, tools=ToolRegistry([WEATHER, add_note]).schemas(), max_tokens=1).timings
