@@ -50,10 +50,10 @@ from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
 from .datetimes import at
 from .formats import conformed, dates_as_told, unit_registry
 from .grammar import TOOL_MODES, Grammar
-from .grounding import (QueryFacts, adds_to_earlier, conversation_facts, crossed, doubled_value, flags_as_asked,
-                        grounded_arguments, invented_number, invented_text, is_default, is_english, leaf_values,
-                        leaves_unused, measures_another, misplaced_number, name_words, option_phrases, padded_words,
-                        says, schema_has, word_in)
+from .grounding import (QueryFacts, adds_to_earlier, call_parts, conversation_facts, crossed, doubled_value,
+                        flags_as_asked, grounded_arguments, invented_number, invented_text, is_default, is_english,
+                        leaf_values, leaves_unused, measures_another, misplaced_number, name_words, option_phrases,
+                        padded_words, says, schema_has, word_in)
 from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
 
@@ -560,14 +560,15 @@ def _grounded(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict
     """The calls without the optional arguments and list entries the conversation does not
     mention, and with their boolean flags as the user asked."""
     facts, said = conversation_facts(messages), _said(messages)
-    tools = [c.name for c in calls]
-    out = []
-    for c in calls:
-        parameters = registry.get(c.name).parameters
-        arguments = flags_as_asked(grounded_arguments(c.arguments, parameters, facts), parameters, said,
-                                   alone=tools.count(c.name) == 1)
-        out.append(_valid_or(c, arguments, registry))
-    return out
+    grounded = [grounded_arguments(c.arguments, registry.get(c.name).parameters, facts) for c in calls]
+    parts: dict[int, str] = {}  # per call of a tool called more than once: what the query says of it alone
+    for name in {c.name for c in calls}:
+        mine = [i for i, c in enumerate(calls) if c.name == name]
+        if len(mine) > 1:
+            parts.update(zip(mine, call_parts(said, [grounded[i] for i in mine])))
+    return [_valid_or(c, flags_as_asked(grounded[i], registry.get(c.name).parameters, said, alone=i not in parts,
+                                        part=parts.get(i, "")), registry)
+            for i, c in enumerate(calls)]
 
 
 def _dated(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict]) -> list[ToolCall]:

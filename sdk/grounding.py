@@ -15,7 +15,7 @@ import itertools
 import json
 import os
 import re
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from text_to_num import alpha2digit
 
@@ -29,7 +29,7 @@ __all__ = ["NUMBER_WORDS",
            "QueryFacts", "conversation_facts", "is_english", "numbers_in", "scaled_numbers", "leaf_values", "name_words",
            "crossed", "adds_to_earlier", "grounded_arguments", "invented_number", "invented_text", "is_default",
            "leaves_unused", "schema_has", "word_in", "words_in", "misplaced_number", "measures_another", "doubled_value",
-           "flag_asked", "flags_as_asked"]
+           "flag_asked", "flags_as_asked", "call_parts"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -913,6 +913,19 @@ def _feature_phrases(description: str) -> list[list[str]]:
     return runs
 
 
+def _flag_mentions(key: str, schema: Mapping[str, Any], text: str) -> Optional[tuple[list[tuple[int, bool]], int]]:
+    """Where `text` names a boolean parameter's feature: (cue or run index, denied) for every
+    place, and how many of the indexes are name words (the rest are description runs);
+    None where the parameter's name and description tell no feature."""
+    cues = [[w] for w in _words(name_in_words(key)) if w not in _FLAG_WORDS and len(w) >= 3]
+    runs = _feature_phrases(str(schema.get("description") or ""))
+    if not cues and not runs:
+        return None
+    clauses = [_words(c) for c in _CLAUSE_END.split(text)]
+    return [(j, bool(_DENIALS & set(words[:i])))
+            for j, cue in enumerate(cues + runs) for words in clauses for i in _feature_spots(cue, words)], len(cues)
+
+
 def flag_asked(key: str, schema: Mapping[str, Any], query: str) -> Optional[bool]:
     """What the user says of a boolean parameter's feature: True where the query names it
     (every telling word of the parameter's name, "shortest route" for `shortest_route`,
@@ -921,41 +934,68 @@ def flag_asked(key: str, schema: Mapping[str, Any], query: str) -> Optional[bool
     denied ("I don't need the full text") or not at all; None where it names it only in
     part, or the parameter's name and description tell no feature (`optional_param`
     whose description tells its default alone)."""
-    cues = [[w] for w in _words(name_in_words(key)) if w not in _FLAG_WORDS and len(w) >= 3]
-    runs = _feature_phrases(str(schema.get("description") or ""))
-    if not cues and not runs:
+    mentions = _flag_mentions(key, schema, query)
+    if mentions is None:
         return None
-    clauses = [_words(c) for c in _CLAUSE_END.split(query)]
-    # (cue or run, denied) for every place the query names one
-    named = [(j, bool(_DENIALS & set(words[:i])))
-             for j, cue in enumerate(cues + runs) for words in clauses for i in _feature_spots(cue, words)]
-    if not named:
-        return False
-    if all(denied for _, denied in named):
+    named, n_cues = mentions
+    if not named or all(denied for _, denied in named):
         return False
     found = {j for j, _ in named}
-    every_cue = bool(cues) and found >= set(range(len(cues)))
-    return True if every_cue or any(j >= len(cues) for j in found) else None  # j >= len(cues): a run
+    every_cue = n_cues > 0 and found >= set(range(n_cues))
+    return True if every_cue or any(j >= n_cues for j in found) else None  # j >= n_cues: a run
+
+
+def _flag_denied(key: str, schema: Mapping[str, Any], text: str) -> bool:
+    """Whether `text` names the flag's feature, and only to deny it."""
+    mentions = _flag_mentions(key, schema, text)
+    return mentions is not None and bool(mentions[0]) and all(denied for _, denied in mentions[0])
+
+
+def call_parts(text: str, calls: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Per call (its arguments; calls of one tool), the clauses of `text` about it alone:
+    those that hold a value only it has ("and between Los Angeles and San Francisco with the
+    shortest route"), and the clauses after one that hold no call's value ("The first one has
+    case number '12345'. I would also like the verdict details for this case."). "" for a
+    call no clause is about alone."""
+    values = [{" ".join(_words(str(v))) for v in leaf_values(args) if not isinstance(v, bool)} - {""}
+              for args in calls]
+    own = [v - set().union(*(values[j] for j in range(len(values)) if j != i)) for i, v in enumerate(values)]
+    parts: list[list[str]] = [[] for _ in calls]
+    owners: set[int] = set()
+    for clause in (c for c in _CLAUSE_END.split(text) if c and c.strip()):
+        padded = f" {' '.join(_words(clause))} "
+        holders = {i for i, vs in enumerate(own) if any(f" {v} " in padded for v in vs)}
+        owners = holders or owners  # a clause of no call's value goes on about the one before
+        if len(owners) == 1:
+            parts[next(iter(owners))].append(clause.strip())
+    return [". ".join(p) for p in parts]
 
 
 def flags_as_asked(arguments: Mapping[str, Any], parameters: Mapping[str, Any], query: str,
-                   alone: bool = True) -> dict[str, Any]:
+                   alone: bool = True, part: str = "") -> dict[str, Any]:
     """The arguments with their boolean flags as the user asked (`flag_asked`). The 0.5B
     model turns flags on nobody asked for (`availability=True` for "find a book") and
     leaves off those the user asked for by name ("the inventor and year of invention":
     `want_year=False`). A flag turned on that the query does not name, or names only to
     deny, is left to the tool's default (unless required); a flag the query names is turned
-    on where this is the only call of its tool: calls of one tool may each want it
-    otherwise ("the verdict for the first case; the second without")."""
+    on where this is the only call of its tool. Calls of one tool may each want it
+    otherwise ("the verdict for the first case; the second without"): for such a call,
+    `part` (`call_parts`) is what the query says of it alone, and a flag it names is turned
+    on, one it names only to deny left to its default."""
     required = set(parameters.get("required") or [])
     out = dict(arguments)
     for key, schema in (parameters.get("properties") or {}).items():
         if not isinstance(schema, Mapping) or schema.get("type") != "boolean":
             continue
-        asked = flag_asked(key, schema, query)
+        asked, sole = flag_asked(key, schema, query), alone
+        if part and not alone:
+            if flag_asked(key, schema, part) is True:
+                asked, sole = True, True
+            elif _flag_denied(key, schema, part):
+                asked = False
         on_by_default = schema.get("default") in (True, "true")
         if asked is False and out.get(key) is True and key not in required and not on_by_default:
             del out[key]
-        elif asked is True and alone and out.get(key) is not True and not (key not in out and on_by_default):
+        elif asked is True and sole and out.get(key) is not True and not (key not in out and on_by_default):
             out[key] = True
     return out

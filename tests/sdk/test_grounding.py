@@ -6,7 +6,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from edgeagent.grounding import (_FUNCTION_WORDS, _GENERIC, _LIST_WORDS, QueryFacts, adds_to_earlier,
-                                  conversation_facts, crossed, doubled_value, flag_asked, flags_as_asked,
+                                  call_parts, conversation_facts, crossed, doubled_value, flag_asked, flags_as_asked,
                                   grounded_arguments, invented_text,
                                   is_english, leaf_values, leaves_unused, measures_another, misplaced_number,
                                   name_words, word_in)
@@ -695,6 +695,33 @@ def test_flags_are_set_as_asked():
     assert flags_as_asked({"title": "Dune", "cached": True}, params, "Find Dune") == {"title": "Dune", "cached": True}
     required = dict(params, required=["title", "availability"])
     assert flags_as_asked({"title": "Dune", "availability": True}, required, "Find Dune")["availability"] is True
+
+
+def test_the_parts_of_a_request_each_call_of_a_tool_is_about():
+    q = ("Get two lawsuits. The first has case number '12345', filed in the New York Supreme Court. I would also "
+         "like the verdict details for this case. The second has case number '67890', filed in the same court.")
+    first, second = call_parts(q, [{"case": "12345", "court": "New York Supreme Court"},
+                                   {"case": "67890", "court": "New York Supreme Court"}])
+    # a clause of no call's value goes on about the call before it; a value both share tells nothing
+    assert "verdict" in first and "12345" in first and "67890" not in first
+    assert "67890" in second and "verdict" not in second
+    # a clause that holds both calls' values is about neither alone
+    assert call_parts("Distances from Oslo to Bergen and from Rome to Milan", [
+        {"from": "Oslo", "to": "Bergen"}, {"from": "Rome", "to": "Milan"}]) == ["", ""]
+
+
+def test_a_flag_is_set_for_the_call_whose_part_names_it():
+    params = {"type": "object", "required": ["case"],
+              "properties": {"case": {"type": "string"}, "with_verdict": {"type": "boolean"}}}
+    q = ("The first case is '12345'. I also need the verdict details for it. The second case is '67890'. "
+         "I don't need the verdict details for that one.")
+    calls = [{"case": "12345", "with_verdict": False}, {"case": "67890", "with_verdict": True}]
+    parts = call_parts(q, calls)
+    assert [flags_as_asked(c, params, q, alone=False, part=p) for c, p in zip(calls, parts)] == \
+        [{"case": "12345", "with_verdict": True}, {"case": "67890"}]
+    # a part that says nothing of the flag leaves the model's value, as without parts
+    assert flags_as_asked({"case": "67890", "with_verdict": False}, params, q, alone=False,
+                          part="The second case is '67890'") == {"case": "67890", "with_verdict": False}
 
 
 @given(st.sampled_from(["shortest_route", "include_history", "with_verdict", "organic"]),
