@@ -560,13 +560,14 @@ def _grounded(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict
     """The calls without the optional arguments and list entries the conversation does not
     mention, and with their boolean flags as the user asked."""
     facts, said = conversation_facts(messages), _said(messages)
-    grounded = [grounded_arguments(c.arguments, registry.get(c.name).parameters, facts) for c in calls]
+    parameters = [registry.get(c.name).parameters for c in calls]
+    grounded = [grounded_arguments(c.arguments, p, facts) for c, p in zip(calls, parameters)]
     parts: dict[int, str] = {}  # per call of a tool called more than once: what the query says of it alone
     for name in {c.name for c in calls}:
         mine = [i for i, c in enumerate(calls) if c.name == name]
         if len(mine) > 1:
             parts.update(zip(mine, call_parts(said, [grounded[i] for i in mine])))
-    return [_valid_or(c, flags_as_asked(grounded[i], registry.get(c.name).parameters, said, alone=i not in parts,
+    return [_valid_or(c, flags_as_asked(grounded[i], parameters[i], said, alone=i not in parts,
                                         part=parts.get(i, "")), registry)
             for i, c in enumerate(calls)]
 

@@ -934,7 +934,11 @@ def flag_asked(key: str, schema: Mapping[str, Any], query: str) -> Optional[bool
     denied ("I don't need the full text") or not at all; None where it names it only in
     part, or the parameter's name and description tell no feature (`optional_param`
     whose description tells its default alone)."""
-    mentions = _flag_mentions(key, schema, query)
+    return _asked(_flag_mentions(key, schema, query))
+
+
+def _asked(mentions: Optional[tuple[list[tuple[int, bool]], int]]) -> Optional[bool]:
+    """`flag_asked` from the flag's mentions (`_flag_mentions`)."""
     if mentions is None:
         return None
     named, n_cues = mentions
@@ -943,12 +947,6 @@ def flag_asked(key: str, schema: Mapping[str, Any], query: str) -> Optional[bool
     found = {j for j, _ in named}
     every_cue = n_cues > 0 and found >= set(range(n_cues))
     return True if every_cue or any(j >= n_cues for j in found) else None  # j >= n_cues: a run
-
-
-def _flag_denied(key: str, schema: Mapping[str, Any], text: str) -> bool:
-    """Whether `text` names the flag's feature, and only to deny it."""
-    mentions = _flag_mentions(key, schema, text)
-    return mentions is not None and bool(mentions[0]) and all(denied for _, denied in mentions[0])
 
 
 def call_parts(text: str, calls: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -963,8 +961,8 @@ def call_parts(text: str, calls: Sequence[Mapping[str, Any]]) -> list[str]:
     parts: list[list[str]] = [[] for _ in calls]
     owners: set[int] = set()
     for clause in (c for c in _CLAUSE_END.split(text) if c and c.strip()):
-        padded = f" {' '.join(_words(clause))} "
-        holders = {i for i, vs in enumerate(own) if any(f" {v} " in padded for v in vs)}
+        said = padded_words(clause)
+        holders = {i for i, vs in enumerate(own) if any(says(said, v) for v in vs)}
         owners = holders or owners  # a clause of no call's value goes on about the one before
         if len(owners) == 1:
             parts[next(iter(owners))].append(clause.strip())
@@ -989,9 +987,11 @@ def flags_as_asked(arguments: Mapping[str, Any], parameters: Mapping[str, Any], 
             continue
         asked, sole = flag_asked(key, schema, query), alone
         if part and not alone:
-            if flag_asked(key, schema, part) is True:
+            mentions = _flag_mentions(key, schema, part)
+            own = _asked(mentions)
+            if own is True:
                 asked, sole = True, True
-            elif _flag_denied(key, schema, part):
+            elif own is False and mentions[0]:  # named there, and only to deny it
                 asked = False
         on_by_default = schema.get("default") in (True, "true")
         if asked is False and out.get(key) is True and key not in required and not on_by_default:
