@@ -810,8 +810,9 @@ def _placeholder(key: str, value: Any, facts: QueryFacts) -> bool:
     if not isinstance(value, str):
         return False
     words, own = _words(value), set(_words(name_in_words(key)))
-    numbers = [w for w in words if w.isdigit()]
-    rest = [w for w in words if not w.isdigit()]
+    # isdecimal, not isdigit: "¹" is a digit float() cannot read
+    numbers = [w for w in words if w.isdecimal()]
+    rest = [w for w in words if not w.isdecimal()]
     return bool(numbers and rest) and all(word_in(w, own) for w in rest) and \
         not any(facts.states(float(n)) for n in numbers)
 

@@ -444,6 +444,13 @@ def test_grounding_only_removes(query, arguments, data):
             assert value == original
 
 
+def test_a_digit_float_cannot_read_is_no_number():
+    # "¹" is a digit to str.isdigit, not a number: grounding read it with float() and raised
+    assert grounded_arguments({"A": "A:¹"}, {"type": "object", "properties": {}}, QueryFacts("")) in ({}, {"A": "A:¹"})
+    assert grounded_arguments({"mission": "Mission ²"}, {"type": "object", "properties": {}},
+                              QueryFacts("Rewards for Fortnite missions")) in ({}, {"mission": "Mission ²"})
+
+
 def test_a_string_made_of_words_earlier_calls_account_for_is_not_new():
     q = QueryFacts("How much is a painting in oil on canvas, 2 feet wide?")
     earlier = [("painting_price.estimate", {"medium": "oil", "width_ft": 2})]
