@@ -45,6 +45,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
+from .chat_template import checked_messages
 from .engine import Engine, Generation
 from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
 from .datetimes import at
@@ -242,7 +243,9 @@ class Agent:
             raise InvalidParameterError(f"mode must be one of {', '.join(TOOL_MODES)} or a tool name, got {mode!r}")
         max_calls = _max_calls(parallel)
         options = {"stop_repeats": STOP_REPEATS, **options}
-        messages = [{"role": "user", "content": query}] if isinstance(query, str) else list(query)
+        if isinstance(query, str) and not query.strip():
+            raise InvalidParameterError("the query is empty")
+        messages = [{"role": "user", "content": query}] if isinstance(query, str) else checked_messages(query)
         schemas = registry.schemas()
         if self.call_format == "json":
             messages = _with_call_guide(messages)
@@ -254,8 +257,13 @@ class Agent:
             # The relevance gate: the model alone almost always calls *something* (asked
             # for a triangle's area it calls a BMI tool); sentence embeddings tell topics
             # apart far better.
-            fits = relevance is None or max(relevance.values()) >= self.relevance_threshold or \
-                _names_a_tool(_said(messages), relevance, registry)
+            # A conversation without a letter in any script ("?", "¹²³", a zero-width space)
+            # asks for nothing a tool could be called with: the model, called anyway,
+            # invents every value (get_weather(city="London")), and outside English the
+            # checks of invented values stand aside (see _states_nothing).
+            fits = _has_letters(_said(messages)) and (
+                relevance is None or max(relevance.values()) >= self.relevance_threshold or
+                _names_a_tool(_said(messages), relevance, registry))
             mode = "required" if fits else "none"
             # Past it, the model's own first token decides (see _call_starts): read off
             # the call's first batch, a text answer follows when it does not start a call.
@@ -542,6 +550,12 @@ def _last_user_text(messages: list[dict]) -> Optional[str]:
 def _said(messages: list[dict]) -> str:
     """All the user said in a conversation, one message per line."""
     return "\n".join(m["content"] for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str))
+
+
+def _has_letters(text: str) -> bool:
+    """Whether a text has a letter of any script (words in any language, not only digits,
+    signs and spaces)."""
+    return any(ch.isalpha() for ch in text)
 
 
 def _names_a_tool(query: str, scores: dict[str, float], registry: ToolRegistry) -> bool:

@@ -41,7 +41,9 @@ def _compile(source: str) -> jinja2.Template:
         raise ChatTemplateError(f"the model's chat template does not parse (line {e.lineno}): {e.message}") from None
 
 
-def _check_messages(messages: Sequence[dict]) -> list[dict]:
+def checked_messages(messages: Sequence[dict]) -> list[dict]:
+    """A copy of `messages`, checked: ChatTemplateError names the first message that is not
+    a dict of a known role with text content, or says there is none."""
     if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
         raise ChatTemplateError("messages must be a list of {'role': ..., 'content': ...} dicts")
     out = []
@@ -68,7 +70,7 @@ def render_chat(template: str, messages: Sequence[dict], *, tools: Sequence[dict
     compiled = _compile(template)
     try:
         return compiled.render(
-            messages=_check_messages(messages),
+            messages=checked_messages(messages),
             tools=list(tools) if tools else None,
             add_generation_prompt=add_generation_prompt,
             bos_token=bos_token,

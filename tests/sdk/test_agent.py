@@ -187,6 +187,29 @@ def test_irrelevant_request_gets_text_and_no_call(agent):
     assert r.calls == [] and r.text
 
 
+@pytest.mark.parametrize("query", ["?", "\u00b9\u00b2\u00b3", "\u200b", "42 !!", "\u2026 \u00bd"])
+def test_auto_mode_makes_no_call_for_a_query_without_letters(agent, query):
+    # Before: the model called get_weather(city="London", unit="celsius") for each; the
+    # embedder and the checks of invented values stand aside for a query that is not English.
+    assert agent.call(query, [WEATHER], max_tokens=64).calls == []
+    assert [c.name for c in agent.call(query, [WEATHER], mode="required", max_tokens=64).calls] == ["get_weather"]
+
+
+def test_an_empty_query_or_a_bad_conversation_is_refused(agent, cli, tmp_path):
+    for query in ("", "  \n\t"):
+        with pytest.raises(InvalidParameterError, match="query is empty"):
+            agent.call(query, [WEATHER])
+    # before: a TypeError for 123, and [] was answered in text as if something was asked
+    for query, what in ((123, "must be a list"), ([], "empty"), (["hi"], "message 0 is a str"),
+                        ([{"role": "user", "content": "hi"}, {"role": "robot", "content": "x"}], "message 1 has role")):
+        with pytest.raises(ChatTemplateError, match=what):
+            agent.call(query, [WEATHER])
+    tools = tmp_path / "tools.json"
+    tools.write_text(json.dumps([WEATHER]))
+    r = cli("call", " ", "--tools", str(tools))
+    assert r.returncode == 2 and "query is empty" in r.stderr
+
+
 DISTANCE = {"type": "function", "function": {
     "name": "distance_calculator.calculate", "description": "Distance between two geographical coordinates.",
     "parameters": {"type": "object", "properties": {
