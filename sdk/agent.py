@@ -243,9 +243,12 @@ class Agent:
             raise InvalidParameterError(f"mode must be one of {', '.join(TOOL_MODES)} or a tool name, got {mode!r}")
         max_calls = _max_calls(parallel)
         options = {"stop_repeats": STOP_REPEATS, **options}
-        if isinstance(query, str) and not query.strip():
+        if not isinstance(query, str):
+            messages = checked_messages(query)
+        elif query.strip():
+            messages = [{"role": "user", "content": query}]
+        else:
             raise InvalidParameterError("the query is empty")
-        messages = [{"role": "user", "content": query}] if isinstance(query, str) else checked_messages(query)
         schemas = registry.schemas()
         if self.call_format == "json":
             messages = _with_call_guide(messages)
@@ -261,9 +264,10 @@ class Agent:
             # asks for nothing a tool could be called with: the model, called anyway,
             # invents every value (get_weather(city="London")), and outside English the
             # checks of invented values stand aside (see _states_nothing).
-            fits = _has_letters(_said(messages)) and (
+            said = _said(messages)
+            fits = _has_letters(said) and (
                 relevance is None or max(relevance.values()) >= self.relevance_threshold or
-                _names_a_tool(_said(messages), relevance, registry))
+                _names_a_tool(said, relevance, registry))
             mode = "required" if fits else "none"
             # Past it, the model's own first token decides (see _call_starts): read off
             # the call's first batch, a text answer follows when it does not start a call.
