@@ -47,7 +47,7 @@ import numpy as np
 
 from .chat_template import checked_messages
 from .engine import Engine, Generation
-from .errors import ChatTemplateError, InvalidParameterError, ToolArgumentError
+from .errors import ChatTemplateError, ContextOverflowError, InvalidParameterError, ToolArgumentError
 from .datetimes import at
 from .formats import conformed, dates_as_told, unit_registry
 from .grammar import TOOL_MODES, Grammar
@@ -97,6 +97,13 @@ NAMED_RELEVANCE_THRESHOLD = 0.1
 # parallel_multiple items lost a needed tool, against its sentences too 1/100 (and the
 # "multiple" items kept 38 unneeded tools on instead of 35).
 RETRIEVAL_MARGIN = 0.25
+# A library of tools too big for the prompt (the context less REPLY_ROOM) is narrowed to
+# at most this many best matches (edgeagent.ToolRAG): every needed tool is among the 8
+# best for ~95% of the requests of `edgeagent eval toolrag`, and each turn then evaluates
+# its own tool list (~150 tokens a tool, ~7 ms a token on 2 cores) instead of a cached one.
+AUTO_TOP_K = 8
+# What the tool list must leave free in the context for the reply (at most max_tokens).
+REPLY_ROOM = 256
 _SENTENCE_END = re.compile(r"(?<=[.?!;])\s+")
 _CALL_BLOCK = re.compile(r"<tool_call>\n(.*?)\n</tool_call>", re.S)
 # First output text that shows the model is starting a tool call, in whatever shape.
@@ -128,6 +135,7 @@ class CallResult:
     truncated: bool = False  # a last call was cut off by max_tokens (and left out)
     denied: list[DeniedCall] = field(default_factory=list)  # calls the guard refused (with guard=)
     disabled_tools: list[str] = field(default_factory=list)  # switched off in the grammar (guard, tool retrieval)
+    left_out_tools: list[str] = field(default_factory=list)  # not in the prompt (top_k, or a library too big for it)
     elapsed_s: Optional[float] = None  # Agent.call's wall time: every decode of the turn, and grounding
 
     @property
@@ -139,6 +147,7 @@ class CallResult:
     def to_dict(self) -> dict[str, Any]:
         return {"calls": [c.to_dict() for c in self.calls], "text": self.text, "truncated": self.truncated,
                 "denied": [d.to_dict() for d in self.denied], "disabled_tools": self.disabled_tools,
+                "left_out_tools": self.left_out_tools,
                 "finish_reason": self.generation.finish_reason, "latency_s": self.latency_s,
                 "timings": self.generation.to_dict()["timings"]}
 
@@ -184,6 +193,7 @@ class Agent:
         self.relevance_threshold = relevance_threshold  # None: no embedding gate in auto mode
         self._tool_vectors: dict[str, Any] = {}  # tool text -> embedding
         self._grammars: "OrderedDict[str, Grammar]" = OrderedDict()  # small LRU: tool sets change rarely
+        self._rags: "OrderedDict[str, Any]" = OrderedDict()  # tool libraries too big for the prompt, indexed
 
     def _grammar(self, schemas: list[dict], mode: str, parallel: Union[bool, int], format: str) -> Grammar:
         key = json.dumps([schemas, mode, parallel, format], sort_keys=True)
@@ -199,7 +209,8 @@ class Agent:
 
     @_timed
     def call(self, query: Union[str, Sequence[dict]], tools: Union[ToolRegistry, Iterable[Any], None] = None, *,
-             mode: str = "auto", parallel: Union[bool, int] = True, max_tokens: int = 512,
+             mode: str = "auto", parallel: Union[bool, int] = True, top_k: Optional[int] = None,
+             max_tokens: int = 512,
              end_bias: float = 8.0, guard: Optional[Guard] = None, ground: bool = True,
              now: Optional[datetime.datetime] = None, **options: Any) -> CallResult:
         """Asks the model to call tools for `query` (a user message, or a whole message list).
@@ -209,6 +220,12 @@ class Agent:
         (or how many) calls may be made at once. `end_bias` (hermes format only) pushes
         the model to stop after a complete call. Other options go to generation (greedy
         by default).
+
+        `top_k`: only the k tools that best match the query (edgeagent.ToolRAG) go in the
+        prompt, the rest are listed in `left_out_tools`. By default every tool goes in,
+        unless together they leave the reply no room in the context (a library of 100
+        tools): then the best matches that fit, at most AUTO_TOP_K. Either way the turn
+        evaluates its own tool list, where a fixed one stays in the prefix cache.
 
         `ground`: leave out optional arguments the query does not mention and list
         entries it does not mention (see grounding.grounded_arguments), and write values
@@ -229,29 +246,37 @@ class Agent:
         if now is not None and not isinstance(now, datetime.datetime):
             raise InvalidParameterError(f"now must be a datetime.datetime, got {now!r}")
         with at(now):
-            return self._call(query, tools, mode=mode, parallel=parallel, max_tokens=max_tokens, end_bias=end_bias,
-                              guard=guard, ground=ground, **options)
+            return self._call(query, tools, mode=mode, parallel=parallel, top_k=top_k, max_tokens=max_tokens,
+                              end_bias=end_bias, guard=guard, ground=ground, **options)
 
     def _call(self, query: Union[str, Sequence[dict]], tools: Union[ToolRegistry, Iterable[Any], None], *,
-              mode: str, parallel: Union[bool, int], max_tokens: int, end_bias: float, guard: Optional[Guard],
-              ground: bool, **options: Any) -> CallResult:
-        """`call`, its clock set."""
+              mode: str, top_k: Optional[int], max_tokens: int, **kwargs: Any) -> CallResult:
+        """`call`, its clock set: the input checked, the tools that go in the prompt chosen."""
         registry = _registry(tools) if tools is not None else self.tools
         if len(registry) == 0 and mode != "none":
             raise InvalidParameterError("no tools given: pass tools= or create the Agent with tools")
         if mode not in TOOL_MODES and mode not in registry:
             raise InvalidParameterError(f"mode must be one of {', '.join(TOOL_MODES)} or a tool name, got {mode!r}")
-        max_calls = _max_calls(parallel)
-        options = {"stop_repeats": STOP_REPEATS, **options}
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+            raise InvalidParameterError(f"top_k must be a positive integer (or None), got {top_k!r}")
         if not isinstance(query, str):
             messages = checked_messages(query)
         elif query.strip():
             messages = [{"role": "user", "content": query}]
         else:
             raise InvalidParameterError("the query is empty")
-        schemas = registry.schemas()
         if self.call_format == "json":
             messages = _with_call_guide(messages)
+        shown, left_out = self._shown_tools(messages, registry, mode, top_k, max_tokens)
+        result = self._turn(messages, shown, mode=mode, max_tokens=max_tokens, **kwargs)
+        return replace(result, left_out_tools=left_out) if left_out else result
+
+    def _turn(self, messages: list[dict], registry: ToolRegistry, *, mode: str, parallel: Union[bool, int],
+              max_tokens: int, end_bias: float, guard: Optional[Guard], ground: bool, **options: Any) -> CallResult:
+        """One turn of `call` over the tools in the prompt (`registry`)."""
+        max_calls = _max_calls(parallel)
+        options = {"stop_repeats": STOP_REPEATS, **options}
+        schemas = registry.schemas()
         scored = self._tool_scores(messages, registry) if mode in ("auto", "required") else None
         relevance, scores, part_scores = scored if scored is not None else (None, None, None)
         auto = mode == "auto"
@@ -351,6 +376,58 @@ class Agent:
         return CallResult(calls=kept, text=result.text, generation=result.generation, truncated=result.truncated,
                           denied=denied, disabled_tools=disabled)
 
+    def _shown_tools(self, messages: list[dict], registry: ToolRegistry, mode: str, top_k: Optional[int],
+                     max_tokens: int) -> tuple[ToolRegistry, list[str]]:
+        """The tools that go in the prompt (see `top_k` in `call`), and the names of those
+        left out; a tool named as `mode` is always shown."""
+        room = self.engine.n_ctx - min(max_tokens, REPLY_ROOM)
+        if top_k is None and (len(registry) == 0 or self._prompt_tokens(messages, registry.schemas()) <= room):
+            return registry, []
+        ranked = self._ranked(messages, registry)
+        if mode in registry:
+            ranked = [mode] + [n for n in ranked if n != mode]
+        k = min(top_k or AUTO_TOP_K, len(ranked))
+        while k > 0 and self._prompt_tokens(messages, [registry.get(n).schema for n in ranked[:k]]) > room:
+            k -= 1
+        if k == 0:
+            alone = self._prompt_tokens(messages, [])
+            first = self._prompt_tokens(messages, [registry.get(ranked[0]).schema]) - alone
+            what = (f"the conversation alone takes {alone} tokens" if alone > room else
+                    f"the tool {ranked[0]!r} alone takes {first} tokens")
+            raise ContextOverflowError(f"{what}; the context holds {self.engine.n_ctx} tokens, "
+                                       f"{self.engine.n_ctx - room} of them kept for the reply")
+        if k == len(registry):
+            return registry, []  # all of them, as given: the prefix cache holds
+        # Best first: with a 244-tool library (8 shown), BFCL dev "multiple" 33/40 so, 30/40
+        # in the library's order.
+        chosen = set(ranked[:k])
+        return ToolRegistry(registry.get(n) for n in ranked[:k]), [n for n in registry.names() if n not in chosen]
+
+    def _prompt_tokens(self, messages: list[dict], schemas: list[dict]) -> int:
+        """How many tokens the conversation takes in the prompt with these tools."""
+        text = self.engine.render_chat(messages, tools=schemas or None)
+        return len(self.engine.tokenize(text, add_special=False, parse_special=True))
+
+    def _ranked(self, messages: list[dict], registry: ToolRegistry) -> list[str]:
+        """Tool names, the best match to the request first (edgeagent.ToolRAG: embeddings
+        and BM25, each clause of the request on its own); the given order when the
+        conversation says nothing to match."""
+        from .toolrag import ToolRAG
+
+        query = _last_user_text(messages) or _said(messages)
+        if not query.strip():
+            return registry.names()
+        key = json.dumps(registry.schemas(), sort_keys=True)
+        rag = self._rags.get(key)
+        if rag is None:
+            rag = self._rags[key] = ToolRAG(registry)
+            if len(self._rags) > 4:
+                self._rags.popitem(last=False)
+        ranked = [r.tool.name for r in rag.search(query, k=len(rag))]
+        # Tools offered only when a word of theirs is said (Tool.only_if_said) come last.
+        found = set(ranked)
+        return ranked + [n for n in registry.names() if n not in found]
+
     def warm(self, tools: Union[ToolRegistry, Iterable[Any], None] = None,
              context: Sequence[dict] = ()) -> None:
         """Evaluates the system-and-tools prefix (and `context`, earlier messages of the
@@ -358,20 +435,25 @@ class Agent:
         only evaluates the new query; also embeds the tools' descriptions, compiles the
         grammars of a default call (`mode="auto"`, `parallel=True`) and builds the unit
         table grounding reads (pint's, ~0.4 s: else the first call pays for it). An app
-        calls it once when its tool set is known."""
+        calls it once when its tool set is known. A library too big for the prompt (see
+        `top_k` in `call`) has no fixed prefix: it is indexed for retrieval instead."""
         registry = _registry(tools) if tools is not None else self.tools
         messages = list(context) + [{"role": "user", "content": "?"}]
         if self.call_format == "json":
             messages = _with_call_guide(messages)
         schemas = registry.schemas()
-        self.engine.chat(messages, tools=schemas or None, max_tokens=1)
+        too_big = bool(schemas) and self._prompt_tokens(messages, schemas) > self.engine.n_ctx - REPLY_ROOM
+        if too_big:
+            self._ranked(messages, registry)
+        else:
+            self.engine.chat(messages, tools=schemas or None, max_tokens=1)
         if not schemas:
             return
         unit_registry()
         if self._embeds():
             self._tool_texts(registry)
         self._call_starts()
-        if self.call_format == "json":
+        if self.call_format == "json" and not too_big:
             for calls, format in ((_max_calls(True), "json"), (1, "json_object")):
                 self.engine.matcher(self._grammar(schemas, "required", calls, format))
 

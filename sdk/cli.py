@@ -98,6 +98,10 @@ def call(
     tools_file: Path = typer.Option(..., "--tools", help="JSON file: a list of OpenAI-style tool definitions."),
     mode: str = typer.Option("auto", help="auto, required, none, or a tool name."),
     parallel: bool = typer.Option(True, "--parallel/--single", help="Allow several calls at once."),
+    top_k: Optional[int] = typer.Option(
+        None, "--top-k", min=1,
+        help="Show the model only the K tools that best match QUERY (tool retrieval; the rest are listed under "
+             "\"left_out_tools\"). Default: every tool, or the best 8 that fit when they overflow the context."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Bundled model name or .gguf path."),
     max_tokens: int = typer.Option(512, "--max-tokens", "-n"),
     threads: Optional[int] = typer.Option(None, help="CPU threads (default: all)."),
@@ -132,7 +136,8 @@ def call(
         raise UserInputError(f"--tools {tools_file} must hold a JSON list of tools")
     guard = load_guard(policy, tools)  # checked before the model loads
     agent = Agent(model, n_threads=threads, relevance_threshold=RELEVANCE_THRESHOLD if relevance is None else relevance)
-    result = agent.call(query, tools, mode=mode, parallel=parallel, max_tokens=max_tokens, guard=guard, now=clock)
+    result = agent.call(query, tools, mode=mode, parallel=parallel, top_k=top_k, max_tokens=max_tokens, guard=guard,
+                        now=clock)
     _print_json(result.to_dict())
 
 

@@ -689,3 +689,99 @@ def test_a_tool_that_measures_another_quantity_is_not_called(agent):
     assert r.calls == [] and r.text
     r = agent.call("What is the area of a park with a radius of 3 meters?", [park])
     assert [c.name for c in r.calls] == ["calculate_park_area"] and r.calls[0].arguments["radius"] == 3
+
+
+def _function(name: str, description: str, **params: str) -> dict:
+    """An OpenAI tool with required string parameters (name → description)."""
+    return {"type": "function", "function": {"name": name, "description": description, "parameters": {
+        "type": "object", "properties": {p: {"type": "string", "description": d} for p, d in params.items()},
+        "required": list(params)}}}
+
+
+# A library of everyday tools: in a 1,024-token context it leaves the reply no room.
+LIBRARY = [WEATHER, add_note, REMINDER, SCHEDULE, DISTANCE,
+           _function("convert_currency", "Convert an amount of money from one currency to another.",
+                     amount="The amount, e.g. '100'.", source="Currency code to convert from, e.g. USD.",
+                     target="Currency code to convert to, e.g. EUR."),
+           _function("translate_text", "Translate a text into another language.", text="The text to translate.",
+                     language="The language to translate into."),
+           _function("play_music", "Play a song or an artist's music.", song="The song or artist to play."),
+           _function("search_flights", "Search flights between two airports on a date.", origin="Departure city.",
+                     destination="Arrival city.", date="Travel date, YYYY-MM-DD."),
+           _function("book_hotel", "Book a hotel room in a city.", city="The city.", check_in="YYYY-MM-DD.",
+                     nights="Number of nights."),
+           _function("get_stock_price", "Latest trading price of a stock.", symbol="Ticker symbol, e.g. AAPL."),
+           _function("send_email", "Send an email to a contact.", to="The recipient's address.",
+                     subject="The subject line.", body="The message."),
+           _function("calculate_bmi", "Body mass index from weight and height.", weight="Weight in kg.",
+                     height="Height in cm.")]
+
+
+@pytest.fixture(scope="module")
+def small_agent(qwen_path):
+    return Agent(engine=Engine(qwen_path, n_ctx=1024, n_threads=2))
+
+
+def test_a_library_too_big_for_the_context_shows_its_best_matches(small_agent, agent):
+    from edgeagent.agent import AUTO_TOP_K
+
+    names = [t["function"]["name"] if isinstance(t, dict) else t.name for t in LIBRARY]
+    # before: ContextOverflowError, for the warm-up and for every call
+    small_agent.warm(LIBRARY)
+    r = small_agent.call("What's the weather in Oslo?", LIBRARY, parallel=False)
+    assert [c.name for c in r.calls] == ["get_weather"] and r.calls[0].arguments["city"] == "Oslo"
+    assert len(LIBRARY) - AUTO_TOP_K <= len(r.left_out_tools) < len(LIBRARY)
+    assert set(r.left_out_tools) < set(names) and "get_weather" not in r.left_out_tools
+    assert r.to_dict()["left_out_tools"] == r.left_out_tools
+    # with room for all, all are shown
+    assert agent.call("What's the weather in Oslo?", LIBRARY, parallel=False).left_out_tools == []
+
+
+def test_top_k_shows_only_the_best_matches_and_always_the_named_tool(agent):
+    r = agent.call("Convert 100 US dollars to euros.", LIBRARY, top_k=2, parallel=False)
+    assert [c.name for c in r.calls] == ["convert_currency"] and len(r.left_out_tools) == len(LIBRARY) - 2
+    named = agent.call("What's the weather in Oslo?", LIBRARY, mode="add_note", top_k=1, parallel=False)
+    assert [c.name for c in named.calls] == ["add_note"] and "add_note" not in named.left_out_tools
+    agent.call("Weather in Rome?", [WEATHER, add_note], top_k=5)  # as many as there are: all, as given
+    assert agent.call("Weather in Lima?", [WEATHER, add_note], top_k=5).generation.timings.cached_tokens > 100
+    for bad in (0, -3, True, 2.5, "3"):
+        with pytest.raises(InvalidParameterError, match="top_k"):
+            agent.call("Weather in Oslo?", LIBRARY, top_k=bad)
+
+
+def test_what_cannot_fit_is_named(small_agent):
+    with pytest.raises(ContextOverflowError, match="conversation alone takes"):
+        small_agent.call("weather " * 1200, LIBRARY)
+    huge = _function("get_news", "Latest news. " + "Covers world, sport, science and culture. " * 150, topic="Topic.")
+    with pytest.raises(ContextOverflowError, match="tool 'get_news' alone takes"):
+        small_agent.call("Any news about the Mars mission?", [huge])
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_the_tools_shown_fit_and_with_those_left_out_make_the_library(small_agent, data):
+    from edgeagent.agent import AUTO_TOP_K, REPLY_ROOM, _with_call_guide
+    from edgeagent.tool import ToolRegistry
+
+    library = ToolRegistry(data.draw(st.lists(st.sampled_from(LIBRARY), min_size=1, unique_by=id)))
+    mode = data.draw(st.sampled_from(["auto", "none"] + library.names()))
+    top_k = data.draw(st.none() | st.integers(1, 20))
+    query = data.draw(st.sampled_from(["Weather in Lima?", "Book a hotel in Rome and email Ann about it.", "?"]))
+    messages = _with_call_guide([{"role": "user", "content": query}])
+    shown, left_out = small_agent._shown_tools(messages, library, mode, top_k, 512)
+    assert sorted(shown.names() + left_out) == sorted(library.names()) and not set(shown.names()) & set(left_out)
+    assert len(shown) <= (top_k or len(library)) and (left_out == [] or len(shown) <= (top_k or AUTO_TOP_K))
+    assert small_agent._prompt_tokens(messages, shown.schemas()) <= small_agent.engine.n_ctx - REPLY_ROOM
+    assert mode not in library or mode in shown
+
+
+def test_cli_call_top_k(cli, tmp_path, qwen_path):
+    tools = tmp_path / "tools.json"
+    tools.write_text(json.dumps([t if isinstance(t, dict) else t.schema for t in LIBRARY]))
+    r = cli("call", "What's the weather in Paris?", "--tools", str(tools), "--top-k", "3", "--single",
+            "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert [c["name"] for c in out["calls"]] == ["get_weather"] and len(out["left_out_tools"]) == len(LIBRARY) - 3
+    r = cli("call", "hi", "--tools", str(tools), "--top-k", "0")
+    assert r.returncode == 2 and "--top-k" in r.stderr
