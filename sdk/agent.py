@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import math
 import re
 import time
 from collections import OrderedDict
@@ -165,8 +166,9 @@ def _timed(method: Callable[..., CallResult]) -> Callable[..., CallResult]:
 def _registry(tools: Union[ToolRegistry, Iterable[Any]]) -> ToolRegistry:
     if isinstance(tools, ToolRegistry):
         return tools
-    if isinstance(tools, (str, bytes)) or not isinstance(tools, Iterable):
-        raise InvalidParameterError("tools must be a list of tools (functions, Tool objects or OpenAI dicts)")
+    if isinstance(tools, (str, bytes, dict)) or not isinstance(tools, Iterable):
+        one = " (one tool dict? put it in a list)" if isinstance(tools, dict) else ""
+        raise InvalidParameterError(f"tools must be a list of tools (functions, Tool objects or OpenAI dicts){one}")
     return ToolRegistry(tools)  # refuses invalid schemas and duplicate names
 
 
@@ -245,6 +247,14 @@ class Agent:
         wrote for these is written as the clock makes it."""
         if now is not None and not isinstance(now, datetime.datetime):
             raise InvalidParameterError(f"now must be a datetime.datetime, got {now!r}")
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+            raise InvalidParameterError(f"max_tokens must be a positive integer, got {max_tokens!r}")
+        if isinstance(end_bias, bool) or not isinstance(end_bias, (int, float)) or not math.isfinite(end_bias):
+            raise InvalidParameterError(f"end_bias must be a finite number, got {end_bias!r}")
+        if guard is not None and not isinstance(guard, Guard):
+            raise InvalidParameterError(f"guard must be an edgeagent.Guard, got {type(guard).__name__}")
+        if not isinstance(ground, bool):
+            raise InvalidParameterError(f"ground must be True or False, got {ground!r}")
         with at(now):
             return self._call(query, tools, mode=mode, parallel=parallel, top_k=top_k, max_tokens=max_tokens,
                               end_bias=end_bias, guard=guard, ground=ground, **options)
@@ -438,7 +448,9 @@ class Agent:
         calls it once when its tool set is known. A library too big for the prompt (see
         `top_k` in `call`) has no fixed prefix: it is indexed for retrieval instead."""
         registry = _registry(tools) if tools is not None else self.tools
-        messages = list(context) + [{"role": "user", "content": "?"}]
+        if not isinstance(context, (list, tuple)):
+            raise InvalidParameterError(f"context must be a list of messages, got {type(context).__name__}")
+        messages = checked_messages([*context, {"role": "user", "content": "?"}])
         if self.call_format == "json":
             messages = _with_call_guide(messages)
         schemas = registry.schemas()

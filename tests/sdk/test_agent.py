@@ -74,6 +74,32 @@ def test_bad_tools_and_modes_are_refused(agent):
         agent.call("hi", [])
 
 
+@pytest.mark.parametrize("argument", [
+    {"max_tokens": "5"}, {"max_tokens": 0}, {"max_tokens": True}, {"end_bias": float("nan")}, {"end_bias": "8"},
+    {"guard": "no_exfiltration"}, {"ground": "no"}, {"parallel": 0}, {"now": "2026-03-17"}, {"top_k": 0}])
+def test_bad_arguments_are_refused_by_name(agent, argument):
+    # before: max_tokens="5" raised TypeError, guard="..." AttributeError; ground="no" and
+    # end_bias=nan were taken as they were
+    name = next(iter(argument))
+    with pytest.raises(InvalidParameterError, match=name):
+        agent.call("Weather in Oslo?", [WEATHER], **argument)
+
+
+def test_one_tool_not_in_a_list_is_refused(agent):
+    with pytest.raises(InvalidParameterError, match="one tool dict"):
+        agent.call("Weather in Oslo?", WEATHER)
+    with pytest.raises(InvalidParameterError, match="one tool dict"):
+        agent.warm(WEATHER)
+
+
+def test_warm_checks_its_context(agent):
+    # before: AttributeError or TypeError for each
+    for context, what in (("hello", "context must be a list"), (5, "context must be a list"),
+                          ([1], "message 0 is a int"), ([{"role": "robot", "content": "x"}], "message 0 has role")):
+        with pytest.raises((InvalidParameterError, ChatTemplateError), match=what):
+            agent.warm([WEATHER], context=context)
+
+
 def test_query_longer_than_the_context(qwen_path):
     small = Agent(engine=Engine(qwen_path, n_ctx=256, n_threads=2))
     with pytest.raises(ContextOverflowError):
