@@ -47,12 +47,12 @@ import math
 import os
 import re
 import statistics
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from edgeagent.errors import UserInputError
+from edgeagent.tools._atomic import atomic_write_text
 
 __all__ = [
     "CATEGORIES",
@@ -761,17 +761,7 @@ def write_predictions(path: str | os.PathLike, predictions: Iterable[Prediction 
             lines.append(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
         except (TypeError, ValueError) as e:
             raise UserInputError(f"prediction {prediction.id!r} cannot be written as JSON: {e}") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.writelines(lines)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, "".join(lines))
 
 
 def read_predictions(path: str | os.PathLike) -> list[Prediction]:

