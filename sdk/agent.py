@@ -687,14 +687,14 @@ def _grounded(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict
 def _dated(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict]) -> list[ToolCall]:
     """The calls with the dates and times the user told ("tomorrow at 9am", "in 2 hours")
     in place of the model's own (formats.dates_as_told): it cannot know today's date."""
-    return [_valid_or(c, dates_as_told(c.arguments, registry.get(c.name).parameters, _said(messages)), registry)
-            for c in calls]
+    said = _said(messages)
+    return [_valid_or(c, dates_as_told(c.arguments, registry.get(c.name).parameters, said), registry) for c in calls]
 
 
 def _conformed(calls: list[ToolCall], registry: ToolRegistry, messages: list[dict]) -> list[ToolCall]:
     """The calls with their values written as the parameters' descriptions ask (formats.conformed)."""
-    return [_valid_or(c, conformed(c.arguments, registry.get(c.name).parameters, _said(messages)), registry)
-            for c in calls]
+    said = _said(messages)
+    return [_valid_or(c, conformed(c.arguments, registry.get(c.name).parameters, said), registry) for c in calls]
 
 
 def _valid_or(call: ToolCall, arguments: dict, registry: ToolRegistry) -> ToolCall:
