@@ -401,9 +401,11 @@ class Agent:
             k -= 1
         if k == 0:
             alone = self._prompt_tokens(messages, [])
-            first = self._prompt_tokens(messages, [registry.get(ranked[0]).schema]) - alone
-            what = (f"the conversation alone takes {alone} tokens" if alone > room else
-                    f"the tool {ranked[0]!r} alone takes {first} tokens")
+            if alone > room:
+                what = f"the conversation alone takes {alone} tokens"
+            else:
+                first = self._prompt_tokens(messages, [registry.get(ranked[0]).schema]) - alone
+                what = f"the tool {ranked[0]!r} alone takes {first} tokens"
             raise ContextOverflowError(f"{what}; the context holds {self.engine.n_ctx} tokens, "
                                        f"{self.engine.n_ctx - room} of them kept for the reply")
         if k == len(registry):
@@ -433,6 +435,8 @@ class Agent:
             rag = self._rags[key] = ToolRAG(registry)
             if len(self._rags) > 4:
                 self._rags.popitem(last=False)
+        else:
+            self._rags.move_to_end(key)
         ranked = [r.tool.name for r in rag.search(query, k=len(rag))]
         # Tools offered only when a word of theirs is said (Tool.only_if_said) come last.
         found = set(ranked)
