@@ -435,6 +435,8 @@ class Agent:
             rag = self._rags[key] = ToolRAG(registry)
             if len(self._rags) > 4:
                 self._rags.popitem(last=False)
+            if rag.backend in ("hybrid", "embedding"):  # the same texts, by the same embedder
+                self._tool_vectors.update(zip(rag.texts, rag.vectors))
         else:
             self._rags.move_to_end(key)
         ranked = [r.tool.name for r in rag.search(query, k=len(rag))]

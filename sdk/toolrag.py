@@ -272,6 +272,13 @@ class ToolRAG:
     def __len__(self) -> int:
         return len(self.tools)
 
+    @property
+    def vectors(self) -> np.ndarray:
+        """The embedding of each tool's text (`texts`), row by row (embedding backends only)."""
+        if self.backend not in ("hybrid", "embedding"):
+            raise InvalidParameterError(f"the {self.backend} backend embeds nothing")
+        return self._matrix
+
     def scores(self, query: str) -> np.ndarray:
         if not isinstance(query, str) or not query.strip():
             raise InvalidParameterError("the query must be a non-empty string")

@@ -763,6 +763,20 @@ def test_a_library_too_big_for_the_context_shows_its_best_matches(small_agent, a
     assert agent.call("What's the weather in Oslo?", LIBRARY, parallel=False).left_out_tools == []
 
 
+def test_warm_embeds_each_text_of_a_library_once(qwen, monkeypatch):
+    from edgeagent import toolrag
+
+    embedder, embedded = toolrag.shared_embedder(), []
+    embed = embedder.embed
+    monkeypatch.setattr(embedder, "embed", lambda texts, **kw: embedded.extend(texts) or embed(texts, **kw))
+    small = Agent(engine=Engine(qwen.model_path, n_ctx=1024, n_threads=2))
+    small.warm(LIBRARY)
+    # three texts per tool for the agent's own scores, the first also retrieval's: before,
+    # retrieval and the agent each embedded the full texts
+    tools = [t for t in embedded if t != "?"]
+    assert len(tools) == len(set(tools)) and len(set(tools)) <= 3 * len(LIBRARY)
+
+
 def test_top_k_shows_only_the_best_matches_and_always_the_named_tool(agent):
     r = agent.call("Convert 100 US dollars to euros.", LIBRARY, top_k=2, parallel=False)
     assert [c.name for c in r.calls] == ["convert_currency"] and len(r.left_out_tools) == len(LIBRARY) - 2
