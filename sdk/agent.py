@@ -42,7 +42,7 @@ import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -58,6 +58,9 @@ from .grounding import (QueryFacts, adds_to_earlier, call_parts, conversation_fa
                         padded_words, says, schema_has, word_in)
 from .guard import DeniedCall, Guard, GuardEvent, disabled_tools, narrowed_tool_schema
 from .tool import Tool, ToolRegistry
+
+if TYPE_CHECKING:
+    from .toolrag import ToolRAG
 
 __all__ = ["Agent", "ToolCall", "CallResult", "DeniedCall"]
 
@@ -247,8 +250,9 @@ class Agent:
         wrote for these is written as the clock makes it."""
         if now is not None and not isinstance(now, datetime.datetime):
             raise InvalidParameterError(f"now must be a datetime.datetime, got {now!r}")
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-            raise InvalidParameterError(f"max_tokens must be a positive integer, got {max_tokens!r}")
+        _check_positive_int("max_tokens", max_tokens)
+        if top_k is not None:
+            _check_positive_int("top_k", top_k)
         if isinstance(end_bias, bool) or not isinstance(end_bias, (int, float)) or not math.isfinite(end_bias):
             raise InvalidParameterError(f"end_bias must be a finite number, got {end_bias!r}")
         if guard is not None and not isinstance(guard, Guard):
@@ -267,8 +271,6 @@ class Agent:
             raise InvalidParameterError("no tools given: pass tools= or create the Agent with tools")
         if mode not in TOOL_MODES and mode not in registry:
             raise InvalidParameterError(f"mode must be one of {', '.join(TOOL_MODES)} or a tool name, got {mode!r}")
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-            raise InvalidParameterError(f"top_k must be a positive integer (or None), got {top_k!r}")
         if not isinstance(query, str):
             messages = checked_messages(query)
         elif query.strip():
@@ -391,13 +393,13 @@ class Agent:
         """The tools that go in the prompt (see `top_k` in `call`), and the names of those
         left out; a tool named as `mode` is always shown."""
         room = self.engine.n_ctx - min(max_tokens, REPLY_ROOM)
-        if top_k is None and (len(registry) == 0 or self._prompt_tokens(messages, registry.schemas()) <= room):
+        if top_k is None and (len(registry) == 0 or self._fits(messages, registry.schemas(), room)):
             return registry, []
         ranked = self._ranked(messages, registry)
         if mode in registry:
             ranked = [mode] + [n for n in ranked if n != mode]
         k = min(top_k or AUTO_TOP_K, len(ranked))
-        while k > 0 and self._prompt_tokens(messages, [registry.get(n).schema for n in ranked[:k]]) > room:
+        while k > 0 and not self._fits(messages, [registry.get(n).schema for n in ranked[:k]], room):
             k -= 1
         if k == 0:
             alone = self._prompt_tokens(messages, [])
@@ -417,18 +419,35 @@ class Agent:
 
     def _prompt_tokens(self, messages: list[dict], schemas: list[dict]) -> int:
         """How many tokens the conversation takes in the prompt with these tools."""
-        text = self.engine.render_chat(messages, tools=schemas or None)
+        return self._prompt_size(self.engine.render_chat(messages, tools=schemas or None))
+
+    def _prompt_size(self, text: str) -> int:
         return len(self.engine.tokenize(text, add_special=False, parse_special=True))
+
+    def _fits(self, messages: list[dict], schemas: list[dict], room: int) -> bool:
+        """Whether the conversation with these tools takes at most `room` tokens. A token
+        is at least one byte, so a prompt of no more bytes fits without being tokenized
+        (the usual one: engine.chat tokenizes it again)."""
+        text = self.engine.render_chat(messages, tools=schemas or None)
+        return len(text.encode("utf-8")) <= room or self._prompt_size(text) <= room
 
     def _ranked(self, messages: list[dict], registry: ToolRegistry) -> list[str]:
         """Tool names, the best match to the request first (edgeagent.ToolRAG: embeddings
         and BM25, each clause of the request on its own); the given order when the
         conversation says nothing to match."""
-        from .toolrag import ToolRAG
-
         query = _last_user_text(messages) or _said(messages)
         if not query.strip():
             return registry.names()
+        rag = self._rag(registry)
+        ranked = [r.tool.name for r in rag.search(query, k=len(rag))]
+        # Tools offered only when a word of theirs is said (Tool.only_if_said) come last.
+        found = set(ranked)
+        return ranked + [n for n in registry.names() if n not in found]
+
+    def _rag(self, registry: ToolRegistry) -> "ToolRAG":
+        """The retrieval index of a library (kept for the last few libraries)."""
+        from .toolrag import ToolRAG
+
         key = json.dumps(registry.schemas(), sort_keys=True)
         rag = self._rags.get(key)
         if rag is None:
@@ -439,10 +458,7 @@ class Agent:
                 self._tool_vectors.update(zip(rag.texts, rag.vectors))
         else:
             self._rags.move_to_end(key)
-        ranked = [r.tool.name for r in rag.search(query, k=len(rag))]
-        # Tools offered only when a word of theirs is said (Tool.only_if_said) come last.
-        found = set(ranked)
-        return ranked + [n for n in registry.names() if n not in found]
+        return rag
 
     def warm(self, tools: Union[ToolRegistry, Iterable[Any], None] = None,
              context: Sequence[dict] = ()) -> None:
@@ -460,9 +476,9 @@ class Agent:
         if self.call_format == "json":
             messages = _with_call_guide(messages)
         schemas = registry.schemas()
-        too_big = bool(schemas) and self._prompt_tokens(messages, schemas) > self.engine.n_ctx - REPLY_ROOM
+        too_big = bool(schemas) and not self._fits(messages, schemas, self.engine.n_ctx - REPLY_ROOM)
         if too_big:
-            self._ranked(messages, registry)
+            self._rag(registry)
         else:
             self.engine.chat(messages, tools=schemas or None, max_tokens=1)
         if not schemas:
@@ -636,6 +652,11 @@ class Agent:
         tool = registry.get(data["name"])  # the grammar guarantees the shape
         tool.validate_arguments(data["arguments"])  # and the schema; checked all the same
         return ToolCall(data["name"], data["arguments"])
+
+
+def _check_positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidParameterError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _max_calls(parallel: Union[bool, int]) -> int:
