@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -21,11 +22,16 @@ __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "file
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:
-    """Replace `path` with `data` atomically (parent directories are created)."""
+    """Replace `path` with `data` atomically (parent directories are created).
+
+    A replaced file keeps its mode; a new one gets the mode `open()` would give it
+    (mkstemp's temporary is 0600, which would make a user's document private)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _mode_for(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -45,6 +51,23 @@ def atomic_write_text(path: Path | str, text: str) -> None:
 
 def atomic_write_json(path: Path | str, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; done once, at import, before tools run in threads.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_UMASK
 
 
 def _fsync_dir(directory: Path) -> None:

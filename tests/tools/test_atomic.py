@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 import threading
@@ -82,3 +83,16 @@ def test_process_killed_mid_write_keeps_old_file(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], timeout=60)
     assert proc.returncode == 9
     assert p.read_bytes() == before
+
+
+def test_a_replaced_file_keeps_its_mode_and_a_new_one_gets_the_umask_default(tmp_path):
+    kept = tmp_path / "notes.txt"
+    kept.write_text("old")
+    os.chmod(kept, 0o640)
+    atomic_write_text(kept, "new")
+    assert kept.read_text() == "new"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640  # not mkstemp's 0600
+
+    fresh = tmp_path / "fresh.txt"
+    atomic_write_text(fresh, "x")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~_atomic._UMASK
