@@ -308,7 +308,9 @@ class Agent:
             mode = "required" if fits else "none"
             # Past it, the model's own first token decides (see _call_starts): read off
             # the call's first batch, a text answer follows when it does not start a call.
-            gate = self._call_starts() if fits else None
+            # Not in a conversation: there the model answers as it answered before (after a
+            # text answer, "And in Rome?" gets one with a made-up forecast).
+            gate = self._call_starts() if fits and not _has_assistant_turn(messages) else None
         # Tool choice: tools far below the best match cannot be called (switched off in the
         # grammar; the prompt keeps them all, and with them the prefix cache).
         disabled: list[str] = []
@@ -374,7 +376,12 @@ class Agent:
             # 0.5B model calls a cell-type tool with nucleus_count=10; asked how far a car
             # launched at velocity 'v' goes, it calls a range tool with v=10, angle=45). Of
             # several calls, those that invent a value are left out.
-            kept = [i for i in range(len(written)) if not _invents(messages, as_said[i], written[i], registry)]
+            # A call the conversation already made and has the result of is not made again
+            # (asked after the result, the model repeats the call it sees).
+            done = _answered_calls(messages, top)
+            kept = [i for i in range(len(written)) if not _invents(messages, as_said[i], written[i], registry)
+                    and _call_key(written[i].name, written[i].arguments) not in done
+                    and _call_key(as_said[i].name, as_said[i].arguments) not in done]
             as_said, written = [as_said[i] for i in kept], [written[i] for i in kept]
             if not kept or _states_nothing(messages, as_said, written):
                 return self._text_answer(messages, schemas, max_tokens, options, disabled)
@@ -670,6 +677,34 @@ def _max_calls(parallel: Union[bool, int]) -> int:
 def _last_user_text(messages: list[dict]) -> Optional[str]:
     query = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), None)
     return query if isinstance(query, str) else None
+
+
+def _has_assistant_turn(messages: list[dict]) -> bool:
+    return any(m.get("role") == "assistant" for m in messages)
+
+
+def _call_key(name: str, arguments: dict) -> str:
+    return json.dumps([name, arguments], sort_keys=True, default=str)
+
+
+def _answered_calls(messages: list[dict], asked: Optional[str]) -> set[str]:
+    """The calls (as _call_key) an assistant turn made that a tool message answered, but
+    those the user asks for again after the last result: of the tool `asked` (the best
+    match of the request), values stated again ("check Paris again")."""
+    last_result = max((i for i, m in enumerate(messages) if m.get("role") == "tool"), default=None)
+    if last_result is None:
+        return set()
+    later = [m for m in messages[last_result + 1:] if m.get("role") == "user"]
+    done: set[str] = set()
+    for m in messages[:last_result]:
+        if m.get("role") != "assistant":
+            continue
+        for c in m.get("tool_calls") or ():
+            call = ToolCall(c["function"]["name"], c["function"]["arguments"])
+            if not (later and call.name == asked and leaf_values(call.arguments) and
+                    _states_anything(later, [call])):
+                done.add(_call_key(call.name, call.arguments))
+    return done
 
 
 def _said(messages: list[dict]) -> str:

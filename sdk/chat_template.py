@@ -55,9 +55,46 @@ def checked_messages(messages: Sequence[dict]) -> list[dict]:
             raise ChatTemplateError(f"message {i} has role {role!r}; expected system, user, assistant or tool")
         if "content" in m and m["content"] is not None and not isinstance(m["content"], str):
             raise ChatTemplateError(f"message {i} content must be a string")
-        out.append(dict(m))
+        m = dict(m)
+        if m.get("tool_calls") is not None:
+            if role != "assistant":
+                raise ChatTemplateError(f"message {i} has tool_calls but role {role!r}; only an assistant makes calls")
+            m["tool_calls"] = [_checked_tool_call(c, f"message {i} tool_calls[{j}]")
+                               for j, c in enumerate(_as_list(m["tool_calls"], f"message {i} tool_calls"))]
+        out.append(m)
     if not out:
         raise ChatTemplateError("messages is empty")
+    return out
+
+
+def _as_list(value: Any, where: str) -> list:
+    if not isinstance(value, (list, tuple)):
+        raise ChatTemplateError(f"{where} must be a list of calls, got {type(value).__name__}")
+    return list(value)
+
+
+def _checked_tool_call(call: Any, where: str) -> dict:
+    """An earlier call in OpenAI's form ({"function": {"name", "arguments"}}, arguments a
+    JSON string or an object) or flat ({"name", "arguments"}), as templates read it:
+    arguments an object (a string would be rendered as one quoted string)."""
+    if not isinstance(call, dict):
+        raise ChatTemplateError(f"{where} is a {type(call).__name__}, expected a dict")
+    function = call.get("function", call)
+    if not isinstance(function, dict):
+        raise ChatTemplateError(f"{where} function must be a dict with 'name' and 'arguments'")
+    name, arguments = function.get("name"), function.get("arguments", {})
+    if not isinstance(name, str) or not name:
+        raise ChatTemplateError(f"{where} has no function name")
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else {}
+        except json.JSONDecodeError as e:
+            raise ChatTemplateError(f"{where} ({name}) arguments are not valid JSON: {e.msg}") from None
+    if not isinstance(arguments, dict):
+        raise ChatTemplateError(f"{where} ({name}) arguments must be a JSON object")
+    out = {"type": "function", "function": {"name": name, "arguments": arguments}}
+    if "id" in call:
+        out["id"] = call["id"]
     return out
 
 

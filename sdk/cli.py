@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 from rich.console import Console
@@ -92,10 +92,29 @@ def run(
               f"first token {t.ttft_ms:.0f} ms[/dim]", soft_wrap=True)
 
 
+def _read_json_list(path: Path, option: str, what: str) -> list:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise UserInputError(f"cannot read {option} {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserInputError(f"{option} {path} is not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise UserInputError(f"{option} {path} is not valid JSON (line {e.lineno}, column {e.colno}): "
+                             f"{e.msg}") from None
+    if not isinstance(data, list):
+        raise UserInputError(f"{option} {path} must hold a JSON list of {what}")
+    return data
+
+
 @app.command()
 def call(
-    query: str = typer.Argument(..., help="The user's request."),
+    query: Optional[str] = typer.Argument(None, help="The user's request (after --messages, if given)."),
     tools_file: Path = typer.Option(..., "--tools", help="JSON file: a list of OpenAI-style tool definitions."),
+    messages_file: Optional[Path] = typer.Option(
+        None, "--messages",
+        help="JSON file: the conversation so far, a list of OpenAI-style chat messages (user, assistant with "
+             "tool_calls, tool results); QUERY, if given, is added as the next user message."),
     mode: str = typer.Option("auto", help="auto, required, none, or a tool name."),
     parallel: bool = typer.Option(True, "--parallel/--single", help="Allow several calls at once."),
     top_k: Optional[int] = typer.Option(
@@ -116,7 +135,8 @@ def call(
         None, "--now", help="The moment 'today', 'tomorrow' and 'in 2 hours' count from, ISO 8601 "
                             "(e.g. 2026-03-17T09:30); default: this machine's clock."),
 ) -> None:
-    """Ask the model to call tools for QUERY; prints the calls (or the text answer) as JSON."""
+    """Ask the model to call tools for QUERY (or the conversation in --messages); prints the calls (or the text
+    answer) as JSON."""
     from .agent import RELEVANCE_THRESHOLD, Agent
     from .guard_cli import load_guard
 
@@ -125,18 +145,17 @@ def call(
     except ValueError:
         raise UserInputError(f"--now {now!r} is not an ISO 8601 date and time (e.g. 2026-03-17T09:30)") from None
 
-    try:
-        tools = json.loads(tools_file.read_text())
-    except OSError as e:
-        raise UserInputError(f"cannot read --tools {tools_file}: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise UserInputError(f"--tools {tools_file} is not valid JSON (line {e.lineno}, column {e.colno}): "
-                             f"{e.msg}") from None
-    if not isinstance(tools, list):
-        raise UserInputError(f"--tools {tools_file} must hold a JSON list of tools")
+    tools = _read_json_list(tools_file, "--tools", "tools")
+    request: Any = query  # a user message, or the conversation it ends
+    if messages_file is not None:
+        request = _read_json_list(messages_file, "--messages", "messages")
+        if query is not None:
+            request.append({"role": "user", "content": query})
+    elif query is None:
+        raise UserInputError("give a QUERY, or the conversation with --messages FILE")
     guard = load_guard(policy, tools)  # checked before the model loads
     agent = Agent(model, n_threads=threads, relevance_threshold=RELEVANCE_THRESHOLD if relevance is None else relevance)
-    result = agent.call(query, tools, mode=mode, parallel=parallel, top_k=top_k, max_tokens=max_tokens, guard=guard,
+    result = agent.call(request, tools, mode=mode, parallel=parallel, top_k=top_k, max_tokens=max_tokens, guard=guard,
                         now=clock)
     _print_json(result.to_dict())
 

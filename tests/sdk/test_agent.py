@@ -825,3 +825,66 @@ def test_cli_call_top_k(cli, tmp_path, qwen_path):
     assert [c["name"] for c in out["calls"]] == ["get_weather"] and len(out["left_out_tools"]) == len(LIBRARY) - 3
     r = cli("call", "hi", "--tools", str(tools), "--top-k", "0")
     assert r.returncode == 2 and "--top-k" in r.stderr
+
+
+ASKED = {"role": "user", "content": "What's the weather in Paris?"}
+CALLED = {"role": "assistant", "content": None, "tool_calls": [
+    {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]}
+RESULT = {"role": "tool", "tool_call_id": "c1", "content": json.dumps({"temp_c": 18, "sky": "cloudy"})}
+ANSWERED = {"role": "assistant", "content": "It is 18 °C and cloudy in Paris."}
+
+
+def test_a_conversation_goes_on_after_a_tool_result(agent):
+    # given the result, the model repeated the call it sees; the turn answers from the result
+    r = agent.call([ASKED, CALLED, RESULT], [WEATHER])
+    assert r.calls == [] and "18" in r.text
+    # after a text answer the model answered in text again ("London and Berlin have sunny days")
+    r = agent.call([ASKED, CALLED, RESULT, ANSWERED, {"role": "user", "content": "Thanks! What about London and Berlin?"}],
+                   [WEATHER])
+    assert sorted(c.arguments["city"] for c in r.calls) == ["Berlin", "London"]
+    r = agent.call([ASKED, CALLED, RESULT, ANSWERED, {"role": "user", "content": "Thanks!"}], [WEATHER])
+    assert r.calls == [] and r.text
+    # asked for again, the same call is made again
+    r = agent.call([ASKED, CALLED, RESULT, ANSWERED, {"role": "user", "content": "Check Paris again please"}], [WEATHER])
+    assert [c.arguments["city"] for c in r.calls] == ["Paris"]
+
+
+def test_earlier_calls_are_checked():
+    from edgeagent.chat_template import checked_messages
+
+    flat = {"role": "assistant", "tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}]}
+    assert [m.get("tool_calls") for m in checked_messages([ASKED, CALLED, flat])] == [None, [
+        {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}, "id": "c1"}], [
+        {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]]
+    bad = [
+        ({"role": "user", "content": "hi", "tool_calls": []}, "message 0 has tool_calls but role 'user'"),
+        ({"role": "assistant", "tool_calls": {"name": "f"}}, "message 0 tool_calls must be a list"),
+        ({"role": "assistant", "tool_calls": ["f"]}, r"message 0 tool_calls\[0\] is a str"),
+        ({"role": "assistant", "tool_calls": [{"function": {"arguments": {}}}]}, "has no function name"),
+        ({"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "{city"}}]},
+         r"tool_calls\[0\] \(f\) arguments are not valid JSON"),
+        ({"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "[1]"}}]},
+         "arguments must be a JSON object"),
+    ]
+    for message, match in bad:
+        with pytest.raises(ChatTemplateError, match=match):
+            checked_messages([message])
+
+
+def test_cli_call_messages(cli, tmp_path, qwen_path):
+    tools = tmp_path / "tools.json"
+    tools.write_text(json.dumps([WEATHER]))
+    conversation = tmp_path / "conversation.json"
+    conversation.write_text(json.dumps([ASKED, CALLED, RESULT]))
+    r = cli("call", "--tools", str(tools), "--messages", str(conversation), "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["calls"] == [] and "18" in out["text"]
+    r = cli("call", "And in Rome?", "--tools", str(tools), "--messages", str(conversation), "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    assert [c["arguments"]["city"] for c in json.loads(r.stdout)["calls"]] == ["Rome"]
+    r = cli("call", "--tools", str(tools))
+    assert r.returncode == 2 and "give a QUERY, or the conversation with --messages" in r.stderr
+    conversation.write_text(json.dumps({"role": "user", "content": "hi"}))
+    r = cli("call", "--tools", str(tools), "--messages", str(conversation))
+    assert r.returncode == 2 and "must hold a JSON list of messages" in r.stderr
