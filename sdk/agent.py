@@ -40,6 +40,7 @@ import json
 import math
 import re
 import time
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
@@ -141,6 +142,7 @@ class CallResult:
     disabled_tools: list[str] = field(default_factory=list)  # switched off in the grammar (guard, tool retrieval)
     left_out_tools: list[str] = field(default_factory=list)  # not in the prompt (top_k, or a library too big for it)
     elapsed_s: Optional[float] = None  # Agent.call's wall time: every decode of the turn, and grounding
+    turn_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8], repr=False)  # unique ids for `message`
 
     @property
     def latency_s(self) -> float:
@@ -148,8 +150,21 @@ class CallResult:
         may decode several times: a call more, a text answer after a declined call)."""
         return self.elapsed_s if self.elapsed_s is not None else self.generation.timings.total_ms / 1000.0
 
+    @property
+    def message(self) -> dict[str, Any]:
+        """This turn as the assistant message to append to the conversation (OpenAI's form:
+        each call with an id for the `tool` message that answers it, its arguments a JSON string)."""
+        message: dict[str, Any] = {"role": "assistant", "content": self.text or None}
+        if self.calls:
+            message["tool_calls"] = [
+                {"id": f"call_{self.turn_id}_{i}", "type": "function",
+                 "function": {"name": c.name, "arguments": json.dumps(c.arguments, ensure_ascii=False)}}
+                for i, c in enumerate(self.calls, 1)]
+        return message
+
     def to_dict(self) -> dict[str, Any]:
-        return {"calls": [c.to_dict() for c in self.calls], "text": self.text, "truncated": self.truncated,
+        return {"calls": [c.to_dict() for c in self.calls], "text": self.text, "message": self.message,
+                "truncated": self.truncated,
                 "denied": [d.to_dict() for d in self.denied], "disabled_tools": self.disabled_tools,
                 "left_out_tools": self.left_out_tools,
                 "finish_reason": self.generation.finish_reason, "latency_s": self.latency_s,

@@ -880,6 +880,7 @@ def test_cli_call_messages(cli, tmp_path, qwen_path):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["calls"] == [] and "18" in out["text"]
+    assert out["message"] == {"role": "assistant", "content": out["text"]}  # to append to the conversation
     r = cli("call", "And in Rome?", "--tools", str(tools), "--messages", str(conversation), "--threads", "2")
     assert r.returncode == 0, r.stderr
     assert [c["arguments"]["city"] for c in json.loads(r.stdout)["calls"]] == ["Rome"]
@@ -888,3 +889,18 @@ def test_cli_call_messages(cli, tmp_path, qwen_path):
     conversation.write_text(json.dumps({"role": "user", "content": "hi"}))
     r = cli("call", "--tools", str(tools), "--messages", str(conversation))
     assert r.returncode == 2 and "must hold a JSON list of messages" in r.stderr
+
+
+def test_the_turn_as_a_message_continues_the_conversation(agent):
+    r = agent.call("What's the weather in Paris?", [WEATHER])
+    message = r.message
+    assert message["role"] == "assistant" and message["content"] is None
+    [call] = message["tool_calls"]
+    assert call["function"]["name"] == "get_weather" and json.loads(call["function"]["arguments"]) == {"city": "Paris"}
+    result = {"role": "tool", "tool_call_id": call["id"], "content": json.dumps({"temp_c": 18, "sky": "cloudy"})}
+    answer = agent.call([ASKED, message, result], [WEATHER])
+    assert answer.calls == [] and "18" in answer.text
+    assert answer.message == {"role": "assistant", "content": answer.text}
+    # a call's id is unique across turns, so a tool message answers one call
+    again = agent.call("What's the weather in Paris?", [WEATHER]).message["tool_calls"][0]["id"]
+    assert again != call["id"] and answer.to_dict()["message"] == answer.message
