@@ -391,14 +391,18 @@ class Agent:
             # 0.5B model calls a cell-type tool with nucleus_count=10; asked how far a car
             # launched at velocity 'v' goes, it calls a range tool with v=10, angle=45). Of
             # several calls, those that invent a value are left out.
-            # A call the conversation already made and has the result of is not made again
-            # (asked after the result, the model repeats the call it sees).
+            # In a conversation, a call the conversation already made and has the result of
+            # is not made again (given the result, the model repeats the call it sees), and
+            # the calls state something said since the last answer (asked "Who wrote
+            # Hamlet?" after the weather in Paris, the model calls get_weather(city="Paris")).
             done = _answered_calls(messages, top)
             kept = [i for i in range(len(written)) if not _invents(messages, as_said[i], written[i], registry)
                     and _call_key(written[i].name, written[i].arguments) not in done
                     and _call_key(as_said[i].name, as_said[i].arguments) not in done]
             as_said, written = [as_said[i] for i in kept], [written[i] for i in kept]
-            if not kept or _states_nothing(messages, as_said, written):
+            new = _since_last_answer(messages)
+            if not kept or _states_nothing(messages, as_said, written) or (
+                    new is not None and not (_states_anything(new, as_said) or _states_anything(new, written))):
                 return self._text_answer(messages, schemas, max_tokens, options, disabled)
         result = replace(result, calls=_completed(written) if ground else written)
         if guard is None:
@@ -696,6 +700,12 @@ def _last_user_text(messages: list[dict]) -> Optional[str]:
 
 def _has_assistant_turn(messages: list[dict]) -> bool:
     return any(m.get("role") == "assistant" for m in messages)
+
+
+def _since_last_answer(messages: list[dict]) -> Optional[list[dict]]:
+    """The messages after the last assistant turn (what this turn answers); None without one."""
+    last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=None)
+    return None if last is None else messages[last + 1:]
 
 
 def _call_key(name: str, arguments: dict) -> str:

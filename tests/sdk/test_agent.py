@@ -904,3 +904,25 @@ def test_the_turn_as_a_message_continues_the_conversation(agent):
     # a call's id is unique across turns, so a tool message answers one call
     again = agent.call("What's the weather in Paris?", [WEATHER]).message["tool_calls"][0]["id"]
     assert again != call["id"] and answer.to_dict()["message"] == answer.message
+
+
+CAPITAL = {"type": "function", "function": {
+    "name": "get_capital", "description": "The capital city of a country.",
+    "parameters": {"type": "object", "properties": {"country": {"type": "string", "description": "Country name"}},
+                   "required": ["country"]}}}
+
+
+def test_a_conversation_s_calls_serve_its_latest_request(agent):
+    # a new topic: the model called get_weather(city="Paris") from the earlier request
+    for question in ["Who wrote Hamlet?", "What is the capital of Spain?"]:
+        r = agent.call([ASKED, ANSWERED, {"role": "user", "content": question}], [WEATHER])
+        assert r.calls == [] and r.text, question
+    r = agent.call([ASKED, ANSWERED, {"role": "user", "content": "Is it warmer than that in Madrid?"}], [WEATHER])
+    assert [c.arguments["city"] for c in r.calls] == ["Madrid"]
+    # a result the next call needs: the tool message is what this turn answers
+    asked = {"role": "user", "content": "What's the weather in the capital of France?"}
+    called = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c2", "type": "function", "function": {"name": "get_capital", "arguments": {"country": "France"}}}]}
+    result = {"role": "tool", "tool_call_id": "c2", "content": json.dumps({"capital": "Paris"})}
+    r = agent.call([asked, called, result], [WEATHER, CAPITAL])
+    assert [(c.name, c.arguments["city"]) for c in r.calls] == [("get_weather", "Paris")]
