@@ -325,7 +325,7 @@ class Agent:
             # the call's first batch, a text answer follows when it does not start a call.
             # Not in a conversation: there the model answers as it answered before (after a
             # text answer, "And in Rome?" gets one with a made-up forecast).
-            gate = self._call_starts() if fits and not _has_assistant_turn(messages) else None
+            gate = self._call_starts() if fits and _since_last_answer(messages) is None else None
         # Tool choice: tools far below the best match cannot be called (switched off in the
         # grammar; the prompt keeps them all, and with them the prefix cache).
         disabled: list[str] = []
@@ -696,10 +696,6 @@ def _max_calls(parallel: Union[bool, int]) -> int:
 def _last_user_text(messages: list[dict]) -> Optional[str]:
     query = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), None)
     return query if isinstance(query, str) else None
-
-
-def _has_assistant_turn(messages: list[dict]) -> bool:
-    return any(m.get("role") == "assistant" for m in messages)
 
 
 def _since_last_answer(messages: list[dict]) -> Optional[list[dict]]:

@@ -59,18 +59,14 @@ def checked_messages(messages: Sequence[dict]) -> list[dict]:
         if m.get("tool_calls") is not None:
             if role != "assistant":
                 raise ChatTemplateError(f"message {i} has tool_calls but role {role!r}; only an assistant makes calls")
-            m["tool_calls"] = [_checked_tool_call(c, f"message {i} tool_calls[{j}]")
-                               for j, c in enumerate(_as_list(m["tool_calls"], f"message {i} tool_calls"))]
+            if not isinstance(m["tool_calls"], (list, tuple)):
+                raise ChatTemplateError(f"message {i} tool_calls must be a list of calls, "
+                                        f"got {type(m['tool_calls']).__name__}")
+            m["tool_calls"] = [_checked_tool_call(c, f"message {i} tool_calls[{j}]") for j, c in enumerate(m["tool_calls"])]
         out.append(m)
     if not out:
         raise ChatTemplateError("messages is empty")
     return out
-
-
-def _as_list(value: Any, where: str) -> list:
-    if not isinstance(value, (list, tuple)):
-        raise ChatTemplateError(f"{where} must be a list of calls, got {type(value).__name__}")
-    return list(value)
 
 
 def _checked_tool_call(call: Any, where: str) -> dict:
