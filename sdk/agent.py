@@ -235,6 +235,11 @@ class Agent:
              now: Optional[datetime.datetime] = None, **options: Any) -> CallResult:
         """Asks the model to call tools for `query` (a user message, or a whole message list).
 
+        A message list is a conversation in OpenAI's form: earlier calls as an assistant
+        message's `tool_calls` (append `CallResult.message`), their results as `tool`
+        messages. In `auto` mode a call already answered is not made again unless asked
+        for again, and the calls must state something said since the last assistant turn.
+
         `mode`: "auto" (calls, or a text answer when no tool fits), "required" (at least
         one call), "none" (text only) or a tool name (only that tool). `parallel`: whether
         (or how many) calls may be made at once. `end_bias` (hermes format only) pushes
