@@ -148,9 +148,12 @@ def call(
     tools = _read_json_list(tools_file, "--tools", "tools")
     request: Any = query  # a user message, or the conversation it ends
     if messages_file is not None:
+        from .chat_template import checked_messages
+
         request = _read_json_list(messages_file, "--messages", "messages")
         if query is not None:
             request.append({"role": "user", "content": query})
+        checked_messages(request)  # before the model loads
     elif query is None:
         raise UserInputError("give a QUERY, or the conversation with --messages FILE")
     guard = load_guard(policy, tools)  # checked before the model loads

@@ -889,6 +889,9 @@ def test_cli_call_messages(cli, tmp_path, qwen_path):
     conversation.write_text(json.dumps({"role": "user", "content": "hi"}))
     r = cli("call", "--tools", str(tools), "--messages", str(conversation))
     assert r.returncode == 2 and "must hold a JSON list of messages" in r.stderr
+    conversation.write_text(json.dumps([{"role": "robot", "content": "hi"}]))
+    r = cli("call", "--tools", str(tools), "--messages", str(conversation), "--model", str(tmp_path / "none.gguf"))
+    assert r.returncode == 2 and "message 0 has role 'robot'" in r.stderr  # named before the model would load
 
 
 def test_the_turn_as_a_message_continues_the_conversation(agent):
