@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import DiskFullError, QuantizeError, QuantizeInputError
+from ..tools._atomic import default_mode
 
 __all__ = ["atomic_file", "atomic_dir", "scratch_dir"]
 
@@ -25,13 +26,6 @@ def _check_target(target: Path) -> None:
         raise QuantizeInputError(f"output already exists: {target} (remove it or choose another --out)")
     if not target.parent.is_dir():
         raise QuantizeInputError(f"output folder does not exist: {target.parent}")
-
-
-def _default_mode(is_dir: bool) -> int:
-    """The mode a plain open()/mkdir() would give (mkstemp/mkdtemp use 0600/0700)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return (0o777 if is_dir else 0o666) & ~umask
 
 
 def _disk_full(e: BaseException, target: Path) -> DiskFullError:
@@ -46,7 +40,7 @@ def atomic_file(target: Path) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, _default_mode(False))
+    os.chmod(tmp, default_mode())
     try:
         yield tmp
         if not tmp.exists() or tmp.stat().st_size == 0:
@@ -68,7 +62,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     target = Path(target)
     _check_target(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    os.chmod(tmp, _default_mode(True))
+    os.chmod(tmp, default_mode(is_dir=True))
     try:
         yield tmp
         os.replace(tmp, target)

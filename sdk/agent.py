@@ -312,6 +312,7 @@ class Agent:
         scored = self._tool_scores(messages, registry) if mode in ("auto", "required") else None
         relevance, scores, part_scores = scored if scored is not None else (None, None, None)
         auto = mode == "auto"
+        since_answer = _since_last_answer(messages)  # None: no earlier assistant turn
         gate = None
         if auto:
             # The relevance gate: the model alone almost always calls *something* (asked
@@ -330,7 +331,7 @@ class Agent:
             # the call's first batch, a text answer follows when it does not start a call.
             # Not in a conversation: there the model answers as it answered before (after a
             # text answer, "And in Rome?" gets one with a made-up forecast).
-            gate = self._call_starts() if fits and _since_last_answer(messages) is None else None
+            gate = self._call_starts() if fits and since_answer is None else None
         # Tool choice: tools far below the best match cannot be called (switched off in the
         # grammar; the prompt keeps them all, and with them the prefix cache).
         disabled: list[str] = []
@@ -405,9 +406,8 @@ class Agent:
                     and _call_key(written[i].name, written[i].arguments) not in done
                     and _call_key(as_said[i].name, as_said[i].arguments) not in done]
             as_said, written = [as_said[i] for i in kept], [written[i] for i in kept]
-            new = _since_last_answer(messages)
-            if not kept or _states_nothing(messages, as_said, written) or (
-                    new is not None and not (_states_anything(new, as_said) or _states_anything(new, written))):
+            if not kept or _states_nothing(messages, as_said, written) or (since_answer is not None and not (
+                    _states_anything(since_answer, as_said) or _states_anything(since_answer, written))):
                 return self._text_answer(messages, schemas, max_tokens, options, disabled)
         result = replace(result, calls=_completed(written) if ground else written)
         if guard is None:

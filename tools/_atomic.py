@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "file_lock"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "default_mode", "file_lock"]
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:
@@ -63,11 +63,16 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
+def default_mode(is_dir: bool = False) -> int:
+    """The mode a plain open()/mkdir() gives (mkstemp/mkdtemp make 0600/0700)."""
+    return (0o777 if is_dir else 0o666) & ~_UMASK
+
+
 def _mode_for(path: Path) -> int:
     try:
         return stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
-        return 0o666 & ~_UMASK
+        return default_mode()
 
 
 def _fsync_dir(directory: Path) -> None:
