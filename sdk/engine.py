@@ -12,6 +12,7 @@ and tool block) reuse its KV entries instead of prefilling them again.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import queue
@@ -19,7 +20,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Collection, Iterator, Optional, Sequence, Union
+from typing import Any, Callable, Collection, Iterator, Optional, Sequence, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -331,7 +332,8 @@ class Engine:
 
     def chat(self, messages: Sequence[dict], *, tools: Optional[Sequence[dict]] = None,
              grammar: Optional[Grammar] = None, prefix: str = "", disabled_tools: Sequence[str] = (),
-             gate_tokens: Optional[Collection[int]] = None, **options: Any) -> Generation:
+             gate_tokens: Optional[Collection[int]] = None, on_text: Optional[Callable[[str], Any]] = None,
+             **options: Any) -> Generation:
         """Answers a conversation using the model's own chat template, under `grammar` if
         given (`disabled_tools`: as in generate). `prefix`: the start of the reply,
         written for the model (the output continues it and does not repeat it).
@@ -340,7 +342,11 @@ class Engine:
         grammar, before `prefix`) is one of these token ids; otherwise nothing is
         generated and finish_reason is "gated". Either way `gate_token` tells which token
         it was. The decision is read off the same batch that evaluates the prompt, the
-        prefix and the text the grammar forces at the start."""
+        prefix and the text the grammar forces at the start.
+
+        `on_text`: called with each piece of the output as it is decoded (whole UTF-8
+        characters); returning False ends the generation there (finish_reason
+        "cancelled"), before the last token is evaluated."""
         if not isinstance(prefix, str):
             raise InvalidParameterError("prefix must be a string")
         tokens = self._chat_tokens(messages, tools)
@@ -354,8 +360,14 @@ class Engine:
         # so the rendered conversation keeps the same tokens, hence the prefix cache.
         if prefix:
             tokens += self._model.tokenize(prefix, False, False)
-        return self._run(tokens, GenerationOptions.parse(options), grammar=grammar, disabled_tools=disabled_tools,
-                         gate=gate)
+        watch = None
+        if on_text is not None:
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+            def watch(piece: bytes) -> bool:
+                return on_text(decoder.decode(piece)) is not False
+        return self._run(tokens, GenerationOptions.parse(options), watch, grammar=grammar,
+                         disabled_tools=disabled_tools, gate=gate)
 
     def json(self, prompt: str, schema: Any, **options: Any) -> Any:
         """Asks for JSON matching `schema` (dict, JSON text or pydantic model class) and

@@ -191,6 +191,24 @@ def test_parallel_request_gives_one_call_per_item(agent):
     assert [c.arguments["city"].lower() for c in single.calls] == ["oslo"]
 
 
+@tool
+def average(numbers: list[float]) -> float:
+    """Mean of a list of numbers.
+
+    Args:
+        numbers: The numbers to average.
+    """
+    return sum(numbers) / len(numbers)
+
+
+def test_a_list_that_repeats_its_call_is_ended_there(agent):
+    """Asked for one average, the 0.5B model writes the call over and over: the decode
+    ends at the first repeat, which is not kept."""
+    r = agent.call("What is the average of 4, 8, 15, 16, 23 and 42?", [average])
+    assert [c.to_dict() for c in r.calls] == [{"name": "average", "arguments": {"numbers": [4, 8, 15, 16, 23, 42]}}]
+    assert r.generation.finish_reason == "cancelled" and r.generation.text.count('"name"') == 2
+
+
 POPULATION = {"type": "function", "function": {
     "name": "city_population", "description": "Population of a city in a given year.",
     "parameters": {"type": "object", "properties": {
@@ -376,6 +394,30 @@ def test_a_reply_cut_by_max_tokens_keeps_its_complete_calls(calls, where):
     items, truncated = _complete_calls(text[:cut])
     assert truncated
     assert items == [c for i, c in enumerate(calls) if len("[" + ", ".join(json.dumps(x) for x in calls[:i + 1])) <= cut]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([{"name": "f", "arguments": {"x": 1}}, {"name": "f", "arguments": {"x": 2}},
+                                 {"name": "g", "arguments": {"x": 1, "y": "}, {"}}, {"name": "g", "arguments": {}}]),
+                min_size=1, max_size=5),
+       st.lists(st.integers(1, 12), min_size=1, max_size=60))
+def test_a_list_of_calls_is_ended_at_its_first_repeat(calls, sizes):
+    from edgeagent.agent import _RepeatWatch
+
+    text = "[" + ", ".join(json.dumps(c) for c in calls) + "]"
+    repeat = next((i for i, c in enumerate(calls) if c in calls[:i]), None)
+    watch, fed, pos = _RepeatWatch(), "", 0
+    for size in sizes * len(text):  # the text in pieces of these sizes
+        piece, pos = text[pos:pos + size], pos + size
+        fed += piece
+        if not watch(piece):
+            break
+        if pos >= len(text):
+            break
+    assert watch.repeat_at == repeat
+    if repeat is not None:  # ended at the piece that closed the repeat, not before, not after
+        closed = len("[" + ", ".join(json.dumps(c) for c in calls[:repeat + 1]))
+        assert closed <= len(fed) < closed + len(piece)
 
 
 def test_calls_whose_values_are_all_invented_state_nothing():

@@ -75,6 +75,18 @@ def test_stream_stops_when_the_consumer_stops(gemma):
     assert stream.result.timings.generated_tokens < 64
 
 
+def test_chat_shows_each_piece_to_on_text_which_can_end_the_decode(qwen):
+    messages = [{"role": "user", "content": "Write the words café, naïve and Zürich in a sentence."}]
+    pieces = []
+    full = qwen.chat(messages, max_tokens=24, on_text=pieces.append)  # None: go on
+    assert len(pieces) > 3 and "".join(pieces) == full.text and "\ufffd" not in full.text
+    assert full.finish_reason in ("eos", "length")
+    seen = []
+    cut = qwen.chat(messages, max_tokens=24, on_text=lambda piece: seen.append(piece) or len(seen) < 3)
+    assert cut.finish_reason == "cancelled" and cut.timings.generated_tokens <= 3
+    assert "".join(seen) == cut.text and len(cut.text) < len(full.text)
+
+
 def test_seeded_sampling_is_reproducible(gemma):
     opts = dict(max_tokens=16, temperature=1.0, top_k=40, top_p=0.95, min_p=0.05, ignore_eos=True)
     a = gemma.generate(PROMPT, seed=7, **opts)
