@@ -12,7 +12,6 @@ and tool block) reuse its KV entries instead of prefilling them again.
 
 from __future__ import annotations
 
-import codecs
 import json
 import os
 import queue
@@ -362,10 +361,11 @@ class Engine:
             tokens += self._model.tokenize(prefix, False, False)
         watch = None
         if on_text is not None:
-            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            if not callable(on_text):
+                raise InvalidParameterError(f"on_text must be callable, got {type(on_text).__name__}")
 
-            def watch(piece: bytes) -> bool:
-                return on_text(decoder.decode(piece)) is not False
+            def watch(piece: bytes) -> bool:  # the pieces end on whole UTF-8 characters
+                return on_text(piece.decode("utf-8", errors="replace")) is not False
         return self._run(tokens, GenerationOptions.parse(options), watch, grammar=grammar,
                          disabled_tools=disabled_tools, gate=gate)
 

@@ -85,6 +85,8 @@ def test_chat_shows_each_piece_to_on_text_which_can_end_the_decode(qwen):
     cut = qwen.chat(messages, max_tokens=24, on_text=lambda piece: seen.append(piece) or len(seen) < 3)
     assert cut.finish_reason == "cancelled" and cut.timings.generated_tokens <= 3
     assert "".join(seen) == cut.text and len(cut.text) < len(full.text)
+    with pytest.raises(InvalidParameterError, match="on_text must be callable"):
+        qwen.chat(messages, on_text="print")
 
 
 def test_seeded_sampling_is_reproducible(gemma):
