@@ -356,25 +356,24 @@ class Agent:
             top = max((n for n in scores if n not in disabled), key=scores.__getitem__)
         query = _last_user_text(messages)
         facts = QueryFacts(query) if query is not None else None
+        watch = _RepeatWatch(self.call_format) if max_calls > 1 else None
         if self.call_format == "hermes":
             grammar = self._grammar(grammar_schemas, choice, max_calls, "hermes")
             out = self.engine.chat(messages, tools=schemas, grammar=grammar, max_tokens=max_tokens,
-                                   end_bias=end_bias, disabled_tools=disabled, gate_tokens=gate, **options)
+                                   end_bias=end_bias, disabled_tools=disabled, gate_tokens=gate, on_text=watch,
+                                   **options)
             if out.finish_reason == "gated":
                 return self._text_answer(messages, schemas, max_tokens, options, disabled)
             result = self._parse_hermes(out, registry)
+            result = watch.ended(result) if watch is not None else result
         else:
             grammar = self._grammar(grammar_schemas, choice, max_calls, "json" if max_calls > 1 else "json_object")
-            watch = _RepeatWatch() if max_calls > 1 else None
             out = self.engine.chat(messages, tools=schemas, grammar=grammar, prefix=_FENCE, max_tokens=max_tokens,
                                    disabled_tools=disabled, gate_tokens=gate, on_text=watch, **options)
             if out.finish_reason == "gated":
                 return self._text_answer(messages, schemas, max_tokens, options, disabled)
             result = self._parse_json(out, registry)
-            if watch is not None and watch.repeat_at is not None:
-                # The list ended where it began to go round: not cut off, so calls more
-                # are still asked for below.
-                result = replace(result, calls=result.calls[:watch.repeat_at], truncated=False)
+            result = watch.ended(result) if watch is not None else result
             if top is not None and result.calls and top not in {c.name for c in result.calls}:
                 # The model went to other tools: it writes one call more, to the best match
                 # (after its own, so that it serves what they left), which goes first; the
@@ -677,7 +676,7 @@ class Agent:
                           truncated=truncated)
 
     def _parse_hermes(self, out: Generation, registry: ToolRegistry) -> CallResult:
-        calls = [self._checked(json.loads(block), registry) for block in _CALL_BLOCK.findall(out.text)]
+        calls = [self._checked(item, registry) for item in _hermes_calls(out.text)]
         text = out.text.split("<tool_call>", 1)[0].strip()
         # A call cut off by max_tokens is left out; `truncated` says so.
         truncated = out.text.count("<tool_call>") > len(calls)
@@ -927,22 +926,33 @@ class _RepeatWatch:
     1.3 s ended at the first repeat). A repeat would be dropped after the decode all the
     same (_pruned, _completed); `repeat_at` is its place in the list."""
 
-    def __init__(self) -> None:
+    def __init__(self, call_format: str = "json") -> None:
+        self.calls_in = _hermes_calls if call_format == "hermes" else (lambda text: _complete_calls(text)[0])
         self.text = ""
         self.done = 0  # calls complete so far
         self.repeat_at: Optional[int] = None
 
     def __call__(self, piece: str) -> bool:
         self.text += piece
-        if "}" not in piece:
-            return True  # no call can have been closed
-        items, _ = _complete_calls(self.text)
+        items = self.calls_in(self.text)  # microseconds, against a step's ~20 ms
         for i in range(self.done, len(items)):
             if items[i] in items[:i]:
                 self.repeat_at = i
                 return False
         self.done = len(items)
         return True
+
+    def ended(self, result: CallResult) -> CallResult:
+        """`result` without the repeat the list was ended at, if it was: a list so ended
+        is not cut off (calls more are still asked for, step 4)."""
+        if self.repeat_at is None:
+            return result
+        return replace(result, calls=result.calls[:self.repeat_at], truncated=False)
+
+
+def _hermes_calls(text: str) -> list[Any]:
+    """The complete `<tool_call>` blocks of a reply in the hermes format, parsed."""
+    return [json.loads(block) for block in _CALL_BLOCK.findall(text)]
 
 
 def _complete_calls(text: str) -> tuple[list[dict], bool]:

@@ -370,8 +370,12 @@ def test_warm_puts_the_tools_prefix_in_the_cache(agent, monkeypatch):
 
 
 def test_hermes_format_is_still_available(qwen):
-    r = Agent(engine=qwen, call_format="hermes").call("What's the weather in Oslo?", [WEATHER], parallel=False)
+    hermes = Agent(engine=qwen, call_format="hermes")
+    r = hermes.call("What's the weather in Oslo?", [WEATHER], parallel=False)
     assert [c.name for c in r.calls] == ["get_weather"]
+    r = hermes.call("What is the average of 4, 8, 15, 16, 23 and 42?", [average])  # ended at its first repeat
+    assert [c.to_dict() for c in r.calls] == [{"name": "average", "arguments": {"numbers": [4, 8, 15, 16, 23, 42]}}]
+    assert r.generation.finish_reason == "cancelled" and r.generation.text.count("<tool_call>") == 2
     with pytest.raises(InvalidParameterError, match="call_format"):
         Agent(engine=qwen, call_format="xml")
     for bad in (1.5, -2, "high", True):
@@ -400,13 +404,17 @@ def test_a_reply_cut_by_max_tokens_keeps_its_complete_calls(calls, where):
 @given(st.lists(st.sampled_from([{"name": "f", "arguments": {"x": 1}}, {"name": "f", "arguments": {"x": 2}},
                                  {"name": "g", "arguments": {"x": 1, "y": "}, {"}}, {"name": "g", "arguments": {}}]),
                 min_size=1, max_size=5),
-       st.lists(st.integers(1, 12), min_size=1, max_size=60))
-def test_a_list_of_calls_is_ended_at_its_first_repeat(calls, sizes):
+       st.lists(st.integers(1, 12), min_size=1, max_size=60), st.sampled_from(["json", "hermes"]))
+def test_a_list_of_calls_is_ended_at_its_first_repeat(calls, sizes, call_format):
     from edgeagent.agent import _RepeatWatch
 
-    text = "[" + ", ".join(json.dumps(c) for c in calls) + "]"
+    def written(calls):  # as the format's grammar writes them
+        if call_format == "hermes":
+            return "".join(f"<tool_call>\n{json.dumps(c)}\n</tool_call>\n" for c in calls)
+        return "[" + ", ".join(json.dumps(c) for c in calls)
+    text = written(calls) + ("" if call_format == "hermes" else "]")
     repeat = next((i for i, c in enumerate(calls) if c in calls[:i]), None)
-    watch, fed, pos = _RepeatWatch(), "", 0
+    watch, fed, pos = _RepeatWatch(call_format), "", 0
     for size in sizes * len(text):  # the text in pieces of these sizes
         piece, pos = text[pos:pos + size], pos + size
         fed += piece
@@ -416,7 +424,7 @@ def test_a_list_of_calls_is_ended_at_its_first_repeat(calls, sizes):
             break
     assert watch.repeat_at == repeat
     if repeat is not None:  # ended at the piece that closed the repeat, not before, not after
-        closed = len("[" + ", ".join(json.dumps(c) for c in calls[:repeat + 1]))
+        closed = len(written(calls[:repeat + 1]).rstrip("\n"))
         assert closed <= len(fed) < closed + len(piece)
 
 
