@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import models as model_registry
+from .cli_input import read_json_list
 from .errors import EdgeAgentError, UserInputError
 
 app = typer.Typer(help="edgeagent: an on-device engine for small-model agents.", no_args_is_help=True,
@@ -92,21 +93,6 @@ def run(
               f"first token {t.ttft_ms:.0f} ms[/dim]", soft_wrap=True)
 
 
-def _read_json_list(path: Path, option: str, what: str) -> list:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise UserInputError(f"cannot read {option} {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise UserInputError(f"{option} {path} is not UTF-8 text") from None
-    except json.JSONDecodeError as e:
-        raise UserInputError(f"{option} {path} is not valid JSON (line {e.lineno}, column {e.colno}): "
-                             f"{e.msg}") from None
-    if not isinstance(data, list):
-        raise UserInputError(f"{option} {path} must hold a JSON list of {what}")
-    return data
-
-
 @app.command()
 def call(
     query: Optional[str] = typer.Argument(None, help="The user's request (after --messages, if given)."),
@@ -145,12 +131,12 @@ def call(
     except ValueError:
         raise UserInputError(f"--now {now!r} is not an ISO 8601 date and time (e.g. 2026-03-17T09:30)") from None
 
-    tools = _read_json_list(tools_file, "--tools", "tools")
+    tools = read_json_list(tools_file, "--tools", "tools")
     request: Any = query  # a user message, or the conversation it ends
     if messages_file is not None:
         from .chat_template import checked_messages
 
-        request = _read_json_list(messages_file, "--messages", "messages")
+        request = read_json_list(messages_file, "--messages", "messages")
         if query is not None:
             request.append({"role": "user", "content": query})
         checked_messages(request)  # before the model loads

@@ -303,9 +303,9 @@ class Engine:
             native.adapter, native.adapter_scale = entry
         return native
 
-    def _run(self, tokens: list[int], options: GenerationOptions, on_text=None,
-             grammar: Optional[Grammar] = None, disabled_tools: Sequence[str] = (),
-             gate: Optional[tuple[int, list[int]]] = None) -> Generation:
+    def _run(self, tokens: list[int], options: GenerationOptions,
+             on_text: Optional[Callable[[str], Any]] = None, grammar: Optional[Grammar] = None,
+             disabled_tools: Sequence[str] = (), gate: Optional[tuple[int, list[int]]] = None) -> Generation:
         matcher = self.matcher(grammar) if grammar is not None else None
         if disabled_tools:
             if matcher is None:
@@ -315,8 +315,12 @@ class Engine:
         native = self._native_params(options)
         if gate is not None:
             native.gate_position, native.gate_tokens = gate
+        pieces = None
+        if on_text is not None:
+            def pieces(piece: bytes) -> bool:  # the native text stream ends pieces on whole UTF-8 characters
+                return on_text(piece.decode("utf-8", errors="replace")) is not False
         with self._lock:
-            r = self._session.generate(tokens, native, on_text, matcher)
+            r = self._session.generate(tokens, native, pieces, matcher)
         return Generation(text=r.text.decode("utf-8", errors="replace"), tokens=list(r.tokens),
                           finish_reason=r.finish_reason, timings=Timings.from_native(r.timings),
                           stop_sequence=r.stop_sequence, model=self.model_name, gate_token=r.gate_token)
@@ -359,14 +363,9 @@ class Engine:
         # so the rendered conversation keeps the same tokens, hence the prefix cache.
         if prefix:
             tokens += self._model.tokenize(prefix, False, False)
-        watch = None
-        if on_text is not None:
-            if not callable(on_text):
-                raise InvalidParameterError(f"on_text must be callable, got {type(on_text).__name__}")
-
-            def watch(piece: bytes) -> bool:  # the pieces end on whole UTF-8 characters
-                return on_text(piece.decode("utf-8", errors="replace")) is not False
-        return self._run(tokens, GenerationOptions.parse(options), watch, grammar=grammar,
+        if on_text is not None and not callable(on_text):
+            raise InvalidParameterError(f"on_text must be callable, got {type(on_text).__name__}")
+        return self._run(tokens, GenerationOptions.parse(options), on_text, grammar=grammar,
                          disabled_tools=disabled_tools, gate=gate)
 
     def json(self, prompt: str, schema: Any, **options: Any) -> Any:
@@ -411,8 +410,8 @@ class TextStream:
         self._pending = _Pending()
         pending = self._pending
 
-        def on_text(piece: bytes) -> bool:
-            pending.chunks.put(piece.decode("utf-8", errors="replace"))
+        def on_text(piece: str) -> bool:
+            pending.chunks.put(piece)
             return not pending.cancel.is_set()
 
         def work() -> None:

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .cli_input import read_json_list
 from .errors import GuardPolicyError, InvalidParameterError, UserInputError
 
 guard_app = typer.Typer(help="Behaviour guards: validate policies, replay traces.", no_args_is_help=True)
@@ -36,15 +37,7 @@ def _tools(tools_file: Optional[Path], local: bool) -> Any:
             return list(local_tools(d))
     if tools_file is None:
         return None
-    try:
-        data = json.loads(tools_file.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise UserInputError(f"cannot read --tools {tools_file}: {e.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserInputError(f"--tools {tools_file} is not valid JSON: {e}") from None
-    if not isinstance(data, list):
-        raise UserInputError(f"--tools {tools_file} must hold a JSON list of tools (OpenAI dicts or names)")
-    return data
+    return read_json_list(tools_file, "--tools", "tools (OpenAI dicts or names)")
 
 
 def load_guard(policy: Optional[Path], tools: Any = None) -> Any:
