@@ -52,6 +52,9 @@ class GenerationOptions(BaseModel):
     ignore_eos: bool = False
     jump_forward: bool = True  # with a grammar: decode forced text in one batch
     sparse_logits: bool = True  # with a grammar: where it allows few tokens, compute only their logits
+    # with a grammar: the token a forced run leaves to the model (` ` before a number) is put
+    # in the run's batch, kept if the model picks it (one step less), else dropped
+    boundary_draft: bool = True
     # End (finish_reason "repetition") once the output ends with a block of 1-16 tokens
     # written this many times in a row (a list looping on one entry); 0: never.
     stop_repeats: int = Field(0, ge=0, le=4096)
@@ -85,6 +88,7 @@ class GenerationOptions(BaseModel):
         p.ignore_eos = self.ignore_eos
         p.jump_forward = self.jump_forward
         p.sparse_logits = self.sparse_logits
+        p.boundary_draft = self.boundary_draft
         p.stop_repeats = self.stop_repeats
         p.end_bias = self.end_bias
         p.logit_bias = sorted(self.logit_bias.items())
@@ -107,6 +111,8 @@ class Timings:
     generated_tokens: int
     forced_tokens: int  # of the generated tokens, those a grammar forced (jump-forward)
     sparse_steps: int  # steps whose logits were computed for the grammar's allowed tokens only
+    drafted_tokens: int  # boundary drafts evaluated (GenerationOptions.boundary_draft)
+    accepted_drafts: int  # of those, the model's own pick (a step saved)
     prefill_ms: float
     ttft_ms: float
     decode_ms: float
@@ -116,8 +122,9 @@ class Timings:
 
     @classmethod
     def from_native(cls, t: "_core.Timings") -> "Timings":
-        return cls(t.prompt_tokens, t.cached_tokens, t.generated_tokens, t.forced_tokens, t.sparse_steps, t.prefill_ms,
-                   t.ttft_ms, t.decode_ms, t.total_ms, t.prefill_tok_s, t.decode_tok_s)
+        return cls(t.prompt_tokens, t.cached_tokens, t.generated_tokens, t.forced_tokens, t.sparse_steps,
+                   t.drafted_tokens, t.accepted_drafts, t.prefill_ms, t.ttft_ms, t.decode_ms, t.total_ms,
+                   t.prefill_tok_s, t.decode_tok_s)
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,7 @@ Session::Session(std::shared_ptr<Model> model, const SessionParams& params)
     if (ctx_ == nullptr) {
         throw ModelFileError("cannot create a context for " + model_->path() + ": " + take_recent_llama_errors());
     }
+    cuttable_ = !llama_model_is_recurrent(model_->raw()) && !llama_model_is_hybrid(model_->raw());
     // llama.cpp may round the context up and clamp the batch to it: use what it chose,
     // a bigger prefill chunk would trip its assertion.
     params_.n_ctx = llama_n_ctx(ctx_);
@@ -113,49 +114,53 @@ bool Session::on_graph_node(ggml_tensor* t, bool ask, void* user_data) {
     // is computed: true goes on with the graph, false stops it there.
     if (ask) return self->capture_hidden_ && std::strcmp(t->name, "result_norm") == 0;
     if (!self->capture_hidden_) return true;
-    const int64_t n_embd = static_cast<int64_t>(self->hidden_.size());
-    if (t->type != GGML_TYPE_F32 || t->ne[0] != n_embd || t->ne[1] < 1 || !ggml_is_contiguous(t) || t->buffer == nullptr ||
-        !ggml_backend_buffer_is_host(t->buffer)) {
+    const int64_t n_embd = static_cast<int64_t>(self->hidden_.size() / 2);
+    const int64_t rows = static_cast<int64_t>(self->hidden_rows_);
+    if (t->type != GGML_TYPE_F32 || t->ne[0] != n_embd || t->ne[1] < rows || !ggml_is_contiguous(t) ||
+        t->buffer == nullptr || !ggml_backend_buffer_is_host(t->buffer)) {
         return true;  // not the shape we know: the full output layer runs, hidden_ready_ stays false
     }
-    const float* last = static_cast<const float*>(t->data) + (t->ne[1] - 1) * n_embd;
-    std::copy(last, last + n_embd, self->hidden_.begin());
+    // One row per output token (llama.cpp drops the others before the final norm): the last ones.
+    const float* first = static_cast<const float*>(t->data) + (t->ne[1] - rows) * n_embd;
+    std::copy(first, first + rows * n_embd, self->hidden_.begin());
     self->hidden_ready_ = true;
     return !self->stop_at_hidden_;
 }
 
-bool Session::few_tokens_next() {
+bool Session::few_tokens_next(const std::vector<uint32_t>& mask, size_t row) {
     if (head_state_ == Head::Unusable || active_adapter_) return false;
     const size_t n_vocab = static_cast<size_t>(model_->n_vocab());
-    few_tokens_.clear();
-    for (size_t w = 0; w < mask_.size(); ++w) {
-        uint32_t bits = mask_[w];
+    std::vector<Token>& few = few_tokens_[row];
+    few.clear();
+    for (size_t w = 0; w < mask.size(); ++w) {
+        uint32_t bits = mask[w];
         if (bits == 0) continue;
-        if (few_tokens_.size() + static_cast<size_t>(__builtin_popcount(bits)) > kFewTokens) return false;
+        if (few.size() + static_cast<size_t>(__builtin_popcount(bits)) > kFewTokens) return false;
         for (; bits != 0; bits &= bits - 1) {
             const size_t t = w * 32 + static_cast<size_t>(__builtin_ctz(bits));
-            if (t < n_vocab) few_tokens_.push_back(static_cast<Token>(t));
+            if (t < n_vocab) few.push_back(static_cast<Token>(t));
         }
     }
-    if (few_tokens_.empty()) return false;
+    if (few.empty()) return false;
     if (!head_) {
         head_ = OutputHead::open(model_->path(), llama_model_n_embd(model_->raw()), model_->n_vocab());
         if (!head_) {
             head_state_ = Head::Unusable;
             return false;
         }
-        hidden_.resize(static_cast<size_t>(llama_model_n_embd(model_->raw())));
-        few_logits_.assign(n_vocab, -std::numeric_limits<float>::infinity());
+        hidden_.resize(2 * static_cast<size_t>(llama_model_n_embd(model_->raw())));
+        for (auto& row : few_logits_) row.assign(n_vocab, -std::numeric_limits<float>::infinity());
     }
     return true;
 }
 
-float* Session::decode_few(const Token* tokens, size_t n) {
+bool Session::decode_few(const Token* tokens, size_t n, size_t rows) {
     capture_hidden_ = true;
+    hidden_rows_ = rows;
     stop_at_hidden_ = head_state_ == Head::Checked;
     hidden_ready_ = false;
     try {
-        decode_tokens(tokens, n);
+        decode_tokens(tokens, n, -1, rows);
     } catch (...) {
         capture_hidden_ = stop_at_hidden_ = false;
         throw;
@@ -163,19 +168,23 @@ float* Session::decode_few(const Token* tokens, size_t n) {
     capture_hidden_ = stop_at_hidden_ = false;
     if (!hidden_ready_) {  // no final norm seen: this model's graph is not the one we know
         head_state_ = Head::Unusable;
-        return llama_get_logits_ith(ctx_, -1);
+        return false;
     }
     // Only the allowed tokens' entries are written: the sampler reads no other under a mask.
-    head_->logits(hidden_.data(), few_tokens_.data(), few_tokens_.size(), few_logits_.data());
-    if (head_state_ == Head::Checked) return few_logits_.data();
+    const size_t n_embd = hidden_.size() / 2;
+    for (size_t r = 0; r < rows; ++r) {
+        head_->logits(hidden_.data() + r * n_embd, few_tokens_[r].data(), few_tokens_[r].size(), few_logits_[r].data());
+    }
+    if (head_state_ == Head::Checked) return true;
     // First use: the full layer ran too; use the head only if it gives llama.cpp's logits
     // (no bias, scale or soft cap after the matrix, no adapter on it).
-    float* full = llama_get_logits_ith(ctx_, -1);
+    const float* full = llama_get_logits_ith(ctx_, -1);
     if (full == nullptr) throw DecodeFailure("llama.cpp returned no logits");
+    const std::vector<float>& mine = few_logits_[rows - 1];
     bool same = true;
-    for (Token t : few_tokens_) same = same && std::fabs(full[t] - few_logits_[t]) <= 1e-3f * (1.0f + std::fabs(full[t]));
+    for (Token t : few_tokens_[rows - 1]) same = same && std::fabs(full[t] - mine[t]) <= 1e-3f * (1.0f + std::fabs(full[t]));
     head_state_ = same ? Head::Checked : Head::Unusable;
-    return full;
+    return false;
 }
 
 uint32_t Session::n_ctx() const { return llama_n_ctx(ctx_); }
@@ -201,9 +210,12 @@ void Session::reset() {
     cache_.clear();
 }
 
-Token Session::decode_tokens(const Token* tokens, size_t n, int64_t also_at) {
+Token Session::decode_tokens(const Token* tokens, size_t n, int64_t also_at, size_t rows) {
     Token greedy = -1;
     const size_t n_batch = params_.n_batch;
+    // the rows read after the call must come from its last llama_decode
+    if (rows < 1 || rows > n || (n - rows) / n_batch != (n - 1) / n_batch)
+        throw InvalidArgument("decode_tokens: the last " + std::to_string(rows) + " rows span two batches");
     t_batch.ensure(static_cast<int32_t>(n_batch));
     llama_batch& b = t_batch.b;
     for (size_t i = 0; i < n; i += n_batch) {
@@ -214,7 +226,7 @@ Token Session::decode_tokens(const Token* tokens, size_t n, int64_t also_at) {
             b.pos[j] = static_cast<llama_pos>(cache_.size() + j);
             b.n_seq_id[j] = 1;
             b.seq_id[j][0] = 0;
-            b.logits[j] = (i + j + 1 == n) || static_cast<int64_t>(i + j) == also_at;
+            b.logits[j] = (i + j + rows >= n) || static_cast<int64_t>(i + j) == also_at;
         }
         const int32_t rc = llama_decode(ctx_, b);
         if (rc != 0) {
@@ -373,6 +385,32 @@ std::string Session::force_ahead(GrammarMatcher& grammar, std::vector<Token>& ou
     return bytes;
 }
 
+Token Session::boundary_draft(GrammarMatcher& grammar, Token prev, bool fill_mask) {
+    // What jump-forward left: forced bytes that would be one token of their own after
+    // `prev` (` ` before a number, ` "` before a string), a token the model may merge with
+    // what follows (` -5`, ` "/path`) and so picks itself.
+    const std::string rest = grammar.find_jump_forward_bytes();
+    if (rest.empty()) return -1;
+    const std::vector<Token> toks = model_->tokenize(model_->token_bytes(prev) + rest, false, false);
+    if (toks.size() != 2 || toks[0] != prev) return -1;
+    const Token draft = toks[1];
+    if (!grammar.accept_token(draft)) return -1;
+    // It saves a step only where its own row gives the next logits: not where more bytes
+    // are forced after it (they go in a batch of their own) or only the end may follow.
+    const bool saves = grammar.find_jump_forward_bytes().empty() && !grammar.must_terminate();
+    if (saves && fill_mask) grammar.fill_next_token_bitmask(draft_mask_.data(), draft_mask_.size());
+    grammar.rollback(1);
+    return saves ? draft : -1;
+}
+
+void Session::drop_last() {
+    if (!llama_memory_seq_rm(llama_get_memory(ctx_), 0, static_cast<llama_pos>(cache_.size() - 1), -1)) {
+        reset();
+        throw DecodeFailure("llama.cpp could not drop the KV entry of a draft the model did not pick");
+    }
+    cache_.pop_back();
+}
+
 GenerateResult Session::generate(const std::vector<Token>& prompt, const GenerateParams& params,
                                  const TokenCallback& on_text, GrammarMatcher* grammar) {
     const auto t_start = Clock::now();
@@ -394,6 +432,7 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
     }
     if (grammar != nullptr) {
         mask_.resize((static_cast<size_t>(n_vocab) + 31) / 32);
+        draft_mask_.resize(mask_.size());
         if (end_tokens_.empty()) end_tokens_ = model_->grammar_vocabulary()->eos_token_ids();
     }
     if (!std::isfinite(params.end_bias)) throw InvalidArgument("end_bias must be a finite number");
@@ -446,21 +485,50 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
     batch.insert(batch.end(), opening.begin(), opening.end());
     // The mask of the step to come, filled once: it decides on sparse logits, then serves sampling.
     bool mask_filled = false;
-    // Evaluates `n` tokens; returns the step's logits when only the allowed tokens' were
-    // computed (sparse logits), else nullptr (llama.cpp's full row). A gate needs them all.
-    auto evaluate = [&](const Token* tokens, size_t n, int64_t gate) -> float* {
-        mask_filled = gate < 0 && grammar != nullptr && params.sparse_logits;
-        if (mask_filled) grammar->fill_next_token_bitmask(mask_.data(), mask_.size());
-        if (mask_filled && few_tokens_next()) {
-            float* few = decode_few(tokens, n);
-            tm.sparse_steps += few == few_logits_.data();
-            return few;
+    // A boundary draft (GenerateParams::boundary_draft) evaluated after the last batch and
+    // not output yet, the logits of its row, and whether draft_mask_ holds the mask after it.
+    Token draft = -1;
+    float* after_draft = nullptr;
+    bool draft_mask_filled = false;
+    const bool drafts = grammar != nullptr && params.jump_forward && params.boundary_draft && cuttable_;
+    // Evaluates `tokens` (and a boundary draft after them where one applies; `n_output`:
+    // the output tokens once they are in) and returns the logits of the step to come,
+    // computed for the allowed tokens only where they are few (sparse logits). A gate
+    // needs a full row.
+    auto evaluate = [&](std::vector<Token>& tokens, int64_t gate, size_t n_output) -> float* {
+        const bool sparse_wanted = gate < 0 && grammar != nullptr && params.sparse_logits;
+        draft = -1;
+        if (drafts && n_output + 1 < static_cast<size_t>(params.max_tokens) &&
+            cache_.size() + tokens.size() + 2 < ctx_size && tokens.size() % params_.n_batch != 0) {
+            draft = boundary_draft(*grammar, tokens.back(), sparse_wanted);
         }
-        const Token greedy = decode_tokens(tokens, n, gate);
-        if (gate >= 0) result.gate_token = greedy;
-        return nullptr;
+        const size_t rows = draft >= 0 ? 2 : 1;
+        if (draft >= 0) tokens.push_back(draft);
+        mask_filled = sparse_wanted;
+        draft_mask_filled = sparse_wanted && draft >= 0;
+        if (mask_filled) grammar->fill_next_token_bitmask(mask_.data(), mask_.size());
+        bool sparse = false;
+        if (sparse_wanted && few_tokens_next(mask_, 0) && (draft < 0 || few_tokens_next(draft_mask_, 1))) {
+            sparse = decode_few(tokens.data(), tokens.size(), rows);
+        } else {
+            const Token greedy = decode_tokens(tokens.data(), tokens.size(), gate, rows);
+            if (gate >= 0) result.gate_token = greedy;
+        }
+        if (draft >= 0) {
+            tokens.pop_back();
+            ++tm.drafted_tokens;
+        }
+        tm.sparse_steps += sparse;
+        if (sparse) {
+            after_draft = draft >= 0 ? few_logits_[1].data() : nullptr;
+            return few_logits_[0].data();
+        }
+        float* now = llama_get_logits_ith(ctx_, draft >= 0 ? -2 : -1);
+        after_draft = draft >= 0 ? llama_get_logits_ith(ctx_, -1) : nullptr;
+        if (now == nullptr || (draft >= 0 && after_draft == nullptr)) throw DecodeFailure("llama.cpp returned no logits");
+        return now;
     };
-    float* few = evaluate(batch.data(), batch.size(), gate_at);
+    float* logits_next = evaluate(batch, gate_at, opening.size());
     tm.prefill_ms = ms_since(t_prefill);
     if (params.gate_position >= 0 && std::find(params.gate_tokens.begin(), params.gate_tokens.end(),
                                                result.gate_token) == params.gate_tokens.end()) {
@@ -510,8 +578,7 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
     // llama_decode per step, and on a CPU each costs about a token's time.
     std::vector<Token> pending;
     while (!done) {
-        float* logits = few != nullptr ? few : llama_get_logits_ith(ctx_, -1);
-        if (logits == nullptr) throw DecodeFailure("llama.cpp returned no logits");
+        float* logits = logits_next;
         for (const auto& [token, bias] : params.logit_bias) logits[token] += bias;
         const uint32_t* allowed = nullptr;
         if (grammar != nullptr) {
@@ -524,6 +591,12 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         }
         const Token tok = sampler.sample(logits, result.tokens.data(), result.tokens.size(), allowed);
         if (tok < 0) throw DecodeFailure("the grammar allows no token here (dead end)");
+        // The model's pick decides a boundary draft: already evaluated when it is the same
+        // token, dropped from the cache otherwise.
+        const bool drafted = draft >= 0 && tok == draft;
+        if (draft >= 0 && !drafted) drop_last();
+        tm.accepted_drafts += drafted;
+        draft = -1;
         mark_first();
         if (grammar != nullptr) {
             if (!grammar->accept_token(tok)) throw DecodeFailure("the grammar refused a token its own mask allowed");
@@ -537,7 +610,7 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         }
         result.tokens.push_back(tok);
         if (!emit_text(model_->token_bytes(tok))) break;
-        size_t n_new = 1;  // output tokens not evaluated yet: the sampled one and what is forced after it
+        size_t n_new = drafted ? 0 : 1;  // output tokens not evaluated yet: the sampled one and what is forced after it
         if (grammar != nullptr && params.jump_forward) {
             const std::string forced = force_ahead(*grammar, result.tokens, n_new,
                                                    static_cast<size_t>(params.max_tokens), tm.forced_tokens);
@@ -555,11 +628,17 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
             break;
         }
         if (!room()) break;  // no need to evaluate the last tokens
+        if (pending.empty()) {  // a draft the model picked, nothing forced after it: its row is next
+            logits_next = after_draft;
+            if (draft_mask_filled) std::swap(mask_, draft_mask_);
+            mask_filled = draft_mask_filled;
+            continue;
+        }
         if (cache_.size() + pending.size() + 1 >= ctx_size) {
             result.finish_reason = "context";
             break;
         }
-        few = evaluate(pending.data(), pending.size(), -1);
+        logits_next = evaluate(pending, -1, result.tokens.size());
     }
     tm.generated_tokens = static_cast<int32_t>(result.tokens.size());
     if (!first) tm.decode_ms = ms_since(t_first);

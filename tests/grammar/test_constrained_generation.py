@@ -225,6 +225,47 @@ def test_sparse_logits_do_not_change_greedy_output(qwen, query):
     assert a.text == b.text
 
 
+@pytest.mark.parametrize("query", ["Add 1234 and 56.", "Add 1234 and -56.",
+                                   "What is the weather in Oslo, in celsius?"])
+def test_boundary_drafts_keep_the_output_and_save_steps(qwen, query):
+    # The token a forced run leaves to the model (` ` before a number, ` "` before a
+    # string) is evaluated in the run's batch: kept when the model picks it, dropped when
+    # it picks another (` -` before -56). The output is the one without drafts, and every
+    # draft kept is a step saved.
+    g = Grammar.from_tools(TOOLS, mode="required", parallel=2, format="json")
+    msgs = [{"role": "user", "content": query}]
+    on = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n")
+    off = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n", boundary_draft=False)
+    assert on.text == off.text and on.tokens == off.tokens and on.finish_reason == "eos"
+    assert off.timings.drafted_tokens == 0
+    assert 0 < on.timings.accepted_drafts <= on.timings.drafted_tokens
+    sampled = lambda t: t.generated_tokens - t.forced_tokens
+    assert sampled(on.timings) == sampled(off.timings)
+    call = json.loads(on.text)[0]
+    if "-56" in query:  # the model wrote ` -` where ` ` was drafted: that draft was dropped
+        assert call["arguments"]["b"] == -56 and on.timings.accepted_drafts < on.timings.drafted_tokens
+    seeded = dict(temperature=0.8, seed=5)
+    a = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n", **seeded)
+    b = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n", boundary_draft=False, **seeded)
+    assert a.text == b.text
+
+
+def test_boundary_drafts_stop_at_max_tokens_and_leave_the_cache_whole(qwen):
+    # At every max_tokens the output is the one without drafts and no longer; a draft
+    # evaluated but not output (cut by max_tokens, or dropped) leaves no KV entry behind:
+    # the next request over the same prompt continues from the cache alike.
+    g = Grammar.from_tools(TOOLS, mode="required", parallel=2, format="json")
+    msgs = [{"role": "user", "content": "Add 1234 and -56, then add 7 and 8."}]
+    for max_tokens in (1, 2, 3, 4, 6, 9, 13, 40):
+        on = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=max_tokens, prefix="```json\n")
+        off = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=max_tokens, prefix="```json\n",
+                        boundary_draft=False)
+        assert (on.text, on.finish_reason) == (off.text, off.finish_reason), max_tokens
+        assert on.timings.generated_tokens <= max_tokens
+    again = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=40, prefix="```json\n")
+    assert again.text == on.text and again.timings.cached_tokens > 0
+
+
 def test_sparse_logits_on_a_large_vocabulary(gemma):
     # Gemma 3: 262,144 tokens; the output matrix is its token embeddings.
     g = Grammar.from_regex(r"(19|20)\d\d-(0[1-9]|1[0-2])")

@@ -68,6 +68,13 @@ struct GenerateParams {
     // kMaxRepeatBlock (16) tokens written this many times in a row; 0: never. A small model constrained into
     // a list can loop on one entry (`[0, 0, 0, ...`) until max_tokens.
     int32_t stop_repeats = 0;
+    // With a grammar and jump-forward: where a forced run ends on a token the model may
+    // still merge with what follows (the space before a number, the ` "` that opens a
+    // string), jump-forward leaves it to the model; it is put in the run's batch all the
+    // same, as a draft. The model's pick from the row before it decides: the same token
+    // (almost always) saves the step that would evaluate it alone, another one drops it.
+    // The output is the one a decode without drafts samples from the same logits.
+    bool boundary_draft = true;
 };
 
 // Throws InvalidArgument unless the gate fits a prompt of `prompt_tokens` tokens and
@@ -80,6 +87,8 @@ struct Timings {
     int32_t generated_tokens = 0;  // tokens in the output (sampled + forced)
     int32_t forced_tokens = 0;     // of those, inserted by jump-forward (not sampled)
     int32_t sparse_steps = 0;      // steps whose logits were computed for the allowed tokens only
+    int32_t drafted_tokens = 0;    // boundary drafts evaluated (GenerateParams::boundary_draft)
+    int32_t accepted_drafts = 0;   // of those, the model's own pick (a step saved)
     double prefill_ms = 0;         // time to evaluate the uncached prompt tokens
     double ttft_ms = 0;            // request start → first token sampled
     double decode_ms = 0;          // first token sampled → last token sampled
@@ -128,9 +137,9 @@ public:
 
 private:
     // Appends tokens to the KV cache at the next positions, in batches of n_batch;
-    // logits for the last one only, and for tokens[also_at] when also_at >= 0, whose
-    // greedy next token is returned (-1 otherwise).
-    Token decode_tokens(const Token* tokens, size_t n, int64_t also_at = -1);
+    // logits for the last `rows` (1 or 2), and for tokens[also_at] when also_at >= 0,
+    // whose greedy next token is returned (-1 otherwise).
+    Token decode_tokens(const Token* tokens, size_t n, int64_t also_at = -1, size_t rows = 1);
     // A jump-forward run: the tokens to decode (already accepted by the grammar), whether
     // they replace the last output token (canonical retokenization), and the new bytes.
     struct Forced {
@@ -147,12 +156,22 @@ private:
     // the end of `out` not evaluated yet, `n_forced` the forced ones. Returns the new bytes.
     std::string force_ahead(GrammarMatcher& grammar, std::vector<Token>& out, size_t& n_new, size_t max_out,
                             int32_t& n_forced);
+    // The boundary draft after `prev` (GenerateParams::boundary_draft), or -1: the token
+    // that spells the forced bytes jump-forward left, when nothing is forced after it.
+    // With `fill_mask`, draft_mask_ gets the tokens the grammar allows after it.
+    Token boundary_draft(GrammarMatcher& grammar, Token prev, bool fill_mask);
+    // Drops the last KV entry (a draft the model did not pick).
+    void drop_last();
 
     // Sparse logits (GenerateParams::sparse_logits): the graph is cut after the final
     // norm and the allowed tokens' logits come from the output head.
     static bool on_graph_node(ggml_tensor* t, bool ask, void* user_data);
-    bool few_tokens_next();  // reads mask_, the allowed tokens of the step to come
-    float* decode_few(const Token* tokens, size_t n);
+    // Reads `mask` (the allowed tokens of a step) into few_tokens_[row]; false when they
+    // are too many or the output head cannot be used.
+    bool few_tokens_next(const std::vector<uint32_t>& mask, size_t row);
+    // Evaluates `n` tokens with the logits of the last `rows` computed for few_tokens_[row]
+    // only, into few_logits_[row]; false when llama.cpp's full rows were computed instead.
+    bool decode_few(const Token* tokens, size_t n, size_t rows);
 
     std::shared_ptr<Model> model_;
     SessionParams params_;
@@ -161,11 +180,14 @@ private:
     bool capture_hidden_ = false;  // the graph callback copies the final hidden state...
     bool stop_at_hidden_ = false;  // ...and stops the graph there (no output layer)
     bool hidden_ready_ = false;
-    std::vector<float> hidden_;
-    std::vector<float> few_logits_;  // n_vocab, -inf but for few_tokens_
-    std::vector<Token> few_tokens_;
+    size_t hidden_rows_ = 1;  // how many rows (the last ones) the callback copies
+    std::vector<float> hidden_;  // n_embd per row
+    std::vector<float> few_logits_[2];  // per row: n_vocab, -inf but for few_tokens_
+    std::vector<Token> few_tokens_[2];
+    std::vector<uint32_t> draft_mask_;  // the allowed tokens after a boundary draft
     llama_context* ctx_ = nullptr;
     std::vector<Token> cache_;  // tokens whose KV entries are in the context, in order
+    bool cuttable_ = true;  // its memory can drop its last entries (not a recurrent model): drafts allowed
     std::vector<uint32_t> mask_;  // allowed-token bitmask, sized once per session
     std::vector<Token> end_tokens_;  // end-of-generation tokens (for end_bias)
     // The adapter whose effect is in the KV cache (kept alive so the pointer stays unique).
