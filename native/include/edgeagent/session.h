@@ -73,7 +73,8 @@ struct GenerateParams {
     // string), jump-forward leaves it to the model; it is put in the run's batch all the
     // same, as a draft. The model's pick from the row before it decides: the same token
     // (almost always) saves the step that would evaluate it alone, another one drops it.
-    // The output is the one a decode without drafts samples from the same logits.
+    // The picks are the model's own, from logits that differ from a decode without drafts
+    // only by a batch's rounding (a near tie may go the other way).
     bool boundary_draft = true;
 };
 
