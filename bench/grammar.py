@@ -788,7 +788,8 @@ def _decode_bench(engine: Any, max_tokens: int, repeats: int, progress: Progress
         out[k] = {"decode_tok_s": _r(statistics.median(t.decode_tok_s for t in ts), 2),
                   "runs_tok_s": [_r(t.decode_tok_s, 2) for t in ts],
                   "generated_tokens": int(statistics.median(t.generated_tokens for t in ts)),
-                  "forced_tokens": int(statistics.median(t.forced_tokens for t in ts))}
+                  "forced_tokens": int(statistics.median(t.forced_tokens for t in ts)),
+                  "accepted_drafts": int(statistics.median(t.accepted_drafts for t in ts))}
     pairs = [c.decode_tok_s / u.decode_tok_s for c, u in zip(samples["constrained"], samples["unconstrained"])
              if u.decode_tok_s > 0]
     out["ratio"] = _r(statistics.median(pairs)) if pairs else None
