@@ -208,21 +208,25 @@ def test_forced_opening_and_closing_do_not_change_greedy_output(qwen):
     assert fast.timings.forced_tokens > 0
 
 
+def with_and_without(engine, query, option):
+    """The greedy tool-call replies to `query` with a decoding option on (its default) and
+    off; seeded sampling must write the same text either way."""
+    g = Grammar.from_tools(TOOLS, mode="required", parallel=2, format="json")
+    msgs = [{"role": "user", "content": query}]
+    reply = lambda **opts: engine.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n", **opts)
+    seeded = dict(temperature=0.8, seed=3)
+    assert reply(**seeded).text == reply(**seeded, **{option: False}).text
+    return reply(), reply(**{option: False})
+
+
 @pytest.mark.parametrize("query", ["What is the weather in Oslo, in celsius?", "Add 1234 and -56.",
                                    "Email bob@example.com that the meeting moved, and add 7 and 8."])
 def test_sparse_logits_do_not_change_greedy_output(qwen, query):
     # Where the grammar allows few tokens (digits, `,`, a property name) only their logits
     # are computed, from the final hidden state: the choices must be the full layer's.
-    g = Grammar.from_tools(TOOLS, mode="required", parallel=2, format="json")
-    msgs = [{"role": "user", "content": query}]
-    sparse = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n")
-    full = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n", sparse_logits=False)
+    sparse, full = with_and_without(qwen, query, "sparse_logits")
     assert sparse.text == full.text and sparse.tokens == full.tokens
     assert sparse.timings.sparse_steps > 0 and full.timings.sparse_steps == 0
-    seeded = dict(temperature=0.8, seed=3)
-    a = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n", **seeded)
-    b = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n", sparse_logits=False, **seeded)
-    assert a.text == b.text
 
 
 @pytest.mark.parametrize("query", ["Add 1234 and 56.", "Add 1234 and -56.",
@@ -232,10 +236,7 @@ def test_boundary_drafts_keep_the_output_and_save_steps(qwen, query):
     # string) is evaluated in the run's batch: kept when the model picks it, dropped when
     # it picks another (` -` before -56). The output is the one without drafts, and every
     # draft kept is a step saved.
-    g = Grammar.from_tools(TOOLS, mode="required", parallel=2, format="json")
-    msgs = [{"role": "user", "content": query}]
-    on = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n")
-    off = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n", boundary_draft=False)
+    on, off = with_and_without(qwen, query, "boundary_draft")
     assert on.text == off.text and on.tokens == off.tokens and on.finish_reason == "eos"
     assert off.timings.drafted_tokens == 0
     assert 0 < on.timings.accepted_drafts <= on.timings.drafted_tokens
@@ -244,10 +245,6 @@ def test_boundary_drafts_keep_the_output_and_save_steps(qwen, query):
     call = json.loads(on.text)[0]
     if "-56" in query:  # the model wrote ` -` where ` ` was drafted: that draft was dropped
         assert call["arguments"]["b"] == -56 and on.timings.accepted_drafts < on.timings.drafted_tokens
-    seeded = dict(temperature=0.8, seed=5)
-    a = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n", **seeded)
-    b = qwen.chat(msgs, tools=TOOLS, grammar=g, max_tokens=64, prefix="```json\n", boundary_draft=False, **seeded)
-    assert a.text == b.text
 
 
 def test_boundary_drafts_stop_at_max_tokens_and_leave_the_cache_whole(qwen):
