@@ -926,7 +926,7 @@ class _RepeatWatch:
     1.3 s ended at the first repeat). A repeat would be dropped after the decode all the
     same (_pruned, _completed); `repeat_at` is its place in the list."""
 
-    def __init__(self, call_format: str = "json") -> None:
+    def __init__(self, call_format: str) -> None:
         hermes = call_format == "hermes"
         self.calls_in = _hermes_calls if hermes else (lambda text: _complete_calls(text)[0])
         self.closer = ">" if hermes else "}"  # the last character of a call

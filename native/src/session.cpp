@@ -306,7 +306,11 @@ Session::Forced Session::plan_forced(GrammarMatcher& grammar, const std::string&
     // with what follows. `": ` then `[` is not how the text is written: the model writes
     // `":` and ` ["`, and forced to stop after the space it writes `[""]` for a list of
     // strings it would have filled (BFCL dev: arrays of strings came out empty).
-    if (toks.size() < 2) return {};
+    if (toks.size() < 2) {
+        Forced left;  // no run; a lone token of the forced bytes is the model's to write
+        if (toks.size() == 1 && !f.replaces_last) left.held_back = toks[0];
+        return left;
+    }
     toks.pop_back();
     // A forced run longer than the tokens left is not forced: sampling ends the output.
     if (toks.size() > room + (f.replaces_last ? 1 : 0)) return {};
@@ -357,8 +361,9 @@ Token Session::only_spelling(GrammarMatcher& grammar, const std::string& forced)
 }
 
 std::string Session::force_ahead(GrammarMatcher& grammar, std::vector<Token>& out, size_t& n_new, size_t max_out,
-                                 int32_t& n_forced) {
+                                 int32_t& n_forced, Token& held_back) {
     std::string bytes;
+    held_back = -1;
     while (out.size() < max_out) {
         const std::string forced = grammar.find_jump_forward_bytes();
         if (forced.empty()) break;
@@ -376,7 +381,10 @@ std::string Session::force_ahead(GrammarMatcher& grammar, std::vector<Token>& ou
             continue;
         }
         const Token t = only_spelling(grammar, forced);
-        if (t < 0 || !grammar.accept_token(t)) break;
+        if (t < 0 || !grammar.accept_token(t)) {
+            held_back = f.held_back;
+            break;
+        }
         out.push_back(t);
         ++n_new;
         ++n_forced;
@@ -385,22 +393,16 @@ std::string Session::force_ahead(GrammarMatcher& grammar, std::vector<Token>& ou
     return bytes;
 }
 
-Token Session::boundary_draft(GrammarMatcher& grammar, Token prev, bool fill_mask) {
-    // What jump-forward left: forced bytes that would be one token of their own after
-    // `prev` (` ` before a number, ` "` before a string), a token the model may merge with
-    // what follows (` -5`, ` "/path`) and so picks itself.
-    const std::string rest = grammar.find_jump_forward_bytes();
-    if (rest.empty()) return -1;
-    const std::vector<Token> toks = model_->tokenize(model_->token_bytes(prev) + rest, false, false);
-    if (toks.size() != 2 || toks[0] != prev) return -1;
-    const Token draft = toks[1];
-    if (!grammar.accept_token(draft)) return -1;
+Token Session::boundary_draft(GrammarMatcher& grammar, Token held_back, bool fill_mask) {
+    // What jump-forward left to the model (` ` before a number, ` "` before a string): a
+    // token it may merge with what follows (` -5`, ` "/path`), and so picks itself.
+    if (held_back < 0 || !grammar.accept_token(held_back)) return -1;
     // It saves a step only where its own row gives the next logits: not where more bytes
     // are forced after it (they go in a batch of their own) or only the end may follow.
     const bool saves = grammar.find_jump_forward_bytes().empty() && !grammar.must_terminate();
     if (saves && fill_mask) grammar.fill_next_token_bitmask(draft_mask_.data(), draft_mask_.size());
     grammar.rollback(1);
-    return saves ? draft : -1;
+    return saves ? held_back : -1;
 }
 
 void Session::drop_last() {
@@ -472,12 +474,13 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
     // CPU each costs ~a token's time.
     std::vector<Token> opening;
     std::string opening_bytes;
+    Token held_back = -1;  // what the last forced run left to the model (a boundary draft)
     if (grammar != nullptr && params.jump_forward) {
         // room for it and one token more: prompt + opening + 1 < n_ctx
         const size_t ctx_room = ctx_size - prompt.size() < 2 ? 0 : ctx_size - prompt.size() - 2;
         size_t n_new = 0;
         opening_bytes = force_ahead(*grammar, opening, n_new, std::min<size_t>(params.max_tokens, ctx_room),
-                                    tm.forced_tokens);
+                                    tm.forced_tokens, held_back);
     }
     const auto t_prefill = Clock::now();
     const int64_t gate_at = params.gate_position < 0 ? -1 : params.gate_position - static_cast<int64_t>(common);
@@ -500,7 +503,7 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         draft = -1;
         if (drafts && n_output + 1 < static_cast<size_t>(params.max_tokens) &&
             cache_.size() + tokens.size() + 2 < ctx_size && tokens.size() % params_.n_batch != 0) {
-            draft = boundary_draft(*grammar, tokens.back(), sparse_wanted);
+            draft = boundary_draft(*grammar, held_back, sparse_wanted);
         }
         const size_t rows = draft >= 0 ? 2 : 1;
         if (draft >= 0) tokens.push_back(draft);
@@ -613,7 +616,7 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         size_t n_new = drafted ? 0 : 1;  // output tokens not evaluated yet: the sampled one and what is forced after it
         if (grammar != nullptr && params.jump_forward) {
             const std::string forced = force_ahead(*grammar, result.tokens, n_new,
-                                                   static_cast<size_t>(params.max_tokens), tm.forced_tokens);
+                                                   static_cast<size_t>(params.max_tokens), tm.forced_tokens, held_back);
             if (!emit_text(forced)) break;
         }
         if (ends_in_repetition(result.tokens, params.stop_repeats)) {

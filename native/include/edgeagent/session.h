@@ -143,10 +143,13 @@ private:
     Token decode_tokens(const Token* tokens, size_t n, int64_t also_at = -1, size_t rows = 1);
     // A jump-forward run: the tokens to decode (already accepted by the grammar), whether
     // they replace the last output token (canonical retokenization), and the new bytes.
+    // With no run, `held_back`: the forced bytes are one token the model may still merge
+    // with what follows, left to it (-1: none).
     struct Forced {
         std::vector<Token> tokens;
         bool replaces_last = false;
         std::string new_bytes;
+        Token held_back = -1;
     };
     Forced plan_forced(GrammarMatcher& grammar, const std::string& forced, const std::vector<Token>& output,
                        size_t room) const;
@@ -154,13 +157,14 @@ private:
     Token only_spelling(GrammarMatcher& grammar, const std::string& forced);
     // Appends to `out` what the grammar forces next (jump-forward runs and only spellings),
     // up to `max_out` tokens, without evaluating the model; `n_new` counts the tokens at
-    // the end of `out` not evaluated yet, `n_forced` the forced ones. Returns the new bytes.
+    // the end of `out` not evaluated yet, `n_forced` the forced ones; `held_back`: the
+    // token the last run left to the model (Forced::held_back), or -1. Returns the new bytes.
     std::string force_ahead(GrammarMatcher& grammar, std::vector<Token>& out, size_t& n_new, size_t max_out,
-                            int32_t& n_forced);
-    // The boundary draft after `prev` (GenerateParams::boundary_draft), or -1: the token
-    // that spells the forced bytes jump-forward left, when nothing is forced after it.
-    // With `fill_mask`, draft_mask_ gets the tokens the grammar allows after it.
-    Token boundary_draft(GrammarMatcher& grammar, Token prev, bool fill_mask);
+                            int32_t& n_forced, Token& held_back);
+    // The boundary draft (GenerateParams::boundary_draft): `held_back`, where the grammar
+    // takes it and it would save a step, else -1. With `fill_mask`, draft_mask_ gets the
+    // tokens the grammar allows after it.
+    Token boundary_draft(GrammarMatcher& grammar, Token held_back, bool fill_mask);
     // Drops the last KV entry (a draft the model did not pick).
     void drop_last();
 
