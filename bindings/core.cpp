@@ -237,10 +237,11 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "quantize_model",
         [](const std::string& src, const std::string& dst, const std::string& type, int32_t n_threads,
-           py::object imatrix) {
+           py::object imatrix, bool from_quantized) {
             QuantizeParams p;
             p.type = type;
             p.n_threads = n_threads;
+            p.from_quantized = from_quantized;
             ImportanceMatrix im;
             if (!imatrix.is_none()) im = imatrix.cast<ImportanceMatrix>();
             if (!im.empty()) p.imatrix = &im;
@@ -248,7 +249,10 @@ PYBIND11_MODULE(_core, m) {
             quantize_model(src, dst, p);
         },
         py::arg("src"), py::arg("dst"), py::arg("type"), py::arg("n_threads") = 0, py::arg("imatrix") = py::none(),
-        "Quantizes the GGUF `src` into `dst` (llama_model_quantize); imatrix: {tensor name: [float]}.");
+        py::arg("from_quantized") = false,
+        "Quantizes the GGUF `src` into `dst` (llama_model_quantize); imatrix: {tensor name: [float]}; "
+        "from_quantized: re-encode a quantized `src`, its output and token-embedding tensors kept.");
+    m.def("cpu_has_avx512_bf16", &cpu_has_avx512_bf16);
     m.def("compute_importance_matrix", &compute_importance_matrix, py::arg("path"), py::arg("tokens"),
           py::arg("n_ctx") = 512, py::arg("n_threads") = 0, py::call_guard<py::gil_scoped_release>());
 

@@ -75,8 +75,8 @@ def quantize(src: Union[str, os.PathLike[str]], *, to: str = "gguf", type: str =
         raise QuantizeInputError(f"unknown {to} quantization type '{type}' (supported: {', '.join(FORMATS[to])})")
     if imatrix and to != "gguf":
         raise QuantizeInputError("an importance matrix applies to GGUF quantization only")
-    if imatrix and type == "f16":
-        raise QuantizeInputError("an importance matrix needs a quantized type, not f16")
+    if imatrix and type in ("f16", "bf16"):
+        raise QuantizeInputError(f"an importance matrix needs a quantized type, not {type}")
     if plot is not None and not verify_output:
         raise QuantizeInputError("--plot needs the verification (drop --no-verify)")
     if plot is not None and Path(plot).suffix.lower() != ".png":

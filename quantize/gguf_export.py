@@ -23,7 +23,7 @@ __all__ = ["GGUF_TYPES", "export_gguf", "importance_matrix"]
 
 GGUF_TYPES: tuple[str, ...] = tuple(_core.quantize_types())
 # Rough bits per weight, only to size the quantize progress bar.
-_BITS = {"f16": 16.0, "q8_0": 8.5, "q6_k": 6.6, "q5_k_m": 5.7, "q4_k_m": 4.9, "q4_0": 4.5, "iq4_nl": 4.5}
+_BITS = {"f16": 16.0, "bf16": 16.0, "q8_0": 8.5, "q6_k": 6.6, "q5_k_m": 5.7, "q4_k_m": 4.9, "q4_0": 4.5, "iq4_nl": 4.5}
 IMATRIX_CHUNK = 128  # tokens per calibration chunk
 
 

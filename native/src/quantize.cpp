@@ -1,7 +1,9 @@
 #include "edgeagent/quantize.h"
 
 #include <ggml-backend.h>
+#include <ggml-cpu.h>
 #include <ggml.h>
+#include <gguf.h>
 #include <llama.h>
 
 #include <algorithm>
@@ -23,7 +25,8 @@ struct TypeName {
 };
 // One table for names and llama.cpp file types; order: largest first.
 const TypeName kTypes[] = {
-    {"f16", LLAMA_FTYPE_MOSTLY_F16},       {"q8_0", LLAMA_FTYPE_MOSTLY_Q8_0},
+    {"f16", LLAMA_FTYPE_MOSTLY_F16},       {"bf16", LLAMA_FTYPE_MOSTLY_BF16},
+    {"q8_0", LLAMA_FTYPE_MOSTLY_Q8_0},
     {"q6_k", LLAMA_FTYPE_MOSTLY_Q6_K},     {"q5_k_m", LLAMA_FTYPE_MOSTLY_Q5_K_M},
     {"q4_k_m", LLAMA_FTYPE_MOSTLY_Q4_K_M}, {"q4_0", LLAMA_FTYPE_MOSTLY_Q4_0},
     {"iq4_nl", LLAMA_FTYPE_MOSTLY_IQ4_NL},
@@ -98,6 +101,22 @@ const std::vector<std::string>& quantize_types() {
     return names;
 }
 
+bool cpu_has_avx512_bf16() { return ggml_cpu_has_avx512_bf16() != 0; }
+
+namespace {
+// The type of tensor `name` in the GGUF at `path`, GGML_TYPE_COUNT where it has none.
+ggml_type tensor_type_in(const std::string& path, const char* name) {
+    gguf_init_params gp{};
+    gp.no_alloc = true;
+    gguf_context* g = gguf_init_from_file(path.c_str(), gp);
+    if (g == nullptr) throw ModelFileError("cannot read " + path + " as a GGUF file");
+    const int64_t id = gguf_find_tensor(g, name);
+    const ggml_type type = id < 0 ? GGML_TYPE_COUNT : gguf_get_tensor_type(g, id);
+    gguf_free(g);
+    return type;
+}
+}  // namespace
+
 void quantize_model(const std::string& src, const std::string& dst, const QuantizeParams& params) {
     const llama_ftype ftype = ftype_of(params.type);
     struct stat st {};
@@ -109,6 +128,11 @@ void quantize_model(const std::string& src, const std::string& dst, const Quanti
     llama_model_quantize_params qp = llama_model_quantize_default_params();
     qp.ftype = ftype;
     qp.nthread = params.n_threads > 0 ? params.n_threads : static_cast<int32_t>(std::thread::hardware_concurrency());
+    if (params.from_quantized) {
+        qp.allow_requantize = true;
+        qp.output_tensor_type = tensor_type_in(src, "output.weight");  // a tensor of the same type is copied
+        qp.token_embedding_type = tensor_type_in(src, "token_embd.weight");
+    }
     std::vector<llama_model_imatrix_data> entries;
     if (params.imatrix != nullptr && !params.imatrix->empty()) {
         for (const auto& [name, values] : *params.imatrix) entries.push_back({name.c_str(), values.data(), values.size()});

@@ -72,8 +72,9 @@ def test_option_conflicts(tmp_path):
     src = _fake_hf(tmp_path)
     with pytest.raises(QuantizeInputError, match="GGUF quantization only"):
         quantize(src, to="onnx", type="int8", imatrix=True)
-    with pytest.raises(QuantizeInputError, match="not f16"):
-        quantize(src, type="f16", imatrix=True)
+    for qtype in ("f16", "bf16"):
+        with pytest.raises(QuantizeInputError, match=f"not {qtype}"):
+            quantize(src, type=qtype, imatrix=True)
     with pytest.raises(QuantizeInputError, match="PNG"):
         quantize(src, type="q8_0", plot=tmp_path / "x.jpg")
     with pytest.raises(QuantizeInputError, match="output folder does not exist"):
@@ -81,7 +82,7 @@ def test_option_conflicts(tmp_path):
 
 
 def test_type_lists():
-    assert GGUF_TYPES == ("f16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_0", "iq4_nl")
+    assert GGUF_TYPES == ("f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_0", "iq4_nl")
     assert ONNX_TYPES == ("fp32", "int8", "int4")
 
 

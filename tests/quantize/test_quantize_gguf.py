@@ -57,3 +57,14 @@ def test_existing_output_is_refused_before_any_work(gemma_hf, gemma_q8):
 
     with pytest.raises(QuantizeInputError, match="already exists"):
         quantize(gemma_hf, to="gguf", type="q8_0", out=gemma_q8.output)
+
+
+def test_bf16_is_verified_closer_than_q8_0_and_runs(gemma_hf, gemma_q8, outputs):
+    result = quantize(gemma_hf, to="gguf", type="bf16", out=outputs / "gemma-bf16.gguf", fc_items=0, n_threads=2)
+    v = result.verification
+    assert result.type == "bf16" and v.top1_agreement >= 0.95
+    assert v.kl_divergence < gemma_q8.verification.kl_divergence  # 16 bits hold the f32 source closer than 8.5
+    assert gemma_q8.verification.size_bytes < v.size_bytes < v.source_size_bytes
+    engine = Engine(result.output, n_ctx=256, n_threads=2)
+    assert "BF16" in engine.describe()["description"]
+    assert engine.generate(PROMPT, max_tokens=8).text.strip()

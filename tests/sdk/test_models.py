@@ -76,10 +76,44 @@ def test_unknown_and_paths(tmp_path):
     assert models.resolve(str(f)) == f
 
 
-def test_registry_lists_both_bundled_models(qwen_path, gemma_path):
+def test_registry_lists_the_bundled_models(qwen_path, gemma_path):
     rows = {r["name"]: r for r in models.list_models()}
     assert set(rows) >= {"qwen2.5-coder-0.5b-instruct-q4_k_m", "gemma-3-270m-q4_k_m"}
-    assert rows["qwen2.5-coder-0.5b-instruct-q4_k_m"]["default"]
+    assert rows["qwen2.5-coder-0.5b-instruct-q4_k_m"]["default"] and not rows[models.BF16_MODEL]["default"]
+    assert rows[models.BF16_MODEL]["installed"]  # its source's packages are
     for name, path in [("qwen2.5-coder-0.5b-instruct-q4_k_m", qwen_path), ("gemma-3-270m-q4_k_m", gemma_path)]:
         assert rows[name]["installed"] and rows[name]["pulled"]
         assert path.stat().st_size == models.REGISTRY[name].size
+
+
+def _tensor_types(path) -> dict[str, str]:
+    import gguf
+
+    return {t.name: t.tensor_type.name for t in gguf.GGUFReader(path).tensors}
+
+
+def test_a_derived_model_is_made_from_its_source_and_verified(tmp_path, monkeypatch, home, gemma_path):
+    """A registry entry made from a real bundled model: pull assembles the source, then
+    re-encodes its matrices as BF16 and keeps the output and embedding tensors as they are."""
+    expected = tmp_path / "expected.gguf"
+    models._core.quantize_model(str(gemma_path), str(expected), "bf16", 0, None, True)
+    spec = models.BundledModel(name="gemma-bf16-test", description="", sha256=models._sha256_file(expected),
+                               size=expected.stat().st_size, derived_from="gemma-3-270m-q4_k_m", reencode="bf16")
+    monkeypatch.setitem(models.REGISTRY, spec.name, spec)
+    path = models.pull(spec.name)
+    assert sorted(os.listdir(home / "models")) == ["gemma-3-270m-q4_k_m.gguf", "gemma-bf16-test.gguf"]
+    assert path.read_bytes() == expected.read_bytes()
+    source, made = _tensor_types(gemma_path), _tensor_types(path)
+    assert made["token_embd.weight"] == source["token_embd.weight"] != "BF16"
+    matrices = [n for n, t in source.items() if n.startswith("blk.") and t not in ("F32", "BF16")]
+    assert matrices and all(made[n] == "BF16" for n in matrices)
+    assert models.resolve(spec.name) == path
+
+
+def test_a_derived_model_that_does_not_match_its_sha256_is_refused_and_leaves_nothing(monkeypatch, home, gemma_path):
+    spec = models.BundledModel(name="gemma-bf16-bad", description="", sha256="0" * 64, size=1,
+                               derived_from="gemma-3-270m-q4_k_m", reencode="bf16")
+    monkeypatch.setitem(models.REGISTRY, spec.name, spec)
+    with pytest.raises(ChecksumMismatchError, match="gemma-bf16-bad.gguf made from gemma-3-270m-q4_k_m.gguf"):
+        models.pull(spec.name)
+    assert os.listdir(home / "models") == ["gemma-3-270m-q4_k_m.gguf"]  # the source only, no part file
