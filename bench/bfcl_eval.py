@@ -47,10 +47,10 @@ class AgentCall:
 
     name = "edgeagent"
 
-    def __init__(self, model: str | None, *, n_threads: int, n_ctx: int):
+    def __init__(self, model: str | None, *, n_threads: int, n_ctx: int, prefill_model: str | None = None):
         from ..agent import Agent
 
-        self.agent = Agent(model, n_threads=n_threads, n_ctx=n_ctx)
+        self.agent = Agent(model, n_threads=n_threads, n_ctx=n_ctx, prefill_model=prefill_model)
 
     def warm(self, item: BfclItem) -> None:
         self.agent.warm(item.tools, item.messages[:-1])
@@ -60,25 +60,27 @@ class AgentCall:
         return [c.to_dict() for c in result.calls]
 
 
-def _edgeagent(model: str | None, n_threads: int, n_ctx: int) -> Method:
-    return AgentCall(model, n_threads=n_threads, n_ctx=n_ctx)
+def _edgeagent(model: str | None, n_threads: int, n_ctx: int, prefill_model: str | None) -> Method:
+    return AgentCall(model, n_threads=n_threads, n_ctx=n_ctx, prefill_model=prefill_model)
 
 
-def _template(model: str | None, n_threads: int, n_ctx: int) -> Method:
+# The peers run the model file as it is: a prefill model is the engine's own.
+def _template(model: str | None, n_threads: int, n_ctx: int, _prefill_model: str | None) -> Method:
     from .bfcl_peers import TemplateFreeGeneration
 
     return TemplateFreeGeneration(model, n_threads=n_threads, n_ctx=n_ctx)
 
 
-def _chatml(model: str | None, n_threads: int, n_ctx: int) -> Method:
+def _chatml(model: str | None, n_threads: int, n_ctx: int, _prefill_model: str | None) -> Method:
     from .bfcl_peers import LlamaCppChatmlFunctionCalling
 
     return LlamaCppChatmlFunctionCalling(model, n_threads=n_threads, n_ctx=n_ctx)
 
 
-# name -> factory(model, n_threads, n_ctx). --compare runs the primary method first, then
-# the others in this order; DEFAULT_METHOD is the primary one unless --method says otherwise.
-METHODS: dict[str, Callable[[str | None, int, int], Method]] = {
+# name -> factory(model, n_threads, n_ctx, prefill_model). --compare runs the primary method
+# first, then the others in this order; DEFAULT_METHOD is the primary one unless --method
+# says otherwise.
+METHODS: dict[str, Callable[[str | None, int, int, str | None], Method]] = {
     "edgeagent": _edgeagent,
     "template": _template,
     "chatml": _chatml,
@@ -86,12 +88,13 @@ METHODS: dict[str, Callable[[str | None, int, int], Method]] = {
 DEFAULT_METHOD = "edgeagent"
 
 
-def make_method(name: str, model: str | None = None, *, n_threads: int = 2, n_ctx: int = 4096) -> Method:
+def make_method(name: str, model: str | None = None, *, n_threads: int = 2, n_ctx: int = 4096,
+                prefill_model: str | None = None) -> Method:
     """Build the method registered as `name` (loads its model)."""
     factory = METHODS.get(name)
     if factory is None:
         raise UserInputError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
-    return factory(model, n_threads, n_ctx)
+    return factory(model, n_threads, n_ctx, prefill_model)
 
 
 def load_items(data_dir: str | os.PathLike, categories: Iterable[str], limit: int | None = None) -> list[BfclItem]:

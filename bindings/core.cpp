@@ -264,6 +264,7 @@ PYBIND11_MODULE(_core, m) {
         .def_readonly("sparse_steps", &Timings::sparse_steps)
         .def_readonly("drafted_tokens", &Timings::drafted_tokens)
         .def_readonly("accepted_drafts", &Timings::accepted_drafts)
+        .def_readonly("prefill_model", &Timings::prefill_model)
         .def_readonly("prefill_ms", &Timings::prefill_ms)
         .def_readonly("ttft_ms", &Timings::ttft_ms)
         .def_readonly("decode_ms", &Timings::decode_ms)
@@ -483,6 +484,8 @@ PYBIND11_MODULE(_core, m) {
 
     py::class_<Session>(m, "Session")
         .def(py::init<std::shared_ptr<Model>, const SessionParams&>(), py::arg("model"), py::arg("params"),
+             py::call_guard<py::gil_scoped_release>())
+        .def("set_prefill_model", &Session::set_prefill_model, py::arg("model"),
              py::call_guard<py::gil_scoped_release>())
         .def(
             "generate",

@@ -196,7 +196,8 @@ class Agent:
     def __init__(self, model: Union[str, None] = None, *, engine: Optional[Engine] = None,
                  tools: Union[ToolRegistry, Iterable[Any], None] = None, n_ctx: int = 4096,
                  n_threads: Optional[int] = None, call_format: str = "json",
-                 relevance_threshold: Optional[float] = RELEVANCE_THRESHOLD):
+                 relevance_threshold: Optional[float] = RELEVANCE_THRESHOLD,
+                 prefill_model: Union[str, None] = None):
         if relevance_threshold is not None and not (isinstance(relevance_threshold, (int, float)) and
                                                     not isinstance(relevance_threshold, bool) and
                                                     -1.0 <= relevance_threshold <= 1.0):
@@ -204,7 +205,10 @@ class Agent:
                                         f"got {relevance_threshold!r}")
         if call_format not in CALL_FORMATS:
             raise InvalidParameterError(f"call_format must be one of {', '.join(CALL_FORMATS)}, got {call_format!r}")
-        self.engine = engine if engine is not None else Engine(model, n_ctx=n_ctx, n_threads=n_threads)
+        if engine is not None and prefill_model is not None:
+            raise InvalidParameterError("prefill_model goes to the Engine when an engine is given")
+        self.engine = engine if engine is not None else Engine(model, n_ctx=n_ctx, n_threads=n_threads,
+                                                               prefill_model=prefill_model)
         if "tools" not in self.engine.chat_template:
             raise ChatTemplateError(f"model {self.engine.model_name} has no chat template with a tool format; "
                                     f"function calling needs one (e.g. the default Qwen model)")

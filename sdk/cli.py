@@ -64,6 +64,9 @@ def run(
     threads: Optional[int] = typer.Option(None, help="CPU threads (default: all)."),
     adapter: Optional[Path] = typer.Option(None, "--adapter", help="LoRA adapter (llama.cpp GGUF) applied at run time."),
     adapter_scale: float = typer.Option(1.0, "--adapter-scale", help="Scale of the --adapter."),
+    prefill_model: Optional[str] = typer.Option(
+        None, "--prefill-model", help="A copy of the model in another type that evaluates the prompts (e.g. "
+                                      "qwen2.5-coder-0.5b-instruct-bf16 on an AVX512_BF16 CPU; README, Models)."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole result with timings as JSON."),
 ) -> None:
     """Generate text from a prompt (a GGUF model or an ONNX export directory), streaming it."""
@@ -72,7 +75,7 @@ def run(
     if len(args) > 2:
         raise UserInputError("run takes at most two arguments: [MODEL] PROMPT (quote the prompt)")
     model, prompt = (args[0], args[1]) if len(args) == 2 else (None, args[0])
-    engine = Engine(model, n_ctx=n_ctx, n_threads=threads)
+    engine = Engine(model, n_ctx=n_ctx, n_threads=threads, prefill_model=prefill_model)
     options = dict(max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
                    seed=seed, stop=stop)
     if adapter is not None:
@@ -109,6 +112,9 @@ def call(
         help="Show the model only the K tools that best match QUERY (tool retrieval; the rest are listed under "
              "\"left_out_tools\"). Default: every tool, or the best 8 that fit when they overflow the context."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Bundled model name or .gguf path."),
+    prefill_model: Optional[str] = typer.Option(
+        None, "--prefill-model", help="A copy of the model in another type that evaluates the prompts (e.g. "
+                                      "qwen2.5-coder-0.5b-instruct-bf16 on an AVX512_BF16 CPU; README, Models)."),
     max_tokens: int = typer.Option(512, "--max-tokens", "-n"),
     threads: Optional[int] = typer.Option(None, help="CPU threads (default: all)."),
     policy: Optional[Path] = typer.Option(None, "--policy", help="A guard policy (.ltl file or shipped name): "
@@ -144,7 +150,8 @@ def call(
     elif query is None:
         raise UserInputError("give a QUERY, or the conversation with --messages FILE")
     guard = load_guard(policy, tools)  # checked before the model loads
-    agent = Agent(model, n_threads=threads, relevance_threshold=RELEVANCE_THRESHOLD if relevance is None else relevance)
+    agent = Agent(model, n_threads=threads, relevance_threshold=RELEVANCE_THRESHOLD if relevance is None else relevance,
+                  prefill_model=prefill_model)
     result = agent.call(request, tools, mode=mode, parallel=parallel, top_k=top_k, max_tokens=max_tokens, guard=guard,
                         now=clock)
     _print_json(result.to_dict())
@@ -206,7 +213,7 @@ def bench_decode(
 
     if repeats < 1 or max_tokens < 2 or threads < 1:
         raise UserInputError("--repeats and --threads must be >= 1 and --max-tokens >= 2")
-    names = model or list(model_registry.REGISTRY)
+    names = model or model_registry.packaged()
     report = run_decode_bench(names, max_tokens=max_tokens, repeats=repeats, threads=threads,
                               progress=lambda m: err.print(f"[dim]{m}[/dim]"))
     if as_json:
@@ -246,7 +253,7 @@ def bench_grammar(
     def split(values: List[str]) -> List[str]:
         return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
-    names = split(models) or list(model_registry.REGISTRY)
+    names = split(models) or model_registry.packaged()
     chosen = split(engines) or list(ENGINES)
     unknown = [e for e in chosen if e not in ENGINES]
     if unknown:
@@ -305,6 +312,9 @@ def eval_bfcl(
     category: List[str] = typer.Option(..., "--category", "-c", help="BFCL category (repeatable)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Run only the first N items of each category."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Bundled model name or .gguf path."),
+    prefill_model: Optional[str] = typer.Option(
+        None, "--prefill-model", help="A copy of the model in another type that evaluates the prompts (e.g. "
+                                      "qwen2.5-coder-0.5b-instruct-bf16 on an AVX512_BF16 CPU; README, Models)."),
     threads: int = typer.Option(2, help="CPU threads, the same for every method."),
     n_ctx: int = typer.Option(4096, "--n-ctx", help="Context window in tokens, the same for every method."),
     method: Optional[str] = typer.Option(None, "--method", help="The method to run (default: the primary one)."),
@@ -336,13 +346,14 @@ def eval_bfcl(
     reports = {}
     for name in names:  # one model in memory at a time
         err.print(f"[dim]loading method {name}[/dim]")
-        runner = make_method(name, model, n_threads=threads, n_ctx=n_ctx)
+        runner = make_method(name, model, n_threads=threads, n_ctx=n_ctx, prefill_model=prefill_model)
         reports[name] = evaluate_items(runner, items, progress, warm)
         del runner
     if predictions:
         write_predictions(predictions, predictions_of(reports[primary]))
 
-    result = {"eval": "bfcl", "data": data, "model": model or model_registry.DEFAULT_MODEL, "threads": threads,
+    result = {"eval": "bfcl", "data": data, "model": model or model_registry.DEFAULT_MODEL,
+              "prefill_model": prefill_model, "threads": threads,
               "n_ctx": n_ctx, "limit": limit, "warm": warm, "primary": primary,
               "methods": {name: r["categories"] for name, r in reports.items()},
               "items": {name: [{k: rec[k] for k in ("id", "category", "ok", "reason", "latency_s")}

@@ -113,6 +113,7 @@ class Timings:
     sparse_steps: int  # steps whose logits were computed for the grammar's allowed tokens only
     drafted_tokens: int  # boundary drafts evaluated (GenerationOptions.boundary_draft)
     accepted_drafts: int  # of those, the model's own pick (a step saved)
+    prefill_model: bool  # the prompt was evaluated by the prefill model (Engine(prefill_model=...))
     prefill_ms: float
     ttft_ms: float
     decode_ms: float
@@ -123,8 +124,8 @@ class Timings:
     @classmethod
     def from_native(cls, t: "_core.Timings") -> "Timings":
         return cls(t.prompt_tokens, t.cached_tokens, t.generated_tokens, t.forced_tokens, t.sparse_steps,
-                   t.drafted_tokens, t.accepted_drafts, t.prefill_ms, t.ttft_ms, t.decode_ms, t.total_ms,
-                   t.prefill_tok_s, t.decode_tok_s)
+                   t.drafted_tokens, t.accepted_drafts, t.prefill_model, t.prefill_ms, t.ttft_ms, t.decode_ms,
+                   t.total_ms, t.prefill_tok_s, t.decode_tok_s)
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,11 @@ class Engine:
     """A GGUF model in the native decode loop. Thread-safe: requests run one at a time."""
 
     def __init__(self, model: Union[str, os.PathLike[str], None] = None, *, n_ctx: int = 4096,
-                 n_threads: Optional[int] = None, n_batch: int = 512, flash_attn: bool = False):
+                 n_threads: Optional[int] = None, n_batch: int = 512, flash_attn: bool = False,
+                 prefill_model: Union[str, os.PathLike[str], None] = None):
+        """`prefill_model`: a copy of `model` stored in another type (a bundled name or a
+        GGUF path) that evaluates the prompts, where its batches are faster, while `model`
+        samples (README, "Models": the BF16 copy on a CPU with AVX512_BF16)."""
         if not isinstance(n_ctx, int) or n_ctx < 16:
             raise InvalidParameterError(f"n_ctx must be an integer >= 16, got {n_ctx!r}")
         if n_threads is not None and (not isinstance(n_threads, int) or n_threads < 1):
@@ -168,6 +173,8 @@ class Engine:
         self.backend = backend.name if backend is not None else "llama.cpp"
         self.model_path: Path = backend.path if backend is not None else resolve(model)
         self.model_name = os.fspath(model) if model is not None else self.model_path.stem
+        if backend is not None and prefill_model is not None:
+            raise InvalidParameterError(f"a prefill model applies to GGUF models; this engine runs {self.backend}")
         if backend is not None:
             self._model = backend.vocab
             self._session = backend
@@ -180,6 +187,8 @@ class Engine:
             params.n_batch = n_batch
             params.flash_attn = bool(flash_attn)
             self._session = _core.Session(self._model, params)
+            if prefill_model is not None:
+                self._session.set_prefill_model(_core.Model.load(str(resolve(prefill_model))))
         self._adapters: dict[str, tuple["_core.LoraAdapter", float]] = {}
         self._lock = threading.Lock()
         self.chat_template: str = self._model.chat_template

@@ -26,8 +26,8 @@ from typing import Callable, Iterable
 from . import _core
 from .errors import ChecksumMismatchError, ModelFileError, ModelNotFoundError
 
-__all__ = ["BundledModel", "REGISTRY", "DEFAULT_MODEL", "BF16_MODEL", "home", "models_dir", "pull", "resolve",
-           "list_models"]
+__all__ = ["BundledModel", "REGISTRY", "DEFAULT_MODEL", "BF16_MODEL", "packaged", "home", "models_dir", "pull",
+           "resolve", "list_models"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,11 @@ REGISTRY: dict[str, BundledModel] = {
         ),
     ]
 }
+
+
+def packaged() -> list[str]:
+    """The bundled models that come as packages (not made from another one)."""
+    return [name for name, spec in REGISTRY.items() if spec.derived_from is None]
 
 
 def home() -> Path:

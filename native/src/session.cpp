@@ -78,6 +78,15 @@ Session::Session(std::shared_ptr<Model> model, const SessionParams& params)
     if (params_.n_threads == 0) params_.n_threads = hw;
     if (params_.n_threads_batch == 0) params_.n_threads_batch = params_.n_threads;
 
+    ctx_ = make_context(*model_);
+    cuttable_ = !llama_model_is_recurrent(model_->raw()) && !llama_model_is_hybrid(model_->raw());
+    // llama.cpp may round the context up and clamp the batch to it: use what it chose,
+    // a bigger prefill chunk would trip its assertion.
+    params_.n_ctx = llama_n_ctx(ctx_);
+    params_.n_batch = std::min(params_.n_batch, llama_n_batch(ctx_));
+}
+
+llama_context* Session::make_context(const Model& model) {
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = params_.n_ctx;
     cp.n_batch = params_.n_batch;
@@ -93,18 +102,56 @@ Session::Session(std::shared_ptr<Model> model, const SessionParams& params)
     cp.cb_eval = &Session::on_graph_node;
     cp.cb_eval_user_data = this;
     take_recent_llama_errors();
-    ctx_ = llama_init_from_model(model_->raw(), cp);
-    if (ctx_ == nullptr) {
-        throw ModelFileError("cannot create a context for " + model_->path() + ": " + take_recent_llama_errors());
+    llama_context* ctx = llama_init_from_model(model.raw(), cp);
+    if (ctx == nullptr) {
+        throw ModelFileError("cannot create a context for " + model.path() + ": " + take_recent_llama_errors());
     }
-    cuttable_ = !llama_model_is_recurrent(model_->raw()) && !llama_model_is_hybrid(model_->raw());
-    // llama.cpp may round the context up and clamp the batch to it: use what it chose,
-    // a bigger prefill chunk would trip its assertion.
-    params_.n_ctx = llama_n_ctx(ctx_);
-    params_.n_batch = std::min(params_.n_batch, llama_n_batch(ctx_));
+    return ctx;
+}
+
+void Session::set_prefill_model(std::shared_ptr<Model> model) {
+    if (prefill_ctx_ != nullptr) llama_free(prefill_ctx_);
+    prefill_ctx_ = nullptr;
+    prefill_model_.reset();
+    prefill_cache_.clear();
+    if (!model) return;
+    if (model->vocab_only()) throw InvalidArgument("a vocabulary-only model cannot prefill: " + model->path());
+    const llama_model* a = model_->raw();
+    const llama_model* b = model->raw();
+    char arch_a[64] = {0}, arch_b[64] = {0};
+    llama_model_meta_val_str(a, "general.architecture", arch_a, sizeof arch_a);
+    llama_model_meta_val_str(b, "general.architecture", arch_b, sizeof arch_b);
+    if (std::strcmp(arch_a, arch_b) != 0 || llama_model_n_embd(a) != llama_model_n_embd(b) ||
+        llama_model_n_layer(a) != llama_model_n_layer(b) || llama_model_n_head(a) != llama_model_n_head(b) ||
+        llama_model_n_head_kv(a) != llama_model_n_head_kv(b) || model->all_token_bytes() != model_->all_token_bytes()) {
+        throw InvalidArgument("the prefill model " + model->path() + " is not a copy of " + model_->path() +
+                              " (its architecture, shape or vocabulary differs)");
+    }
+    if (!cuttable_) throw InvalidArgument("a recurrent model's state cannot be copied from a prefill model");
+    llama_context* ctx = make_context(*model);
+    if (llama_n_ctx(ctx) != llama_n_ctx(ctx_)) {
+        llama_free(ctx);
+        throw InvalidArgument("the prefill model's context differs in size from the session's");
+    }
+    prefill_ctx_ = ctx;
+    prefill_model_ = std::move(model);
+}
+
+void Session::copy_prefill_kv() {
+    const size_t size = llama_state_seq_get_size(prefill_ctx_, 0);
+    kv_copy_.resize(size);
+    const bool ok = llama_state_seq_get_data(prefill_ctx_, kv_copy_.data(), size, 0) == size &&
+                    llama_memory_seq_rm(llama_get_memory(ctx_), 0, -1, -1) &&
+                    llama_state_seq_set_data(ctx_, kv_copy_.data(), size, 0) == size;
+    if (!ok) {
+        reset();
+        throw DecodeFailure("llama.cpp could not copy the prefill model's KV entries");
+    }
+    cache_ = prefill_cache_;
 }
 
 Session::~Session() {
+    if (prefill_ctx_ != nullptr) llama_free(prefill_ctx_);
     if (ctx_ != nullptr) llama_free(ctx_);
 }
 
@@ -208,6 +255,10 @@ void Session::use_adapter(const std::shared_ptr<LoraAdapter>& adapter, float sca
 void Session::reset() {
     llama_memory_clear(llama_get_memory(ctx_), true);
     cache_.clear();
+    if (prefill_ctx_ != nullptr) {
+        llama_memory_clear(llama_get_memory(prefill_ctx_), true);
+        prefill_cache_.clear();
+    }
 }
 
 Token Session::decode_tokens(const Token* tokens, size_t n, int64_t also_at, size_t rows) {
@@ -454,12 +505,34 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
     tm.prompt_tokens = static_cast<int32_t>(prompt.size());
 
     // Prefix cache: keep the KV entries of the longest common prefix. At least one
-    // prompt token is always evaluated, because sampling needs its logits.
-    size_t common = 0;
-    while (common < cache_.size() && common < prompt.size() && cache_[common] == prompt[common]) ++common;
-    if (common == prompt.size()) --common;
-    // The gate reads the logits at its position: evaluate from there at least.
-    if (params.gate_position >= 0) common = std::min(common, static_cast<size_t>(params.gate_position));
+    // prompt token is always evaluated, because sampling needs its logits. The gate
+    // reads the logits at its position: evaluate from there at least.
+    auto shared_prefix = [&](const std::vector<Token>& cache) {
+        size_t n = 0;
+        while (n < cache.size() && n < prompt.size() && cache[n] == prompt[n]) ++n;
+        if (n == prompt.size()) --n;
+        if (params.gate_position >= 0) n = std::min(n, static_cast<size_t>(params.gate_position));
+        return n;
+    };
+    // The prefill model evaluates the prompt where it holds as much of it as this
+    // context and the batch is big enough to gain: swapped in until the batch is done.
+    struct PrefillSwap {
+        Session& s;
+        bool on = false;
+        void swap() {
+            std::swap(s.ctx_, s.prefill_ctx_);
+            std::swap(s.cache_, s.prefill_cache_);
+            on = !on;
+        }
+        ~PrefillSwap() {
+            if (on) swap();
+        }
+    } prefill_swap{*this};
+    if (prefill_ctx_ != nullptr && !active_adapter_) {
+        const size_t there = shared_prefix(prefill_cache_);
+        if (there >= shared_prefix(cache_) && prompt.size() - there >= kPrefillModelMinTokens) prefill_swap.swap();
+    }
+    size_t common = shared_prefix(cache_);
     if (common < cache_.size()) {
         if (!llama_memory_seq_rm(llama_get_memory(ctx_), 0, static_cast<llama_pos>(common), -1)) {
             reset();  // this memory cannot be cut mid-way: start over
@@ -532,6 +605,11 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
         return now;
     };
     float* logits_next = evaluate(batch, gate_at, opening.size());
+    if (prefill_swap.on) {  // the prefill model's logits stay readable until it decodes again
+        prefill_swap.swap();
+        copy_prefill_kv();
+        tm.prefill_model = true;
+    }
     tm.prefill_ms = ms_since(t_prefill);
     if (params.gate_position >= 0 && std::find(params.gate_tokens.begin(), params.gate_tokens.end(),
                                                result.gate_token) == params.gate_tokens.end()) {

@@ -37,6 +37,18 @@ def test_models_list_json(cli, qwen_path, gemma_path):
     assert names["qwen2.5-coder-0.5b-instruct-q4_k_m"]["pulled"]
 
 
+def test_models_pull_makes_the_bf16_copy_after_its_source(cli, qwen_path):
+    from edgeagent import models
+
+    r = cli("models", "pull", models.BF16_MODEL)
+    assert r.returncode == 0, r.stderr
+    source, copy = r.stdout.strip().splitlines()
+    assert source.startswith(f"{models.DEFAULT_MODEL}: ") and copy.startswith(f"{models.BF16_MODEL}: ")
+    assert copy.endswith("(sha256 verified)")
+    r = cli("run", models.BF16_MODEL, "Say the word 'banana' and nothing else.", "-n", "10", "--n-ctx", "512")
+    assert r.returncode == 0 and "banana" in r.stdout.lower(), r.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["run", "no-such-model", "hi"], "unknown model 'no-such-model'"),
     (["run", "/tmp/definitely/missing.gguf", "hi"], "not found"),

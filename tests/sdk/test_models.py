@@ -81,6 +81,7 @@ def test_registry_lists_the_bundled_models(qwen_path, gemma_path):
     assert set(rows) >= {"qwen2.5-coder-0.5b-instruct-q4_k_m", "gemma-3-270m-q4_k_m"}
     assert rows["qwen2.5-coder-0.5b-instruct-q4_k_m"]["default"] and not rows[models.BF16_MODEL]["default"]
     assert rows[models.BF16_MODEL]["installed"]  # its source's packages are
+    assert models.packaged() == ["qwen2.5-coder-0.5b-instruct-q4_k_m", "gemma-3-270m-q4_k_m"]  # what benches take
     for name, path in [("qwen2.5-coder-0.5b-instruct-q4_k_m", qwen_path), ("gemma-3-270m-q4_k_m", gemma_path)]:
         assert rows[name]["installed"] and rows[name]["pulled"]
         assert path.stat().st_size == models.REGISTRY[name].size

@@ -90,6 +90,7 @@ struct Timings {
     int32_t sparse_steps = 0;      // steps whose logits were computed for the allowed tokens only
     int32_t drafted_tokens = 0;    // boundary drafts evaluated (GenerateParams::boundary_draft)
     int32_t accepted_drafts = 0;   // of those, the model's own pick (a step saved)
+    bool prefill_model = false;    // the prompt was evaluated by the prefill model (Session::set_prefill_model)
     double prefill_ms = 0;         // time to evaluate the uncached prompt tokens
     double ttft_ms = 0;            // request start → first token sampled
     double decode_ms = 0;          // first token sampled → last token sampled
@@ -129,6 +130,16 @@ public:
     // (tokens.size() rows of n_vocab floats, row-major): for perplexity and for comparing
     // a quantized model's next-token distributions with its source's.
     std::vector<float> all_logits(const std::vector<Token>& tokens);
+
+    // A second copy of the model, stored in another type, that evaluates the prompt's
+    // batch where that is faster (the BF16 copy on a CPU with AVX512_BF16: a batch
+    // ~0.75x the time, a step ~1.1x); its KV entries are then copied into this
+    // session's context, which samples. Used when it holds at least as much of the
+    // prompt as this context and kPrefillModelMinTokens or more are new; never with a
+    // LoRA adapter. nullptr removes it. Throws InvalidArgument when its architecture or
+    // vocabulary differs from the session's model.
+    void set_prefill_model(std::shared_ptr<Model> model);
+    static constexpr size_t kPrefillModelMinTokens = 16;
 
     // Forgets the KV cache (the next request prefills from scratch).
     void reset();
@@ -192,6 +203,14 @@ private:
     std::vector<uint32_t> draft_mask_;  // the allowed tokens after a boundary draft
     llama_context* ctx_ = nullptr;
     std::vector<Token> cache_;  // tokens whose KV entries are in the context, in order
+    llama_context* make_context(const Model& model);
+    // The prefill model (set_prefill_model), its context and cache; while it evaluates a
+    // prompt, it is swapped into ctx_ and cache_ (PrefillSwap in session.cpp).
+    std::shared_ptr<Model> prefill_model_;
+    llama_context* prefill_ctx_ = nullptr;
+    std::vector<Token> prefill_cache_;
+    std::vector<uint8_t> kv_copy_;  // the prefill context's KV entries on their way to ctx_
+    void copy_prefill_kv();
     bool cuttable_ = true;  // its memory can drop its last entries (not a recurrent model): drafts allowed
     std::vector<uint32_t> mask_;  // allowed-token bitmask, sized once per session
     std::vector<Token> end_tokens_;  // end-of-generation tokens (for end_bias)
