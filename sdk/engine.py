@@ -28,7 +28,7 @@ from .backend import open_backend
 from .chat_template import render_chat
 from .errors import AdapterError, DecodeError, InvalidParameterError
 from .grammar import Grammar
-from .models import resolve
+from .models import prefill_copy, resolve
 
 __all__ = ["Engine", "Generation", "Timings", "GenerationOptions"]
 
@@ -157,10 +157,11 @@ class Engine:
 
     def __init__(self, model: Union[str, os.PathLike[str], None] = None, *, n_ctx: int = 4096,
                  n_threads: Optional[int] = None, n_batch: int = 512, flash_attn: bool = False,
-                 prefill_model: Union[str, os.PathLike[str], None] = None):
+                 prefill_model: Union[str, os.PathLike[str], None] = "auto"):
         """`prefill_model`: a copy of `model` stored in another type (a bundled name or a
         GGUF path) that evaluates the prompts, where its batches are faster, while `model`
-        samples (README, "Models": the BF16 copy on a CPU with AVX512_BF16)."""
+        samples (README, "Models"); "auto": the BF16 copy for the default model on a CPU
+        with AVX512_BF16, once pulled (models.prefill_copy); None: none."""
         if not isinstance(n_ctx, int) or n_ctx < 16:
             raise InvalidParameterError(f"n_ctx must be an integer >= 16, got {n_ctx!r}")
         if n_threads is not None and (not isinstance(n_threads, int) or n_threads < 1):
@@ -173,6 +174,8 @@ class Engine:
         self.backend = backend.name if backend is not None else "llama.cpp"
         self.model_path: Path = backend.path if backend is not None else resolve(model)
         self.model_name = os.fspath(model) if model is not None else self.model_path.stem
+        if prefill_model == "auto":
+            prefill_model = prefill_copy(model)
         if backend is not None and prefill_model is not None:
             raise InvalidParameterError(f"a prefill model applies to GGUF models; this engine runs {self.backend}")
         if backend is not None:
@@ -189,6 +192,7 @@ class Engine:
             self._session = _core.Session(self._model, params)
             if prefill_model is not None:
                 self._session.set_prefill_model(_core.Model.load(str(resolve(prefill_model))))
+        self.prefill_model_path: Optional[Path] = resolve(prefill_model) if prefill_model is not None else None
         self._adapters: dict[str, tuple["_core.LoraAdapter", float]] = {}
         self._lock = threading.Lock()
         self.chat_template: str = self._model.chat_template

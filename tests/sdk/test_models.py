@@ -118,3 +118,17 @@ def test_a_derived_model_that_does_not_match_its_sha256_is_refused_and_leaves_no
     with pytest.raises(ChecksumMismatchError, match="gemma-bf16-bad.gguf made from gemma-3-270m-q4_k_m.gguf"):
         models.pull(spec.name)
     assert os.listdir(home / "models") == ["gemma-3-270m-q4_k_m.gguf"]  # the source only, no part file
+
+
+def test_the_prefill_copy_is_the_pulled_bf16_copy_of_the_default_model_on_avx512_bf16(monkeypatch, home):
+    monkeypatch.setattr(models._core, "cpu_has_avx512_bf16", lambda: True)
+    assert models.prefill_copy(None) is None  # not pulled in this home
+    spec = models.REGISTRY[models.BF16_MODEL]
+    path = home / "models" / spec.filename
+    path.parent.mkdir(parents=True)
+    with open(path, "wb") as f:
+        f.truncate(spec.size)  # a sparse file of its size: resolve checks the size only
+    assert models.prefill_copy(None) == path == models.prefill_copy(models.DEFAULT_MODEL)
+    assert models.prefill_copy("gemma-3-270m-q4_k_m") is None and models.prefill_copy("/x/model.gguf") is None
+    monkeypatch.setattr(models._core, "cpu_has_avx512_bf16", lambda: False)
+    assert models.prefill_copy(None) is None

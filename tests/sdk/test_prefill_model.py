@@ -88,3 +88,9 @@ def test_cli_call_takes_a_prefill_model(cli, tmp_path, qwen_path):
     assert json.loads(r.stdout)["calls"] == [{"name": "add", "arguments": {"a": 2, "b": 3}}]
     r = cli("call", "Add 2 and 3.", "--tools", str(tools), "--prefill-model", "gemma-3-270m-q4_k_m")
     assert r.returncode == 2 and "not a copy of" in r.stderr
+
+
+def test_auto_takes_the_bf16_copy_for_the_default_model_only(qwen_path):
+    assert Engine(n_ctx=256, n_threads=1).prefill_model_path == models.prefill_copy(None)
+    assert Engine(qwen_path, n_ctx=256, n_threads=1).prefill_model_path is None  # a path: as it is
+    assert Engine(n_ctx=256, n_threads=1, prefill_model=None).prefill_model_path is None
