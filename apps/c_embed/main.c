@@ -1,7 +1,7 @@
 /* Embedding edgeagent from C: load a GGUF model, generate with streaming.
  *
  *   cc main.c -I$EA/include -L$EA/lib -ledgeagent -Wl,-rpath,$EA/lib -o c_embed
- *   ./c_embed model.gguf "The capital of France is"
+ *   ./c_embed model.gguf "The capital of France is" [MAX_TOKENS [PREFILL_MODEL.gguf]]
  *
  * where EA=$(python -c "import edgeagent, os; print(os.path.dirname(edgeagent.__file__))").
  */
@@ -19,7 +19,7 @@ static bool print_piece(const char* text, size_t len, void* user_data) {
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s MODEL.gguf PROMPT [MAX_TOKENS]\n", argv[0]);
+        fprintf(stderr, "usage: %s MODEL.gguf PROMPT [MAX_TOKENS [PREFILL_MODEL.gguf]]\n", argv[0]);
         return 2;
     }
     edgeagent_model* model = NULL;
@@ -36,6 +36,16 @@ int main(int argc, char** argv) {
         edgeagent_model_free(model);
         return 1;
     }
+    /* A copy of the model in another type evaluates the prompt (e.g. its BF16 copy). */
+    edgeagent_model* prefill = NULL;
+    if (argc > 4 && (edgeagent_model_load(argv[4], NULL, &prefill) != EDGEAGENT_OK ||
+                     edgeagent_session_set_prefill_model(session, prefill) != EDGEAGENT_OK)) {
+        fprintf(stderr, "error: %s\n", edgeagent_last_error());
+        edgeagent_session_free(session);
+        edgeagent_model_free(prefill);
+        edgeagent_model_free(model);
+        return 2;
+    }
     edgeagent_generate_params gp = edgeagent_generate_default_params();
     gp.max_tokens = argc > 3 ? atoi(argv[3]) : 32;
     edgeagent_result result;
@@ -49,6 +59,7 @@ int main(int argc, char** argv) {
                 result.prompt_tokens, result.generated_tokens, result.decode_tok_s);
     }
     edgeagent_session_free(session);
+    edgeagent_model_free(prefill);
     edgeagent_model_free(model);
     return rc;
 }

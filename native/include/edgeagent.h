@@ -92,6 +92,13 @@ EDGEAGENT_API edgeagent_status edgeagent_session_create(edgeagent_model* model, 
                                                         edgeagent_session** out);
 EDGEAGENT_API void edgeagent_session_free(edgeagent_session* session);
 
+/* Gives the session a prefill model: a copy of its model stored in another type (e.g.
+ * BF16 on a CPU with AVX512_BF16) that evaluates prompts, its KV entries then copied into
+ * the session, which samples. `prefill` must outlive the session (or the next call);
+ * NULL removes it. EDGEAGENT_ERR_INVALID_ARGUMENT when it is no copy of the model. */
+EDGEAGENT_API edgeagent_status edgeagent_session_set_prefill_model(edgeagent_session* session,
+                                                                   edgeagent_model* prefill);
+
 typedef struct edgeagent_generate_params {
     size_t size; /* sizeof(edgeagent_generate_params) */
     int32_t max_tokens;

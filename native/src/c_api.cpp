@@ -163,6 +163,13 @@ edgeagent_status edgeagent_session_create(edgeagent_model* model, const edgeagen
 
 void edgeagent_session_free(edgeagent_session* session) { delete session; }
 
+edgeagent_status edgeagent_session_set_prefill_model(edgeagent_session* session, edgeagent_model* prefill) {
+    return guarded([&] {
+        if (session == nullptr) throw edgeagent::InvalidArgument("session must not be NULL");
+        session->session->set_prefill_model(prefill != nullptr ? prefill->model : nullptr);
+    });
+}
+
 edgeagent_generate_params edgeagent_generate_default_params(void) {
     edgeagent_generate_params p{};
     const edgeagent::GenerateParams d;

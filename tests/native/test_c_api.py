@@ -44,3 +44,15 @@ def test_errors_come_back_as_status_and_message(c_embed, tmp_path):
     r = subprocess.run([str(c_embed), str(bad), "hi"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert "not a GGUF file" in r.stderr and str(bad) in r.stderr
+
+
+def test_a_prefill_model_from_c(c_embed, gemma_path, qwen_path):
+    # The model's own file as its prefill model: the same text as without it.
+    prompt = "The three primary colors are red, yellow and blue. The three secondary colors are"
+    run = lambda *extra: subprocess.run([str(c_embed), str(gemma_path), prompt, "8", *extra],
+                                        capture_output=True, text=True, timeout=120)
+    alone, paired = run(), run(str(gemma_path))
+    assert alone.returncode == paired.returncode == 0, paired.stderr
+    assert paired.stdout == alone.stdout and paired.stdout.strip()
+    other = run(str(qwen_path))
+    assert other.returncode == 2 and "is not a copy of" in other.stderr
