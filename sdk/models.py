@@ -27,8 +27,8 @@ from typing import Callable, Iterable
 from . import _core
 from .errors import ChecksumMismatchError, ModelFileError, ModelNotFoundError
 
-__all__ = ["BundledModel", "REGISTRY", "DEFAULT_MODEL", "BF16_MODEL", "packaged", "prefill_copy", "home", "models_dir", "pull",
-           "resolve", "list_models"]
+__all__ = ["BundledModel", "REGISTRY", "DEFAULT_MODEL", "BF16_MODEL", "packaged", "prefill_copy", "home",
+           "models_dir", "pull", "resolve", "list_models"]
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,8 @@ REGISTRY: dict[str, BundledModel] = {
         ),
         BundledModel(
             name=BF16_MODEL,
-            description="the default model's file with its matrices as BF16, made by pull; faster prompts, "
-                        "slower steps, where the CPU has AVX512_BF16",
+            description="the default model's file with its matrices as BF16, made by pull; where the CPU has "
+                        "AVX512_BF16, the default model's prefill model",
             sha256="ffb8521b647ebbf83abcb7e8bcee4e972b26cc38d8ca7207579c7425525a0c87",
             size=960_122_752,
             derived_from=DEFAULT_MODEL,
